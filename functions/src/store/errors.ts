@@ -1,0 +1,50 @@
+/**
+ * Typed store errors with stable codes, so callers and the error mapper never parse messages.
+ * Drivers translate their own failures into these.
+ */
+export class StoreError extends Error {
+  static readonly code: string = 'STORE_ERROR';
+  readonly code: string = StoreError.code;
+}
+
+export class DocumentExistsError extends StoreError {
+  static override readonly code = 'ALREADY_EXISTS';
+  override readonly code = DocumentExistsError.code;
+  constructor(collection: string, id: string) {
+    super(`${collection}/${id} already exists`);
+  }
+}
+
+export class DocumentNotFoundError extends StoreError {
+  static override readonly code = 'NOT_FOUND';
+  override readonly code = DocumentNotFoundError.code;
+  constructor(collection: string, id: string) {
+    super(`${collection}/${id} does not exist`);
+  }
+}
+
+/** The store could not be reached or failed; nothing was written. */
+export class StoreUnavailableError extends StoreError {
+  static override readonly code = 'UNAVAILABLE';
+  override readonly code = StoreUnavailableError.code;
+}
+
+/** A transaction kept conflicting with concurrent writers and was given up; nothing was written. */
+export class TransactionAbortedError extends StoreError {
+  static override readonly code = 'ABORTED';
+  override readonly code = TransactionAbortedError.code;
+}
+
+export class InvalidCursorError extends StoreError {
+  static override readonly code = 'INVALID_CURSOR';
+  override readonly code = InvalidCursorError.code;
+  constructor() {
+    super('the cursor is not one this store issued');
+  }
+}
+
+/** A query needs a composite index that firestore.indexes.json does not declare. */
+export class MissingIndexError extends StoreError {
+  static override readonly code = 'FAILED_PRECONDITION';
+  override readonly code = MissingIndexError.code;
+}

@@ -1,0 +1,261 @@
+/**
+ * The document-store contract: every driver must pass the very same suite.
+ * The Firestore leg runs when FIRESTORE_EMULATOR_HOST is set, and is reported as skipped otherwise.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { DocumentExistsError, DocumentNotFoundError, InvalidCursorError } from '../../functions/src/store/errors.ts';
+import type { DocumentStore } from '../../functions/src/store/port.ts';
+import { SqliteDocumentStore } from '../../functions/src/store/sqlite.ts';
+
+interface DriverUnderTest {
+  name: string;
+  enabled: boolean;
+  open(): Promise<DocumentStore>;
+}
+
+export const drivers: DriverUnderTest[] = [
+  { name: 'sqlite', enabled: true, open: async () => new SqliteDocumentStore({ path: ':memory:' }) },
+  {
+    name: 'firestore',
+    enabled: Boolean(process.env.FIRESTORE_EMULATOR_HOST),
+    open: async () => {
+      const { openFirestoreStore } = await import('../../functions/src/store/firestore.ts');
+      return openFirestoreStore({ projectId: process.env.GCLOUD_PROJECT ?? 'demo-bastion' });
+    },
+  },
+];
+
+for (const driver of drivers) {
+  describe(`document store contract on ${driver.name}`, function () {
+    let store: DocumentStore;
+    // Collections unique to each test keep the Firestore leg independent of earlier runs.
+    let things: string;
+
+    before(function () {
+      if (!driver.enabled) this.skip();
+    });
+
+    beforeEach(async function () {
+      store = await driver.open();
+      things = `things_${randomUUID().replaceAll('-', '')}`;
+    });
+
+    afterEach(async function () {
+      await store?.close();
+    });
+
+    describe('single documents', function () {
+      it('reads a missing document as null', async function () {
+        assert.equal(await store.get(things, 'nope'), null);
+      });
+
+      it('creates a document and reads it back as the same JSON', async function () {
+        const data = { name: 'lamp', count: 3, tags: ['a', 'b'], nested: { on: true }, none: null };
+        await store.create(things, 'lamp', data);
+        assert.deepEqual(await store.get(things, 'lamp'), data);
+      });
+
+      it('refuses to create over an existing document, and keeps the original', async function () {
+        await store.create(things, 'lamp', { name: 'first' });
+        await assert.rejects(store.create(things, 'lamp', { name: 'second' }), DocumentExistsError);
+        assert.deepEqual(await store.get(things, 'lamp'), { name: 'first' });
+      });
+
+      it('set creates or replaces the whole document', async function () {
+        await store.set(things, 'lamp', { name: 'first', extra: 1 });
+        await store.set(things, 'lamp', { name: 'second' });
+        assert.deepEqual(await store.get(things, 'lamp'), { name: 'second' });
+      });
+
+      it('update merges top-level fields and keeps the others', async function () {
+        await store.create(things, 'lamp', { name: 'first', colour: 'red' });
+        await store.update(things, 'lamp', { colour: 'blue', size: 2 });
+        assert.deepEqual(await store.get(things, 'lamp'), { name: 'first', colour: 'blue', size: 2 });
+      });
+
+      it('update of a missing document fails and creates nothing', async function () {
+        await assert.rejects(store.update(things, 'ghost', { name: 'x' }), DocumentNotFoundError);
+        assert.equal(await store.get(things, 'ghost'), null);
+      });
+
+      it('delete removes a document, and deleting a missing one is not an error', async function () {
+        await store.create(things, 'lamp', { name: 'first' });
+        await store.delete(things, 'lamp');
+        assert.equal(await store.get(things, 'lamp'), null);
+        await store.delete(things, 'lamp');
+      });
+
+      it('refuses ids that are not safe document names', async function () {
+        await assert.rejects(store.get(things, 'a/b'), TypeError);
+        await assert.rejects(store.create(things, '', { x: 1 }), TypeError);
+        await assert.rejects(store.set(things, '__reserved__', { x: 1 }), TypeError);
+      });
+    });
+
+    describe('expiry by expiresAt', function () {
+      it('reads a document whose expiresAt has passed as missing', async function () {
+        await store.set(things, 'old', { v: 1, expiresAt: Date.now() - 1 });
+        await store.set(things, 'fresh', { v: 2, expiresAt: Date.now() + 60_000 });
+        assert.equal(await store.get(things, 'old'), null);
+        assert.equal(((await store.get(things, 'fresh')) as { v: number }).v, 2);
+      });
+
+      it('keeps expiresAt as epoch milliseconds', async function () {
+        const expiresAt = Date.now() + 60_000;
+        await store.set(things, 'fresh', { v: 1, expiresAt });
+        assert.deepEqual(await store.get(things, 'fresh'), { v: 1, expiresAt });
+      });
+
+      it('lets a create reuse the id of an expired document', async function () {
+        await store.set(things, 'slot', { owner: 'old', expiresAt: Date.now() - 1 });
+        await store.create(things, 'slot', { owner: 'new' });
+        assert.deepEqual(await store.get(things, 'slot'), { owner: 'new' });
+      });
+
+      it('leaves expired documents out of queries', async function () {
+        await store.set(things, 'a', { kind: 'k', expiresAt: Date.now() - 1 });
+        await store.set(things, 'b', { kind: 'k' });
+        const page = await store.query(things, { where: { kind: 'k' }, limit: 10 });
+        assert.deepEqual(page.documents.map((d) => d.id), ['b']);
+      });
+    });
+
+    describe('queries', function () {
+      beforeEach(async function () {
+        // Two owners; createdAt has a tie (t3) so the id tie-breaker is exercised.
+        const rows: [string, string, string][] = [
+          ['a1', 'alice', 't1'],
+          ['a2', 'alice', 't2'],
+          ['a3', 'alice', 't3'],
+          ['a4', 'alice', 't3'],
+          ['a5', 'alice', 't5'],
+          ['b1', 'bob', 't4'],
+        ];
+        for (const [id, ownerId, createdAt] of rows) await store.create(things, id, { ownerId, createdAt });
+      });
+
+      it('filters by equality and orders newest first, ties broken by id', async function () {
+        const page = await store.query(things, {
+          where: { ownerId: 'alice' },
+          orderBy: { field: 'createdAt', direction: 'desc' },
+          limit: 10,
+        });
+        assert.deepEqual(page.documents.map((d) => d.id), ['a5', 'a4', 'a3', 'a2', 'a1']);
+        assert.equal(page.nextCursor, null);
+      });
+
+      it('pages with an opaque cursor without gaps or repeats', async function () {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.query(things, {
+            where: { ownerId: 'alice' },
+            orderBy: { field: 'createdAt', direction: 'desc' },
+            limit: 2,
+            cursor,
+          });
+          seen.push(...page.documents.map((d) => d.id));
+          cursor = page.nextCursor ?? undefined;
+          pages += 1;
+        } while (cursor);
+        assert.deepEqual(seen, ['a5', 'a4', 'a3', 'a2', 'a1']);
+        assert.equal(pages, 3);
+      });
+
+      it('orders ascending too', async function () {
+        const page = await store.query(things, { orderBy: { field: 'createdAt', direction: 'asc' }, limit: 3 });
+        assert.deepEqual(page.documents.map((d) => d.id), ['a1', 'a2', 'a3']);
+        assert.notEqual(page.nextCursor, null);
+      });
+
+      it('refuses a cursor it did not issue', async function () {
+        await assert.rejects(
+          store.query(things, { orderBy: { field: 'createdAt', direction: 'desc' }, limit: 2, cursor: 'garbage!' }),
+          InvalidCursorError,
+        );
+      });
+
+      it('bounds the limit', async function () {
+        await assert.rejects(store.query(things, { limit: 0 }), TypeError);
+        await assert.rejects(store.query(things, { limit: 1001 }), TypeError);
+      });
+    });
+
+    describe('transactions', function () {
+      it('commits reads-then-writes together', async function () {
+        await store.create(things, 'acct', { balance: 10 });
+        const result = await store.runTransaction(async (tx) => {
+          const acct = (await tx.get<{ balance: number }>(things, 'acct'))!;
+          tx.update(things, 'acct', { balance: acct.balance - 3 });
+          tx.create(things, 'receipt', { amount: 3 });
+          return acct.balance - 3;
+        });
+        assert.equal(result, 7);
+        assert.deepEqual(await store.get(things, 'acct'), { balance: 7 });
+        assert.deepEqual(await store.get(things, 'receipt'), { amount: 3 });
+      });
+
+      it('writes nothing when the work throws', async function () {
+        await store.create(things, 'acct', { balance: 10 });
+        await assert.rejects(
+          store.runTransaction(async (tx) => {
+            await tx.get(things, 'acct');
+            tx.update(things, 'acct', { balance: 0 });
+            throw new Error('changed my mind');
+          }),
+          /changed my mind/,
+        );
+        assert.deepEqual(await store.get(things, 'acct'), { balance: 10 });
+      });
+
+      it('applies none of its writes when one of them fails', async function () {
+        await store.create(things, 'taken', { v: 1 });
+        await assert.rejects(
+          store.runTransaction(async (tx) => {
+            tx.set(things, 'first', { v: 1 });
+            tx.create(things, 'taken', { v: 2 });
+          }),
+          DocumentExistsError,
+        );
+        assert.equal(await store.get(things, 'first'), null);
+        assert.deepEqual(await store.get(things, 'taken'), { v: 1 });
+      });
+
+      it('fails an update of a missing document', async function () {
+        await assert.rejects(
+          store.runTransaction(async (tx) => {
+            tx.update(things, 'ghost', { v: 1 });
+          }),
+          DocumentNotFoundError,
+        );
+      });
+
+      it('refuses a read after a write', async function () {
+        await assert.rejects(
+          store.runTransaction(async (tx) => {
+            tx.set(things, 'a', { v: 1 });
+            await tx.get(things, 'a');
+          }),
+          TypeError,
+        );
+        assert.equal(await store.get(things, 'a'), null);
+      });
+
+      it('is serializable: concurrent read-modify-write increments lose nothing', async function () {
+        await store.create(things, 'counter', { n: 0 });
+        const increments = driver.name === 'firestore' ? 10 : 50;
+        await Promise.all(
+          Array.from({ length: increments }, () =>
+            store.runTransaction(async (tx) => {
+              const counter = (await tx.get<{ n: number }>(things, 'counter'))!;
+              tx.update(things, 'counter', { n: counter.n + 1 });
+            }),
+          ),
+        );
+        assert.deepEqual(await store.get(things, 'counter'), { n: increments });
+      });
+    });
+  });
+}
