@@ -1,0 +1,89 @@
+/**
+ * Access tokens: JWTs signed and verified with jose, one algorithm (EdDSA) pinned on both
+ * sides, `typ` pinned to `at+jwt` (RFC 9068) so no other kind of JWT passes as an access token.
+ */
+import { randomUUID } from 'node:crypto';
+import { SignJWT, createLocalJWKSet, importJWK, jwtVerify, type JWTPayload } from 'jose';
+import { z } from 'zod';
+import { ROLES, type Config, type Role } from '../config/index.ts';
+import { SIGNING_ALGORITHM } from '../config/signing-keys.ts';
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+export interface AccessClaims {
+  sub: string;
+  roles: Role[];
+  /** Authentication methods, RFC 8176: `pwd`, `mfa`, ... */
+  amr: string[];
+  exp: number;
+  jti: string | undefined;
+}
+
+const claimsSchema = z.object({
+  sub: z.string().min(1).max(128),
+  roles: z.array(z.string()).max(16).default([]),
+  amr: z.array(z.string()).max(8).default([]),
+  exp: z.number(),
+  jti: z.string().optional(),
+});
+
+export interface IssueOptions {
+  sub: string;
+  roles: Role[];
+  amr: string[];
+  /** Seconds; defaults to the configured access-token lifetime. */
+  ttlSeconds?: number;
+  authTime?: number;
+}
+
+export async function issueAccessToken(auth: Config['auth'], options: IssueOptions): Promise<string> {
+  const key = await importJWK(auth.keys.current, SIGNING_ALGORITHM);
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({
+    roles: options.roles,
+    amr: options.amr,
+    auth_time: options.authTime ?? now,
+  })
+    .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: auth.keys.current.kid, typ: ACCESS_TOKEN_TYPE })
+    .setSubject(options.sub)
+    .setIssuer(auth.issuer)
+    .setAudience(auth.audience)
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(now + (options.ttlSeconds ?? auth.accessTokenTtlSeconds))
+    .setJti(randomUUID())
+    .sign(key);
+}
+
+export type VerifyAccessToken = (token: string) => Promise<AccessClaims>;
+
+/**
+ * A verifier that checks signature (key by `kid`), algorithm, `typ`, `iss`, `aud`, `exp`, `nbf`
+ * with a small clock tolerance. Throws jose's typed errors on any failure.
+ */
+export function createAccessTokenVerifier(auth: Config['auth']): VerifyAccessToken {
+  const keys = createLocalJWKSet({ keys: auth.keys.verification });
+  return async (token) => {
+    const { payload } = await jwtVerify(token, keys, {
+      algorithms: [SIGNING_ALGORITHM],
+      issuer: auth.issuer,
+      audience: auth.audience,
+      typ: ACCESS_TOKEN_TYPE,
+      clockTolerance: auth.clockToleranceSeconds,
+      requiredClaims: ['sub', 'exp', 'iat'],
+    });
+    return toClaims(payload);
+  };
+}
+
+function toClaims(payload: JWTPayload): AccessClaims {
+  const claims = claimsSchema.parse(payload);
+  return {
+    sub: claims.sub,
+    // Unknown role names grant nothing rather than failing the token.
+    roles: claims.roles.filter((role): role is Role => (ROLES as readonly string[]).includes(role)),
+    amr: claims.amr,
+    exp: claims.exp,
+    jti: claims.jti,
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * Configuration comes from the environment only, validated with zod once at start-up.
+ * Anything invalid stops start-up (fail closed) with a message naming the variable.
+ * Every variable is listed in the README's configuration table.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { loadSigningKeys, type SigningKeys } from './signing-keys.ts';
+
+export const ROLES = ['viewer', 'user', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export type AppEnv = 'development' | 'test' | 'production';
+
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG';
+}
+
+const origin = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return url.origin === value && (url.protocol === 'https:' || url.protocol === 'http:');
+  } catch {
+    return false;
+  }
+}, 'must be an origin like https://app.example.com (scheme, host and port only; never *)');
+
+const perMinute = z.coerce.number().int().min(1).max(1_000_000_000);
+
+/** Running inside Cloud Functions / Cloud Run: the platform sets K_SERVICE. */
+function isDeployed(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.K_SERVICE || env.FUNCTION_TARGET);
+}
+
+function schemaFor(env: NodeJS.ProcessEnv) {
+  const deployed = isDeployed(env);
+  const appEnv: AppEnv = deployed ? 'production' : 'development';
+  return z.object({
+    APP_ENV: z.enum(['development', 'test', 'production']).default(appEnv),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    DATA_DIR: z.string().min(1).default('.data'),
+    STORE_DRIVER: z
+      .enum(['sqlite', 'firestore'])
+      .default(deployed || env.FIRESTORE_EMULATOR_HOST ? 'firestore' : 'sqlite'),
+    SQLITE_PATH: z.string().min(1).optional(),
+    GCLOUD_PROJECT: z.string().min(1).optional(),
+    CORS_ORIGINS: z
+      .string()
+      .default(deployed ? '' : 'http://localhost:3000,http://127.0.0.1:3000')
+      .transform((list) => list.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(origin)),
+    AUTH_ISSUER: z.string().min(1).optional(),
+    AUTH_AUDIENCE: z.string().min(1).optional(),
+    AUTH_SIGNING_KEYS: z.string().min(1).optional(),
+    AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
+    AUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+    RATE_LIMIT_GLOBAL_PER_MINUTE: perMinute.default(100),
+    RATE_LIMIT_API_PER_MINUTE: perMinute.default(10),
+    RATE_LIMIT_CREATE_PER_MINUTE: perMinute.default(5),
+    BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(100 * 1024),
+    LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+    LOG_TARGET: z.enum(['stdout', 'cloud-logging']).default(deployed ? 'cloud-logging' : 'stdout'),
+    TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(deployed ? 1 : 0),
+  });
+}
+
+export interface Config {
+  env: AppEnv;
+  server: { port: number; host: string };
+  dataDir: string;
+  store: { driver: 'sqlite' | 'firestore'; sqlitePath: string; projectId: string | undefined };
+  cors: { origins: string[] };
+  auth: {
+    issuer: string;
+    audience: string;
+    keys: SigningKeys;
+    clockToleranceSeconds: number;
+    accessTokenTtlSeconds: number;
+  };
+  rateLimits: { globalPerMinute: number; apiPerMinute: number; createPerMinute: number };
+  bodyLimitBytes: number;
+  log: { level: 'error' | 'warn' | 'info' | 'debug'; target: 'stdout' | 'cloud-logging' };
+  trustedProxyHops: number;
+}
+
+/**
+ * Reads and validates the environment. In production the issuer, audience and signing keys
+ * must be given; elsewhere safe development values are filled in (and a development signing
+ * key is generated under DATA_DIR, loudly).
+ */
+export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  const parsed = schemaFor(env).safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
+  }
+  const vars = parsed.data;
+  const production = vars.APP_ENV === 'production';
+  if (production) {
+    const missing = (['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_SIGNING_KEYS'] as const).filter((name) => !vars[name]);
+    if (missing.length > 0) throw new ConfigError(`missing in production: ${missing.join(', ')}`);
+    const insecure = vars.CORS_ORIGINS.filter((o) => !o.startsWith('https://'));
+    if (insecure.length > 0) throw new ConfigError(`CORS_ORIGINS must be https in production: ${insecure.join(', ')}`);
+  }
+  const dataDir = resolve(vars.DATA_DIR);
+  const keys = await loadSigningKeys({ json: vars.AUTH_SIGNING_KEYS, env: vars.APP_ENV, dataDir });
+  return {
+    env: vars.APP_ENV,
+    server: { port: vars.PORT, host: vars.HOST },
+    dataDir,
+    store: {
+      driver: vars.STORE_DRIVER,
+      sqlitePath: vars.SQLITE_PATH ?? resolve(dataDir, 'bastion.sqlite'),
+      projectId: vars.GCLOUD_PROJECT ?? env.GOOGLE_CLOUD_PROJECT,
+    },
+    cors: { origins: vars.CORS_ORIGINS },
+    auth: {
+      issuer: vars.AUTH_ISSUER ?? 'bastion-dev',
+      audience: vars.AUTH_AUDIENCE ?? 'bastion-api',
+      keys,
+      clockToleranceSeconds: vars.AUTH_CLOCK_TOLERANCE_SECONDS,
+      accessTokenTtlSeconds: vars.AUTH_ACCESS_TOKEN_TTL_SECONDS,
+    },
+    rateLimits: {
+      globalPerMinute: vars.RATE_LIMIT_GLOBAL_PER_MINUTE,
+      apiPerMinute: vars.RATE_LIMIT_API_PER_MINUTE,
+      createPerMinute: vars.RATE_LIMIT_CREATE_PER_MINUTE,
+    },
+    bodyLimitBytes: vars.BODY_LIMIT_BYTES,
+    log: { level: vars.LOG_LEVEL, target: vars.LOG_TARGET },
+    trustedProxyHops: vars.TRUSTED_PROXY_HOPS,
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Items CRUD against the document-store port. `ownerId`, `createdAt` and `updatedAt` are the
+ * server's; another user's item answers 404 exactly like a missing one (no enumeration).
+ */
+import type { Principal } from '../pipeline/context.ts';
+import { ForbiddenError, NotFoundError } from '../pipeline/errors.ts';
+import type { HandlerInput, Reply } from '../pipeline/route.ts';
+import { newDocumentId } from '../store/ids.ts';
+import type { CreateItem, UpdateItem } from './schemas.ts';
+
+export const ITEMS = 'items';
+
+interface ItemDocument {
+  [field: string]: string;
+  ownerId: string;
+  name: string;
+  description: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+type Params = { id: string };
+type ListQuery = { limit: number; cursor?: string | undefined; scope: 'own' | 'all' };
+
+const isAdmin = (principal: Principal) => principal.roles.includes('admin');
+const mayAccess = (principal: Principal, item: ItemDocument) => isAdmin(principal) || item.ownerId === principal.subject;
+const toItem = (id: string, item: ItemDocument) => ({ id, ...item });
+
+function notFound(): NotFoundError {
+  return new NotFoundError('No such item.');
+}
+
+export async function createItem({ body, principal, services }: HandlerInput<unknown, unknown, CreateItem>): Promise<Reply> {
+  const now = new Date().toISOString();
+  const id = newDocumentId();
+  const item: ItemDocument = { ownerId: principal.subject, name: body.name, description: body.description, createdAt: now, updatedAt: now };
+  await services.store.create(ITEMS, id, item);
+  return { status: 201, body: toItem(id, item), headers: { Location: `/items/${id}` } };
+}
+
+export async function listItems({ query, principal, services }: HandlerInput<unknown, ListQuery, unknown>): Promise<Reply> {
+  if (query.scope === 'all' && !isAdmin(principal)) throw new ForbiddenError('forbidden', 'Only admins may list every owner\'s items.');
+  const page = await services.store.query<ItemDocument>(ITEMS, {
+    where: query.scope === 'all' ? {} : { ownerId: principal.subject },
+    orderBy: { field: 'createdAt', direction: 'desc' },
+    limit: query.limit,
+    cursor: query.cursor,
+  });
+  return { status: 200, body: { items: page.documents.map((d) => toItem(d.id, d.data)), nextCursor: page.nextCursor } };
+}
+
+export async function getItem({ params, principal, services }: HandlerInput<Params, unknown, unknown>): Promise<Reply> {
+  const item = await services.store.get<ItemDocument>(ITEMS, params.id);
+  if (!item || !mayAccess(principal, item)) throw notFound();
+  return { status: 200, body: toItem(params.id, item) };
+}
+
+export async function updateItem({ params, body, principal, services }: HandlerInput<Params, unknown, UpdateItem>): Promise<Reply> {
+  const updated = await services.store.runTransaction(async (tx) => {
+    const item = await tx.get<ItemDocument>(ITEMS, params.id);
+    if (!item || !mayAccess(principal, item)) throw notFound();
+    const patch = {
+      ...(body.name === undefined ? {} : { name: body.name }),
+      ...(body.description === undefined ? {} : { description: body.description }),
+      updatedAt: new Date().toISOString(),
+    };
+    tx.update(ITEMS, params.id, patch);
+    return { ...item, ...patch };
+  });
+  return { status: 200, body: toItem(params.id, updated) };
+}
+
+export async function deleteItem({ params, principal, services }: HandlerInput<Params, unknown, unknown>): Promise<Reply> {
+  await services.store.runTransaction(async (tx) => {
+    const item = await tx.get<ItemDocument>(ITEMS, params.id);
+    if (!item || !mayAccess(principal, item)) throw notFound();
+    tx.delete(ITEMS, params.id);
+  });
+  return { status: 204 };
+}

@@ -1,0 +1,38 @@
+/** What clients may send to the items routes. Everything else is refused, not ignored. */
+import { z } from 'zod';
+import { DOCUMENT_ID_PATTERN } from '../store/ids.ts';
+
+/** Printable text: no control characters (they hide content in logs and UIs). */
+const text = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .min(min, `must be at least ${min} characters`)
+    .max(max, `must be at most ${max} characters`)
+    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+
+export const itemParams = z.strictObject({
+  id: z.string().regex(DOCUMENT_ID_PATTERN, 'must be an item id (20 letters and digits)'),
+});
+
+export const createItemBody = z.strictObject({
+  name: text(3, 100),
+  description: text(5, 500),
+});
+
+export const updateItemBody = z
+  .strictObject({
+    name: text(3, 100).optional(),
+    description: text(5, 500).optional(),
+  })
+  .refine((patch) => patch.name !== undefined || patch.description !== undefined, 'give at least one field to change');
+
+export const listItemsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().min(1).max(512).optional(),
+  /** `all` is for admins: every owner's items. */
+  scope: z.enum(['own', 'all']).default('own'),
+});
+
+export type CreateItem = z.output<typeof createItemBody>;
+export type UpdateItem = z.output<typeof updateItemBody>;

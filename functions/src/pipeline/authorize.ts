@@ -1,0 +1,23 @@
+/**
+ * Role-based access from the token's roles, and MFA step-up. The route's policy names the
+ * roles that may call it, and those that may only with a multi-factor sign-in. The handler
+ * then sees only the roles this request may act with: an admin who has not stepped up acts
+ * as a plain user where the route demands MFA of admins.
+ */
+import type { Middleware } from './context.ts';
+import { ForbiddenError, StepUpRequiredError } from './errors.ts';
+import { isPublic } from './route.ts';
+
+export function authorize(): Middleware {
+  return async (ctx, next) => {
+    const access = ctx.route!.access;
+    if (isPublic(access)) return next();
+    const principal = ctx.principal!;
+    const granted = principal.roles.filter((role) => access.roles.includes(role));
+    if (granted.length === 0) throw new ForbiddenError();
+    const usable = granted.filter((role) => principal.mfa || !access.mfa?.includes(role));
+    if (usable.length === 0) throw new StepUpRequiredError();
+    ctx.principal = { ...principal, roles: usable };
+    await next();
+  };
+}

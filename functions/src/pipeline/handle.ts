@@ -1,0 +1,19 @@
+import type { Middleware } from './context.ts';
+import { sendJson } from './respond.ts';
+
+/** The last stage: the route's handler, with validated input, and its reply sent as JSON. */
+export function handle(): Middleware {
+  return async (ctx) => {
+    const route = ctx.route!;
+    const reply = await route.handler({
+      params: ctx.input.params,
+      query: ctx.input.query,
+      body: ctx.input.body,
+      principal: ctx.principal!,
+      requestId: ctx.requestId,
+      log: ctx.log,
+      services: ctx.services,
+    });
+    sendJson(ctx.res, reply.status, reply.body, reply.headers);
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Request id and logging. Accepts a well-formed incoming `X-Request-Id`, or the trace id of a
+ * Cloud Trace / W3C `traceparent` header, else makes one; echoes it in `X-Request-Id`, puts it on
+ * every log line of the request, and writes one access-log line when the response is done.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'winston';
+import type { Middleware } from './context.ts';
+
+export interface RequestContextOptions {
+  logger: Logger;
+  /** For Cloud Logging's trace correlation. */
+  projectId?: string | undefined;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+const CLOUD_TRACE = /^([0-9a-f]{32})\/\d+(;o=[01])?$/i;
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+function traceIdOf(header: string | string[] | undefined, pattern: RegExp): string | undefined {
+  return typeof header === 'string' ? pattern.exec(header)?.[1]?.toLowerCase() : undefined;
+}
+
+export function requestContext(options: RequestContextOptions): Middleware {
+  return async (ctx, next) => {
+    const { req, res } = ctx;
+    const traceId =
+      traceIdOf(req.headers['x-cloud-trace-context'], CLOUD_TRACE) ?? traceIdOf(req.headers.traceparent, TRACEPARENT);
+    const incoming = req.headers['x-request-id'];
+    ctx.requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : (traceId ?? randomUUID());
+    res.setHeader('X-Request-Id', ctx.requestId);
+
+    const fields: Record<string, string> = { requestId: ctx.requestId };
+    if (traceId && options.projectId) fields['logging.googleapis.com/trace'] = `projects/${options.projectId}/traces/${traceId}`;
+    ctx.log = options.logger.child(fields);
+
+    try {
+      await next();
+    } finally {
+      const status = res.statusCode;
+      const durationMs = Math.round((performance.now() - ctx.startedAt) * 100) / 100;
+      // Path only: query strings can carry things that must not be logged.
+      ctx.log.log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', 'request', {
+        method: req.method,
+        path: ctx.path,
+        route: ctx.route?.id,
+        status,
+        durationMs,
+        ip: ctx.ip,
+        userId: ctx.principal?.subject,
+      });
+    }
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The shape of a route's policy. Every route is declared with `defineRoute` in one place
+ * (src/routes.ts): method, path, who may call it, rate-limit buckets, input schemas, handler.
+ */
+import type { Logger } from 'winston';
+import type { z } from 'zod';
+import type { Role } from '../config/index.ts';
+import type { Principal, Services } from './context.ts';
+
+export type FunctionName = 'auth' | 'items' | 'uploads';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** Buckets a route draws from besides the per-IP global one (see rate-limit.ts). */
+export type BucketName = 'api' | 'create';
+
+export type Access =
+  | { public: true }
+  | {
+      /** Roles that may call the route. */
+      roles: readonly Role[];
+      /** Of those, roles that may use it only with a multi-factor sign-in (`amr` has `mfa`). */
+      mfa?: readonly Role[];
+    };
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface HandlerInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  /** Present on every route that is not public. */
+  principal: Principal;
+  requestId: string;
+  log: Logger;
+  services: Services;
+}
+
+type Schema = z.ZodType;
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteSpec<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined> {
+  /** Stable name, e.g. `items.create`: used in logs, rate-limit keys and documentation. */
+  id: string;
+  function: FunctionName;
+  method: Method;
+  /** Full path with `:name` parameters, e.g. `/items/:id`. */
+  path: string;
+  summary: string;
+  access: Access;
+  rateLimit: readonly BucketName[];
+  params?: P;
+  query?: Q;
+  body?: B;
+  handler: (input: HandlerInput<Out<P>, Out<Q>, Out<B>>) => Promise<Reply>;
+}
+
+export type Route = RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>;
+
+export function defineRoute<
+  P extends Schema | undefined = undefined,
+  Q extends Schema | undefined = undefined,
+  B extends Schema | undefined = undefined,
+>(spec: RouteSpec<P, Q, B>): Route {
+  return spec as unknown as Route;
+}
+
+export function isPublic(access: Access): access is { public: true } {
+  return 'public' in access;
+}

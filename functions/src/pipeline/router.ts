@@ -1,0 +1,86 @@
+/**
+ * Matches a path against the declared routes. Paths are compared segment by segment; a
+ * `:name` segment captures one segment. A function also answers under its own root (the
+ * Cloud Functions URL has no `/items` prefix, Hosting rewrites and the local server keep it).
+ */
+import type { FunctionName, Method, Route } from './route.ts';
+
+interface CompiledRoute {
+  route: Route;
+  segments: string[];
+}
+
+export type RouteMatch =
+  | { kind: 'found'; route: Route; params: Record<string, string> }
+  | { kind: 'method-not-allowed'; allowed: Method[] }
+  | { kind: 'not-found' };
+
+export class Router {
+  readonly routes: readonly Route[];
+  readonly #compiled: CompiledRoute[];
+  readonly #base: string;
+
+  constructor(functionName: FunctionName, routes: readonly Route[]) {
+    this.#base = `/${functionName}`;
+    this.routes = routes.filter((route) => route.function === functionName);
+    this.#compiled = this.routes.map((route) => {
+      if (route.path !== this.#base && !route.path.startsWith(`${this.#base}/`)) {
+        throw new Error(`route ${route.id} must live under ${this.#base}`);
+      }
+      return { route, segments: split(route.path) };
+    });
+  }
+
+  /** Paths without the function's prefix (its own URL) are read as if they had it. */
+  normalize(path: string): string {
+    return path === this.#base || path.startsWith(`${this.#base}/`) ? path : `${this.#base}${path === '/' ? '' : path}`;
+  }
+
+  match(method: string, rawPath: string): RouteMatch {
+    const segments = split(this.normalize(rawPath));
+    const allowed: Method[] = [];
+    for (const { route, segments: pattern } of this.#compiled) {
+      const params = matchSegments(pattern, segments);
+      if (!params) continue;
+      if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { kind: 'found', route, params };
+      allowed.push(route.method);
+    }
+    return allowed.length > 0 ? { kind: 'method-not-allowed', allowed } : { kind: 'not-found' };
+  }
+}
+
+/** The methods a path answers to, for `Allow` and CORS preflight. */
+export function methodsFor(router: Router, path: string): Method[] {
+  const methods = new Set<Method>();
+  for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const) {
+    const match = router.match(method, path);
+    if (match.kind === 'found') methods.add(method);
+    else if (match.kind === 'method-not-allowed') match.allowed.forEach((m) => methods.add(m));
+  }
+  return [...methods];
+}
+
+function split(path: string): string[] {
+  return path.split('/').filter((segment) => segment !== '');
+}
+
+function matchSegments(pattern: string[], segments: string[]): Record<string, string> | null {
+  if (pattern.length !== segments.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i += 1) {
+    const expected = pattern[i]!;
+    const actual = segments[i]!;
+    if (expected.startsWith(':')) {
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(actual);
+      } catch {
+        return null;
+      }
+      params[expected.slice(1)] = decoded;
+    } else if (expected !== actual) {
+      return null;
+    }
+  }
+  return params;
+}

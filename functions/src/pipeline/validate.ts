@@ -1,0 +1,56 @@
+/**
+ * Validates params, query and body against the route's zod schemas before the handler runs.
+ * A route without a query schema takes no query parameters, one without a body schema takes
+ * no body: anything unexpected is an error, never silently ignored. Problems in all three
+ * places are reported together in `details`.
+ */
+import { z } from 'zod';
+import { readJsonBody, hasBody } from './body.ts';
+import type { Middleware } from './context.ts';
+import { BadRequestError, ValidationError } from './errors.ts';
+
+type Location = 'params' | 'query' | 'body';
+type Detail = { location: Location; path: string; message: string };
+
+const NOTHING = z.strictObject({});
+
+function check(schema: z.ZodType, value: unknown, location: Location, details: Detail[]): unknown {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    details.push({ location, path: issue.path.map(String).join('.'), message: issue.message });
+  }
+  return undefined;
+}
+
+export interface ValidateOptions {
+  bodyLimitBytes: number;
+}
+
+export function validate(options: ValidateOptions): Middleware {
+  return async (ctx, next) => {
+    const route = ctx.route!;
+    const details: Detail[] = [];
+
+    let body: unknown;
+    if (route.body) {
+      body = await readJsonBody(ctx.req, options.bodyLimitBytes);
+    } else if (hasBody(ctx.req)) {
+      throw new BadRequestError('unexpected_body', 'This route takes no request body.');
+    }
+
+    const query: Record<string, string> = {};
+    for (const [name, value] of ctx.searchParams) {
+      if (name in query) details.push({ location: 'query', path: name, message: 'Give this parameter once.' });
+      query[name] = value;
+    }
+
+    ctx.input = {
+      params: check(route.params ?? NOTHING, ctx.pathParams, 'params', details),
+      query: check(route.query ?? NOTHING, query, 'query', details),
+      body: route.body ? check(route.body, body, 'body', details) : undefined,
+    };
+    if (details.length > 0) throw new ValidationError(details);
+    await next();
+  };
+}

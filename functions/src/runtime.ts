@@ -1,0 +1,69 @@
+/**
+ * The long-lived services of one process: configuration, logger, store, token verifier and
+ * rate-limit buckets. Created once, on first use, and shared by every function in the process.
+ */
+import type { Writable } from 'node:stream';
+import type { Logger } from 'winston';
+import { createAccessTokenVerifier, type VerifyAccessToken } from './auth/tokens.ts';
+import { loadConfig, type Config } from './config/index.ts';
+import { createLogger } from './pipeline/logger.ts';
+import type { Buckets } from './pipeline/rate-limit.ts';
+import { openStore } from './store/index.ts';
+import type { DocumentStore } from './store/port.ts';
+import { RateLimiterDocumentStore } from './store/rate-limiter-store.ts';
+
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  store: DocumentStore;
+  verify: VerifyAccessToken;
+  buckets: Buckets;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** Log lines go here instead of stdout. */
+  logStream?: Writable;
+  /** Use this store instead of opening the configured one. */
+  store?: DocumentStore;
+}
+
+const MINUTE = 60;
+
+export function createBuckets(store: DocumentStore, limits: Config['rateLimits']): Buckets {
+  const bucket = (name: string, points: number, perRoute: boolean) => ({
+    limiter: new RateLimiterDocumentStore({ store, keyPrefix: `rl:${name}`, points, duration: MINUTE }),
+    points,
+    durationSeconds: MINUTE,
+    perRoute,
+  });
+  return {
+    global: bucket('global', limits.globalPerMinute, false),
+    api: bucket('api', limits.apiPerMinute, false),
+    create: bucket('create', limits.createPerMinute, true),
+  };
+}
+
+export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
+  const logger = await createLogger({ ...config.log, ...(options.logStream ? { stream: options.logStream } : {}) });
+  const store = options.store ?? (await openStore(config.store));
+  return {
+    config,
+    logger,
+    store,
+    verify: createAccessTokenVerifier(config.auth),
+    buckets: createBuckets(store, config.rateLimits),
+    async close() {
+      await store.close();
+      logger.close();
+    },
+  };
+}
+
+let shared: Promise<Runtime> | undefined;
+
+/** The process's runtime, from the environment; a bad configuration rejects (fail closed). */
+export function getRuntime(): Promise<Runtime> {
+  shared ??= loadConfig().then((config) => createRuntime(config));
+  return shared;
+}

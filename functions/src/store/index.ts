@@ -1,0 +1,25 @@
+/**
+ * Opens the configured driver. Firestore (and its 0.5 s import) is loaded only when chosen.
+ * The embedded driver enforces the composite indexes declared in firestore.indexes.json, so a
+ * query that would fail on Firestore for want of an index fails locally too.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config/index.ts';
+import { parseFirestoreIndexes, type DocumentStore, type IndexDefinition } from './port.ts';
+import { SqliteDocumentStore } from './sqlite.ts';
+
+/** firestore.indexes.json at the repository root (absent in a deployed function, which uses Firestore). */
+const INDEXES_FILE = fileURLToPath(new URL('../../../firestore.indexes.json', import.meta.url));
+
+export function declaredIndexes(file = INDEXES_FILE): IndexDefinition[] | undefined {
+  return existsSync(file) ? parseFirestoreIndexes(JSON.parse(readFileSync(file, 'utf8'))) : undefined;
+}
+
+export async function openStore(config: Config['store']): Promise<DocumentStore> {
+  if (config.driver === 'firestore') {
+    const { openFirestoreStore } = await import('./firestore.ts');
+    return openFirestoreStore({ projectId: config.projectId });
+  }
+  return new SqliteDocumentStore({ path: config.sqlitePath, indexes: declaredIndexes() });
+}

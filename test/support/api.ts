@@ -1,0 +1,128 @@
+/**
+ * Test harness: the real local server (every function, the whole pipeline) on an ephemeral
+ * port, over real HTTP, with an in-memory SQLite store and log lines captured for assertions.
+ */
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { PassThrough } from 'node:stream';
+import { issueAccessToken, type IssueOptions } from '../../functions/src/auth/tokens.ts';
+import { loadConfig, type Role } from '../../functions/src/config/index.ts';
+import { generateSigningKey } from '../../functions/src/config/signing-keys.ts';
+import { startServer, type RunningServer } from '../../functions/src/server.ts';
+import { createRuntime, type Runtime } from '../../functions/src/runtime.ts';
+import type { DocumentStore } from '../../functions/src/store/port.ts';
+import { SqliteDocumentStore } from '../../functions/src/store/sqlite.ts';
+import { declaredIndexes } from '../../functions/src/store/index.ts';
+
+export const ALLOWED_ORIGIN = 'https://app.example.com';
+
+export interface Response {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  /** Parsed JSON body, when there is one. */
+  json: any;
+}
+
+export interface RequestOptions {
+  token?: string;
+  /** Serialized as JSON with Content-Type application/json, unless `raw` is given. */
+  body?: unknown;
+  /** Sent as is, with whatever headers you give. */
+  raw?: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface TokenOptions extends Partial<IssueOptions> {
+  sub?: string;
+  roles?: Role[];
+  mfa?: boolean;
+}
+
+export interface TestApi {
+  url: string;
+  runtime: Runtime;
+  store: DocumentStore;
+  /** Every log line written so far, parsed. */
+  logs: Record<string, any>[];
+  /** Every log line written so far, as text. */
+  logText(): string;
+  token(options?: TokenOptions): Promise<string>;
+  request(method: string, path: string, options?: RequestOptions): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** Generous limits unless a test is about rate limiting. */
+const TEST_ENV: Record<string, string> = {
+  APP_ENV: 'test',
+  CORS_ORIGINS: ALLOWED_ORIGIN,
+  AUTH_ISSUER: 'https://bastion.test',
+  AUTH_AUDIENCE: 'bastion-test-api',
+  RATE_LIMIT_GLOBAL_PER_MINUTE: '100000',
+  RATE_LIMIT_API_PER_MINUTE: '100000',
+  RATE_LIMIT_CREATE_PER_MINUTE: '100000',
+  LOG_LEVEL: 'debug',
+};
+
+/** A signing-key set with a current and a previous key, as after a rotation. */
+export async function testSigningKeys(): Promise<string> {
+  const current = await generateSigningKey('current-');
+  const previous = await generateSigningKey('previous-');
+  return JSON.stringify({ keys: [current, previous] });
+}
+
+export async function startApi(env: Record<string, string> = {}, options: { store?: DocumentStore } = {}): Promise<TestApi> {
+  const config = await loadConfig({ ...TEST_ENV, AUTH_SIGNING_KEYS: await testSigningKeys(), ...env });
+  const logStream = new PassThrough();
+  const lines: string[] = [];
+  logStream.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
+  const store = options.store ?? new SqliteDocumentStore({ path: ':memory:', indexes: declaredIndexes() });
+  const runtime = await createRuntime(config, { logStream, store });
+  const server: RunningServer = await startServer(runtime, 0, '127.0.0.1');
+
+  return {
+    url: server.url,
+    runtime,
+    store,
+    get logs() {
+      return lines.map((line) => JSON.parse(line) as Record<string, any>);
+    },
+    logText: () => lines.join('\n'),
+    token: ({ sub = 'alice', roles = ['user'], mfa = false, ...rest } = {}) =>
+      issueAccessToken(config.auth, { sub, roles, amr: mfa ? ['pwd', 'mfa'] : ['pwd'], ...rest }),
+    request: (method, path, requestOptions) => send(server.url, method, path, requestOptions),
+    async close() {
+      await server.close();
+      await runtime.close();
+    },
+  };
+}
+
+export function send(base: string, method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...options.headers };
+  let payload: string | Buffer | undefined = options.raw;
+  if (payload === undefined && options.body !== undefined) {
+    payload = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  if (payload !== undefined) headers['content-length'] ??= String(Buffer.byteLength(payload));
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(new URL(path, base), { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: unknown;
+        try {
+          json = text ? JSON.parse(text) : undefined;
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
