@@ -87,7 +87,7 @@ export async function startApi(env: Record<string, string> = {}, options: { stor
       return lines.map((line) => JSON.parse(line) as Record<string, any>);
     },
     logText: () => lines.join('\n'),
-    token: ({ sub = 'alice', roles = ['user'], mfa = false, ...rest } = {}) =>
+    token: ({ sub = 'alice', roles = ['user'] as Role[], mfa = false, ...rest } = {}) =>
       issueAccessToken(config.auth, { sub, roles, amr: mfa ? ['pwd', 'mfa'] : ['pwd'], ...rest }),
     request: (method, path, requestOptions) => send(server.url, method, path, requestOptions),
     async close() {

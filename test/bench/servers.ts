@@ -1,0 +1,57 @@
+/**
+ * The two servers the benchmark compares, each run in its own process:
+ *   bare     — node:http returning an item's JSON, nothing else
+ *   pipeline — the real local server: every stage, the token, the rate limiter's store
+ *              transaction on every request (limits set high so none refuses), access logs
+ * Prints one JSON line: { url, path, headers }.
+ */
+import { createServer } from 'node:http';
+import { createWriteStream, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { issueAccessToken } from '../../functions/src/auth/tokens.ts';
+import { loadConfig } from '../../functions/src/config/index.ts';
+import { createRuntime } from '../../functions/src/runtime.ts';
+import { startServer } from '../../functions/src/server.ts';
+
+const item = {
+  ownerId: 'bench-user',
+  name: 'Desk lamp',
+  description: 'Warm light for late work',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  updatedAt: '2026-01-01T00:00:00.000Z',
+};
+const id = 'BenchItem00000000001';
+
+const kind = process.argv[2];
+if (kind === 'bare') {
+  const server = createServer((_req, res) => {
+    const body = JSON.stringify({ id, ...item });
+    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as { port: number };
+    process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}`, path: `/items/${id}`, headers: {} })}\n`);
+  });
+} else if (kind === 'pipeline') {
+  const dir = mkdtempSync(join(tmpdir(), 'bastion-bench-'));
+  const config = await loadConfig({
+    APP_ENV: 'test',
+    SQLITE_PATH: join(dir, 'bench.sqlite'),
+    RATE_LIMIT_GLOBAL_PER_MINUTE: '1000000000',
+    RATE_LIMIT_API_PER_MINUTE: '1000000000',
+    RATE_LIMIT_CREATE_PER_MINUTE: '1000000000',
+    LOG_LEVEL: 'info',
+  });
+  const runtime = await createRuntime(config, { logStream: createWriteStream('/dev/null') });
+  await runtime.store.set('items', id, item);
+  const token = await issueAccessToken(config.auth, { sub: item.ownerId, roles: ['user'], amr: ['pwd'] });
+  const running = await startServer(runtime, 0, '127.0.0.1');
+  process.stdout.write(`${JSON.stringify({ url: running.url, path: `/items/${id}`, headers: { authorization: `Bearer ${token}` } })}\n`);
+} else {
+  throw new Error('usage: servers.ts bare|pipeline');
+}
+
+// Exit normally on a signal, so diagnostics such as --cpu-prof are written.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(0));
