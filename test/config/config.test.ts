@@ -1,0 +1,113 @@
+/** Configuration comes from the environment, validated at start-up, and fails closed. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../functions/src/config/index.ts';
+import { SigningKeyError, generateSigningKey, parseSigningKeys } from '../../functions/src/config/signing-keys.ts';
+
+const productionBase = async () => ({
+  APP_ENV: 'production',
+  AUTH_ISSUER: 'https://auth.example.com',
+  AUTH_AUDIENCE: 'example-api',
+  AUTH_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
+  CORS_ORIGINS: 'https://app.example.com',
+});
+
+describe('configuration', function () {
+  it('has the documented defaults locally', async function () {
+    const config = await loadConfig({ APP_ENV: 'test' });
+    assert.equal(config.server.port, 3000);
+    assert.equal(config.server.host, '127.0.0.1');
+    assert.equal(config.store.driver, 'sqlite');
+    assert.deepEqual(config.rateLimits, { globalPerMinute: 100, apiPerMinute: 10, createPerMinute: 5 });
+    assert.equal(config.bodyLimitBytes, 102400);
+    assert.equal(config.auth.clockToleranceSeconds, 5);
+    assert.equal(config.trustedProxyHops, 0);
+  });
+
+  it('knows it is deployed on Cloud Functions: production, Firestore, Cloud Logging, one proxy hop', async function () {
+    const config = await loadConfig({ ...(await productionBase()), APP_ENV: undefined, K_SERVICE: 'items' });
+    assert.equal(config.env, 'production');
+    assert.equal(config.store.driver, 'firestore');
+    assert.equal(config.log.target, 'cloud-logging');
+    assert.equal(config.trustedProxyHops, 1);
+    assert.deepEqual(config.cors.origins, ['https://app.example.com']);
+  });
+
+  it('uses Firestore when the emulator is configured', async function () {
+    const config = await loadConfig({ APP_ENV: 'test', FIRESTORE_EMULATOR_HOST: '127.0.0.1:8080' });
+    assert.equal(config.store.driver, 'firestore');
+  });
+
+  for (const missing of ['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_SIGNING_KEYS']) {
+    it(`refuses to start in production without ${missing}`, async function () {
+      const env: Record<string, string | undefined> = await productionBase();
+      delete env[missing];
+      await assert.rejects(loadConfig(env), (error: Error) => error instanceof ConfigError && error.message.includes(missing));
+    });
+  }
+
+  it('refuses plain-http CORS origins in production', async function () {
+    await assert.rejects(loadConfig({ ...(await productionBase()), CORS_ORIGINS: 'http://app.example.com' }), ConfigError);
+  });
+
+  it('refuses a wildcard, a path or garbage as a CORS origin', async function () {
+    for (const origins of ['*', 'https://app.example.com/', 'https://app.example.com/path', 'app.example.com', 'null']) {
+      await assert.rejects(loadConfig({ APP_ENV: 'test', CORS_ORIGINS: origins }), ConfigError, origins);
+    }
+  });
+
+  it('refuses out-of-range and non-numeric values, naming the variable', async function () {
+    const bad: Record<string, string> = {
+      PORT: 'eighty',
+      RATE_LIMIT_API_PER_MINUTE: '0',
+      BODY_LIMIT_BYTES: '999999999',
+      AUTH_CLOCK_TOLERANCE_SECONDS: '3600',
+      LOG_LEVEL: 'verbose',
+      STORE_DRIVER: 'postgres',
+    };
+    for (const [name, value] of Object.entries(bad)) {
+      await assert.rejects(
+        loadConfig({ APP_ENV: 'test', [name]: value }),
+        (error: Error) => error instanceof ConfigError && error.message.includes(name),
+        name,
+      );
+    }
+  });
+
+  it('generates a development signing key once, private to the owner, and reuses it', async function () {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bastion-config-'));
+    const first = await loadConfig({ APP_ENV: 'development', DATA_DIR: dataDir });
+    const file = join(dataDir, 'dev-signing-keys.json');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const second = await loadConfig({ APP_ENV: 'development', DATA_DIR: dataDir });
+    assert.equal(second.auth.keys.current.kid, first.auth.keys.current.kid);
+    assert.match(readFileSync(file, 'utf8'), /"d":/);
+  });
+});
+
+describe('signing keys', function () {
+  it('signs with the first key and verifies with every key, publishing only public halves', async function () {
+    const current = await generateSigningKey('a-');
+    const previous = await generateSigningKey('b-');
+    const keys = parseSigningKeys(JSON.stringify({ keys: [current, previous] }));
+    assert.equal(keys.current.kid, current.kid);
+    assert.deepEqual(keys.verification.map((k) => k.kid), [current.kid, previous.kid]);
+    for (const key of keys.verification) assert.equal((key as { d?: string }).d, undefined);
+  });
+
+  it('refuses a set whose first key is public, duplicate kids, other algorithms, and non-JSON', async function () {
+    const key = await generateSigningKey();
+    const { d: _private, ...publicKey } = key;
+    const cases = [
+      JSON.stringify({ keys: [publicKey] }),
+      JSON.stringify({ keys: [key, key] }),
+      JSON.stringify({ keys: [{ kty: 'oct', k: 'c2VjcmV0', kid: 'hs' }] }),
+      JSON.stringify({ keys: [{ ...key, crv: 'P-256' }] }),
+      JSON.stringify({ keys: [] }),
+      'not json',
+    ];
+    for (const json of cases) assert.throws(() => parseSigningKeys(json), SigningKeyError, json);
+  });
+});
