@@ -7,7 +7,7 @@ import { authenticate } from './pipeline/authenticate.ts';
 import { authorize } from './pipeline/authorize.ts';
 import { clientIp } from './pipeline/client-ip.ts';
 import { compose } from './pipeline/compose.ts';
-import type { Context, Middleware, Request } from './pipeline/context.ts';
+import { RequestContext, type Middleware, type Request } from './pipeline/context.ts';
 import { cors } from './pipeline/cors.ts';
 import { errorMapper } from './pipeline/error-mapper.ts';
 import { NotFoundError } from './pipeline/errors.ts';
@@ -54,23 +54,7 @@ function toHandler(runtime: Runtime, router: Router | undefined): RequestHandler
   const services = { store: runtime.store, signingKeys: runtime.config.auth.keys };
   const hops = runtime.config.trustedProxyHops;
   return async (req, res) => {
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
-    const ctx: Context = {
-      req,
-      res,
-      startedAt: performance.now(),
-      services,
-      requestId: '',
-      log: runtime.logger,
-      ip: clientIp(req, hops),
-      path: query === -1 ? url : url.slice(0, query),
-      searchParams: new URLSearchParams(query === -1 ? '' : url.slice(query + 1)),
-      route: undefined,
-      pathParams: {},
-      principal: undefined,
-      input: { params: undefined, query: undefined, body: undefined },
-    };
+    const ctx = new RequestContext({ req, res, services, logger: runtime.logger, ip: clientIp(req, hops) });
     try {
       await run(ctx);
     } catch (error) {

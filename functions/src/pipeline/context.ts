@@ -7,6 +7,7 @@ import type { Logger } from 'winston';
 import type { Role } from '../config/index.ts';
 import type { SigningKeys } from '../config/signing-keys.ts';
 import type { DocumentStore } from '../store/port.ts';
+import type { BucketState } from './rate-limit.ts';
 import type { Route } from './route.ts';
 
 /** Cloud Functions has already read the body into `rawBody`; elsewhere we stream it. */
@@ -31,7 +32,10 @@ export interface Context {
   readonly startedAt: number;
   readonly services: Services;
   requestId: string;
-  log: Logger;
+  /** Fields every log line of this request carries (request id, trace). */
+  logFields: Record<string, string>;
+  /** A logger that adds `logFields` to each line. */
+  readonly log: Logger;
   /** Client address (see TRUSTED_PROXY_HOPS). */
   ip: string;
   /** Path with any query string removed. */
@@ -41,9 +45,56 @@ export interface Context {
   /** Raw path parameters from the route pattern, before validation. */
   pathParams: Record<string, string>;
   principal: Principal | undefined;
+  /** The tightest rate-limit bucket so far, for the `RateLimit-*` headers. */
+  rateLimit: BucketState | undefined;
   /** Validated input, set by the validation stage. */
   input: { params: unknown; query: unknown; body: unknown };
 }
 
 export type Next = () => Promise<void>;
 export type Middleware = (ctx: Context, next: Next) => Promise<void>;
+
+export interface RequestContextInit {
+  req: Request;
+  res: ServerResponse;
+  services: Services;
+  logger: Logger;
+  ip: string;
+}
+
+export class RequestContext implements Context {
+  readonly req: Request;
+  readonly res: ServerResponse;
+  readonly startedAt = performance.now();
+  readonly services: Services;
+  requestId = '';
+  logFields: Record<string, string> = {};
+  ip: string;
+  path: string;
+  searchParams: URLSearchParams;
+  route: Route | undefined = undefined;
+  pathParams: Record<string, string> = {};
+  principal: Principal | undefined = undefined;
+  rateLimit: BucketState | undefined = undefined;
+  input: { params: unknown; query: unknown; body: unknown } = { params: undefined, query: undefined, body: undefined };
+  readonly #logger: Logger;
+  #log: Logger | undefined;
+
+  constructor(init: RequestContextInit) {
+    this.req = init.req;
+    this.res = init.res;
+    this.services = init.services;
+    this.#logger = init.logger;
+    this.ip = init.ip;
+    const url = init.req.url ?? '/';
+    const query = url.indexOf('?');
+    this.path = query === -1 ? url : url.slice(0, query);
+    this.searchParams = new URLSearchParams(query === -1 ? '' : url.slice(query + 1));
+  }
+
+  /** Made on first use: most requests log only their access line. */
+  get log(): Logger {
+    this.#log ??= this.#logger.child(this.logFields);
+    return this.#log;
+  }
+}

@@ -20,6 +20,11 @@ export interface Bucket {
 
 export type Buckets = Record<'global' | BucketName, Bucket>;
 
+export interface BucketState {
+  bucket: Bucket;
+  result: RateLimiterRes;
+}
+
 function headersFor(bucket: Bucket, result: RateLimiterRes): Record<string, string> {
   return {
     'RateLimit-Limit': String(bucket.points),
@@ -29,11 +34,11 @@ function headersFor(bucket: Bucket, result: RateLimiterRes): Record<string, stri
   };
 }
 
-async function consume(ctx: Context, bucket: Bucket, subject: string): Promise<void> {
+/** Consumes a point; returns the bucket's state, or throws 429 (or 503 when the store fails). */
+async function consume(ctx: Context, bucket: Bucket, subject: string): Promise<RateLimiterRes> {
   const key = bucket.perRoute ? `${ctx.route?.id}:${subject}` : subject;
-  let result: RateLimiterRes;
   try {
-    result = await bucket.limiter.consume(key);
+    return await bucket.limiter.consume(key);
   } catch (rejection) {
     if (rejection instanceof RateLimiterRes) {
       const retryAfter = Math.max(Math.ceil(rejection.msBeforeNext / 1000), 1);
@@ -44,25 +49,33 @@ async function consume(ctx: Context, bucket: Bucket, subject: string): Promise<v
       ? rejection
       : new StoreUnavailableError('rate limiter store failed', { cause: rejection });
   }
-  const current = Number(ctx.res.getHeader('RateLimit-Remaining') ?? Infinity);
-  if (result.remainingPoints <= current) {
-    for (const [name, value] of Object.entries(headersFor(bucket, result))) ctx.res.setHeader(name, value);
-  }
 }
 
 /** The per-IP global bucket, before authentication so floods never reach token checks. */
 export function rateLimitByIp(buckets: Buckets): Middleware {
   return async (ctx, next) => {
-    await consume(ctx, buckets.global, `ip:${ctx.ip}`);
+    ctx.rateLimit = { bucket: buckets.global, result: await consume(ctx, buckets.global, `ip:${ctx.ip}`) };
     await next();
   };
 }
 
-/** The route's own buckets, per user (per IP on public routes). */
+/**
+ * The route's own buckets, per user (per IP on public routes). The response then carries the
+ * `RateLimit-*` headers of whichever bucket has the fewest points left.
+ */
 export function rateLimitByUser(buckets: Buckets): Middleware {
   return async (ctx, next) => {
     const subject = ctx.principal ? `user:${ctx.principal.subject}` : `ip:${ctx.ip}`;
-    for (const name of ctx.route?.rateLimit ?? []) await consume(ctx, buckets[name], subject);
+    let tightest = ctx.rateLimit;
+    for (const name of ctx.route?.rateLimit ?? []) {
+      const bucket = buckets[name];
+      const result = await consume(ctx, bucket, subject);
+      if (!tightest || result.remainingPoints <= tightest.result.remainingPoints) tightest = { bucket, result };
+    }
+    if (tightest) {
+      const headers = headersFor(tightest.bucket, tightest.result);
+      for (const name in headers) ctx.res.setHeader(name, headers[name]!);
+    }
     await next();
   };
 }

@@ -30,9 +30,8 @@ export function requestContext(options: RequestContextOptions): Middleware {
     ctx.requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : (traceId ?? randomUUID());
     res.setHeader('X-Request-Id', ctx.requestId);
 
-    const fields: Record<string, string> = { requestId: ctx.requestId };
-    if (traceId && options.projectId) fields['logging.googleapis.com/trace'] = `projects/${options.projectId}/traces/${traceId}`;
-    ctx.log = options.logger.child(fields);
+    ctx.logFields = { requestId: ctx.requestId };
+    if (traceId && options.projectId) ctx.logFields['logging.googleapis.com/trace'] = `projects/${options.projectId}/traces/${traceId}`;
 
     try {
       await next();
@@ -40,7 +39,8 @@ export function requestContext(options: RequestContextOptions): Middleware {
       const status = res.statusCode;
       const durationMs = Math.round((performance.now() - ctx.startedAt) * 100) / 100;
       // Path only: query strings can carry things that must not be logged.
-      ctx.log.log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', 'request', {
+      options.logger.log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', 'request', {
+        ...ctx.logFields,
         method: req.method,
         path: ctx.path,
         route: ctx.route?.id,

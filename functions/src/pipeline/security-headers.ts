@@ -12,9 +12,7 @@ export type ContentKind = 'api' | 'page';
 
 const TWO_YEARS = 2 * 365 * 24 * 60 * 60;
 
-type Directives = Record<string, string[]>;
-
-const directives: Record<ContentKind, Directives> = {
+const directives: Record<ContentKind, Record<string, string[]>> = {
   api: {
     defaultSrc: ["'none'"],
     frameAncestors: ["'none'"],
@@ -34,25 +32,43 @@ const directives: Record<ContentKind, Directives> = {
 };
 
 export function helmetOptions(kind: ContentKind): HelmetOptions {
+  const forPages = kind === 'page';
   return {
     contentSecurityPolicy: { useDefaults: false, directives: directives[kind] },
     strictTransportSecurity: { maxAge: TWO_YEARS, includeSubDomains: true },
     xFrameOptions: { action: 'deny' },
+    xContentTypeOptions: true,
     referrerPolicy: { policy: 'no-referrer' },
     crossOriginResourcePolicy: { policy: 'same-origin' },
     crossOriginOpenerPolicy: { policy: 'same-origin' },
-    xContentTypeOptions: true,
-    xPermittedCrossDomainPolicies: { permittedPolicies: 'none' },
+    // Headers that only mean something to documents, or to browsers long gone (IE, Flash).
+    originAgentCluster: forPages,
+    xDnsPrefetchControl: forPages ? { allow: false } : false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
   };
 }
 
 type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
+/** helmet's headers are fixed for fixed options: record them once, set them on every response. */
+export function recordHelmetHeaders(kind: ContentKind): [string, string][] {
+  const headers: [string, string][] = [];
+  const recorder = {
+    setHeader: (name: string, value: string | number) => headers.push([name, String(value)]),
+    removeHeader: () => {},
+    getHeader: () => undefined,
+  };
+  (helmet(helmetOptions(kind)) as unknown as NodeMiddleware)({} as IncomingMessage, recorder as unknown as ServerResponse, () => {});
+  return [...headers, ['Cache-Control', 'no-store']];
+}
+
 export function securityHeaders(options: { kind?: ContentKind } = {}): Middleware {
-  const apply = helmet(helmetOptions(options.kind ?? 'api')) as unknown as NodeMiddleware;
+  const headers = recordHelmetHeaders(options.kind ?? 'api');
   return async (ctx, next) => {
-    apply(ctx.req, ctx.res, () => {});
-    ctx.res.setHeader('Cache-Control', 'no-store');
+    ctx.res.removeHeader('X-Powered-By'); // Express (Cloud Functions) adds it
+    for (const [name, value] of headers) ctx.res.setHeader(name, value);
     await next();
   };
 }

@@ -3,6 +3,14 @@
  * (and across instances, on Firestore). It follows the library's store contract: a subclass
  * of RateLimiterStoreAbstract with `_upsert`, `_get`, `_delete` and `_getRateLimiterRes`.
  * A counter is one document whose `expiresAt` ends its window, so expiry cleans it up.
+ *
+ * Leases keep the store off the hot path: when a consume has to go to the store, it also
+ * reserves a few of the points that remain (an eighth, at most 64) for this instance, and the
+ * next consumes on that key draw from the reservation in memory. Every admitted request is
+ * still backed by a point added to the stored counter, so no instance can admit more than the
+ * limit; the price is that points one instance reserved are not available to another until
+ * the window ends. One lease request per key is in flight at a time, so a burst cannot
+ * reserve more than it uses.
  */
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import RateLimiterStoreAbstract from 'rate-limiter-flexible/lib/RateLimiterStoreAbstract.js';
@@ -11,6 +19,14 @@ import type { DocumentStore } from './port.ts';
 interface Counter {
   [field: string]: number;
   points: number;
+}
+
+interface Lease {
+  /** Points this instance has counted on the key, as the stored counter would show them. */
+  consumed: number;
+  /** Reserved in the store, not yet used. */
+  available: number;
+  expiresAt: number | undefined;
 }
 
 export interface DocumentStoreLimiterOptions {
@@ -23,9 +39,14 @@ export interface DocumentStoreLimiterOptions {
   duration: number;
 }
 
+const LEASE_SHARE = 8;
+const LEASE_MAX = 64;
+
 export class RateLimiterDocumentStore extends RateLimiterStoreAbstract {
   readonly #store: DocumentStore;
   readonly #collection: string;
+  readonly #leases = new Map<string, Lease>();
+  readonly #leasing = new Map<string, Promise<unknown>>();
 
   constructor(options: DocumentStoreLimiterOptions) {
     super({
@@ -41,24 +62,33 @@ export class RateLimiterDocumentStore extends RateLimiterStoreAbstract {
     this.#collection = options.collection ?? 'rateLimits';
   }
 
-  /** Adds `points` to the key's counter atomically, starting a new window when none is live. */
-  _upsert(rlKey: string, points: number, msDuration: number, forceExpire = false): Promise<Counter> {
-    const id = documentId(rlKey);
-    return this.#store.runTransaction(async (tx) => {
-      const current = forceExpire ? null : await tx.get<Counter>(this.#collection, id);
-      const next: Counter = current
-        ? { ...current, points: current.points + points }
-        : { points, ...(msDuration > 0 ? { expiresAt: Date.now() + msDuration } : {}) };
-      tx.set(this.#collection, id, next);
-      return next;
-    });
+  /** Adds `points` to the key's counter, starting a new window when none is live. */
+  async _upsert(rlKey: string, points: number, msDuration: number, forceExpire = false): Promise<Counter> {
+    if (forceExpire || points <= 0) return this.#writeThrough(rlKey, points, msDuration, forceExpire);
+    for (;;) {
+      const fromLease = this.#takeFromLease(rlKey, points);
+      if (fromLease) return fromLease;
+      const inFlight = this.#leasing.get(rlKey);
+      if (!inFlight) break;
+      await inFlight.catch(() => undefined);
+    }
+    const leasing = this.#lease(rlKey, points, msDuration);
+    this.#leasing.set(rlKey, leasing);
+    try {
+      return await leasing;
+    } finally {
+      this.#leasing.delete(rlKey);
+    }
   }
 
-  _get(rlKey: string): Promise<Counter | null> {
-    return this.#store.get<Counter>(this.#collection, documentId(rlKey));
+  async _get(rlKey: string): Promise<Counter | null> {
+    const counter = await this.#store.get<Counter>(this.#collection, documentId(rlKey));
+    if (!counter) return null;
+    return { ...counter, points: counter.points - (this.#liveLease(rlKey)?.available ?? 0) };
   }
 
   async _delete(rlKey: string): Promise<boolean> {
+    this.#leases.delete(rlKey);
     const id = documentId(rlKey);
     return this.#store.runTransaction(async (tx) => {
       const existed = (await tx.get(this.#collection, id)) !== null;
@@ -73,6 +103,65 @@ export class RateLimiterDocumentStore extends RateLimiterStoreAbstract {
     const remainingPoints = Math.max(this.points - consumedPoints, 0);
     return new RateLimiterRes(remainingPoints, msBeforeNext, consumedPoints, consumedPoints === changedPoints);
   }
+
+  #liveLease(rlKey: string): Lease | undefined {
+    const lease = this.#leases.get(rlKey);
+    if (lease && lease.expiresAt !== undefined && lease.expiresAt <= Date.now()) {
+      this.#leases.delete(rlKey);
+      return undefined;
+    }
+    return lease;
+  }
+
+  #takeFromLease(rlKey: string, points: number): Counter | undefined {
+    const lease = this.#liveLease(rlKey);
+    if (!lease) return undefined;
+    if (lease.available >= points) {
+      lease.available -= points;
+      lease.consumed += points;
+    } else if (lease.consumed >= this.points) {
+      // Already over the limit: the answer is a refusal, no need to count it in the store.
+      lease.consumed += points;
+    } else {
+      return undefined;
+    }
+    return toCounter(lease.consumed, lease.expiresAt);
+  }
+
+  /** One store transaction: count `points` and reserve a share of what remains. */
+  async #lease(rlKey: string, points: number, msDuration: number): Promise<Counter> {
+    const lease = await this.#store.runTransaction(async (tx): Promise<Lease> => {
+      const id = documentId(rlKey);
+      const current = await tx.get<Counter>(this.#collection, id);
+      const used = (current?.points ?? 0) + points;
+      const expiresAt = current ? current.expiresAt : msDuration > 0 ? Date.now() + msDuration : undefined;
+      const reserve = Math.min(LEASE_MAX, Math.max(0, Math.floor((this.points - used) / LEASE_SHARE)));
+      tx.set(this.#collection, id, toCounter(used + reserve, expiresAt));
+      return { consumed: used, available: reserve, expiresAt };
+    });
+    // Only once committed: a transaction that is retried or fails reserves nothing.
+    this.#leases.set(rlKey, lease);
+    return toCounter(lease.consumed, lease.expiresAt);
+  }
+
+  /** block, set, reward and friends: straight to the store, handing back any reserved points. */
+  #writeThrough(rlKey: string, points: number, msDuration: number, forceExpire: boolean): Promise<Counter> {
+    const unused = this.#liveLease(rlKey)?.available ?? 0;
+    this.#leases.delete(rlKey);
+    return this.#store.runTransaction(async (tx) => {
+      const id = documentId(rlKey);
+      const current = forceExpire ? null : await tx.get<Counter>(this.#collection, id);
+      const next = current
+        ? toCounter(current.points - unused + points, current.expiresAt)
+        : toCounter(points, msDuration > 0 ? Date.now() + msDuration : undefined);
+      tx.set(this.#collection, id, next);
+      return next;
+    });
+  }
+}
+
+function toCounter(points: number, expiresAt: number | undefined): Counter {
+  return expiresAt === undefined ? { points } : { points, expiresAt };
 }
 
 /** Limiter keys hold `:` and IPv6 addresses; document ids may not hold `/`. */

@@ -108,7 +108,10 @@ export class SqliteDocumentStore implements DocumentStore {
     this.#db = new DatabaseSync(options.path);
     this.#indexes = options.indexes;
     this.#maxAttempts = options.maxTransactionAttempts ?? 5;
+    // One process owns the file (a second `npm start` on the same DATA_DIR is refused with
+    // "database is locked"): no shared-memory locking syscalls on every statement.
     this.#db.exec(`
+      PRAGMA locking_mode = EXCLUSIVE;
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = NORMAL;
       PRAGMA busy_timeout = 5000;
