@@ -47,6 +47,8 @@ export interface Context {
   principal: Principal | undefined;
   /** The tightest rate-limit bucket so far, for the `RateLimit-*` headers. */
   rateLimit: BucketState | undefined;
+  /** Headers of the response, gathered by the stages and written at once (see respond.ts). */
+  responseHeaders: Record<string, string>;
   /** Validated input, set by the validation stage. */
   input: { params: unknown; query: unknown; body: unknown };
 }
@@ -76,6 +78,7 @@ export class RequestContext implements Context {
   pathParams: Record<string, string> = {};
   principal: Principal | undefined = undefined;
   rateLimit: BucketState | undefined = undefined;
+  responseHeaders: Record<string, string> = {};
   input: { params: unknown; query: unknown; body: unknown } = { params: undefined, query: undefined, body: undefined };
   readonly #logger: Logger;
   #log: Logger | undefined;

@@ -5,7 +5,7 @@
  */
 import type { Middleware } from './context.ts';
 import { ForbiddenError } from './errors.ts';
-import { sendJson } from './respond.ts';
+import { reply } from './respond.ts';
 
 export interface CorsOptions {
   origins: readonly string[];
@@ -27,33 +27,34 @@ export function cors(options: CorsOptions): Middleware {
   const maxAge = String(options.maxAgeSeconds ?? 600);
 
   return async (ctx, next) => {
-    const { req, res } = ctx;
+    const { req } = ctx;
+    const headers = ctx.responseHeaders;
     const origin = req.headers.origin;
     const method = req.method ?? 'GET';
     const preflight = method === 'OPTIONS' && origin !== undefined && req.headers['access-control-request-method'] !== undefined;
-    res.setHeader('Vary', preflight ? 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers' : 'Origin');
+    headers.Vary = preflight ? 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers' : 'Origin';
     const allowed = origin !== undefined && origins.has(origin);
 
     if (allowed) {
-      res.setHeader('Access-Control-Allow-Origin', origin);
-      res.setHeader('Access-Control-Allow-Credentials', 'true');
+      headers['Access-Control-Allow-Origin'] = origin;
+      headers['Access-Control-Allow-Credentials'] = 'true';
     }
     if (method === 'OPTIONS') {
       const methods = options.methodsFor(ctx.path);
       if (methods.length === 0) return next(); // unknown path: the router answers 404
       if (preflight && !allowed) throw new ForbiddenError('origin_not_allowed', 'This origin may not call the API.');
       if (preflight) {
-        res.setHeader('Access-Control-Allow-Methods', methods.join(', '));
-        res.setHeader('Access-Control-Allow-Headers', allowedHeaders);
-        res.setHeader('Access-Control-Max-Age', maxAge);
+        headers['Access-Control-Allow-Methods'] = methods.join(', ');
+        headers['Access-Control-Allow-Headers'] = allowedHeaders;
+        headers['Access-Control-Max-Age'] = maxAge;
       }
-      sendJson(res, 204, undefined, { Allow: [...methods, 'OPTIONS'].join(', ') });
+      reply(ctx, 204, undefined, { Allow: [...methods, 'OPTIONS'].join(', ') });
       return;
     }
     if (origin !== undefined && !allowed && !SAFE_METHODS.has(method)) {
       throw new ForbiddenError('origin_not_allowed', 'This origin may not call the API.');
     }
-    if (allowed) res.setHeader('Access-Control-Expose-Headers', exposedHeaders);
+    if (allowed) headers['Access-Control-Expose-Headers'] = exposedHeaders;
     await next();
   };
 }

@@ -7,7 +7,7 @@
 import { InvalidCursorError, StoreUnavailableError, TransactionAbortedError } from '../store/errors.ts';
 import type { Context, Middleware } from './context.ts';
 import { BadRequestError, HttpError, ServiceUnavailableError } from './errors.ts';
-import { sendJson } from './respond.ts';
+import { reply } from './respond.ts';
 
 function toHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
@@ -39,7 +39,7 @@ export function respondWithError(ctx: Context, error: unknown): void {
       ...(mapped?.details === undefined ? {} : { details: mapped.details }),
     },
   };
-  sendJson(ctx.res, status, body, mapped?.headers);
+  reply(ctx, status, body, mapped?.headers);
 }
 
 export function errorMapper(): Middleware {

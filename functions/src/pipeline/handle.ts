@@ -1,11 +1,11 @@
 import type { Middleware } from './context.ts';
-import { sendJson } from './respond.ts';
+import { reply } from './respond.ts';
 
 /** The last stage: the route's handler, with validated input, and its reply sent as JSON. */
 export function handle(): Middleware {
   return async (ctx) => {
     const route = ctx.route!;
-    const reply = await route.handler({
+    const result = await route.handler({
       params: ctx.input.params,
       query: ctx.input.query,
       body: ctx.input.body,
@@ -14,6 +14,6 @@ export function handle(): Middleware {
       log: ctx.log,
       services: ctx.services,
     });
-    sendJson(ctx.res, reply.status, reply.body, reply.headers);
+    reply(ctx, result.status, result.body, result.headers);
   };
 }

@@ -74,7 +74,7 @@ export function rateLimitByUser(buckets: Buckets): Middleware {
     }
     if (tightest) {
       const headers = headersFor(tightest.bucket, tightest.result);
-      for (const name in headers) ctx.res.setHeader(name, headers[name]!);
+      Object.assign(ctx.responseHeaders, headers);
     }
     await next();
   };

@@ -28,7 +28,7 @@ export function requestContext(options: RequestContextOptions): Middleware {
       traceIdOf(req.headers['x-cloud-trace-context'], CLOUD_TRACE) ?? traceIdOf(req.headers.traceparent, TRACEPARENT);
     const incoming = req.headers['x-request-id'];
     ctx.requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : (traceId ?? randomUUID());
-    res.setHeader('X-Request-Id', ctx.requestId);
+    ctx.responseHeaders['X-Request-Id'] = ctx.requestId;
 
     ctx.logFields = { requestId: ctx.requestId };
     if (traceId && options.projectId) ctx.logFields['logging.googleapis.com/trace'] = `projects/${options.projectId}/traces/${traceId}`;

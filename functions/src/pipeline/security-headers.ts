@@ -65,10 +65,10 @@ export function recordHelmetHeaders(kind: ContentKind): [string, string][] {
 }
 
 export function securityHeaders(options: { kind?: ContentKind } = {}): Middleware {
-  const headers = recordHelmetHeaders(options.kind ?? 'api');
+  const headers = Object.fromEntries(recordHelmetHeaders(options.kind ?? 'api'));
   return async (ctx, next) => {
     ctx.res.removeHeader('X-Powered-By'); // Express (Cloud Functions) adds it
-    for (const [name, value] of headers) ctx.res.setHeader(name, value);
+    Object.assign(ctx.responseHeaders, headers);
     await next();
   };
 }
