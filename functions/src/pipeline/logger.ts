@@ -13,6 +13,8 @@ export type { Logger } from 'winston';
 const SECRET_FIELD = /authorization|cookie|password|passwd|secret|token|jwt|csrf|otp|private|credential|^d$/i;
 const JWT_LIKE = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 export const REDACTED = '[redacted]';
+/** Cloud Logging's severity names for winston's levels (it knows WARNING, not WARN). */
+const SEVERITY: Record<string, string> = { error: 'ERROR', warn: 'WARNING', info: 'INFO', debug: 'DEBUG' };
 /** winston's key for the serialized line (triple-beam's MESSAGE). */
 const MESSAGE = Symbol.for('message');
 
@@ -53,7 +55,7 @@ const structured = winston.format((info) => {
     else if (value instanceof Error) info[key] = scrub(errorFields(value), 0);
     else if (typeof value === 'string' || (typeof value === 'object' && value !== null)) info[key] = scrub(value, 0);
   }
-  info.severity = info.level.toUpperCase();
+  info.severity = SEVERITY[info.level] ?? 'DEFAULT';
   info.timestamp = new Date().toISOString();
   info[MESSAGE] = JSON.stringify(info);
   return info;

@@ -130,10 +130,15 @@ export class RateLimiterDocumentStore extends RateLimiterStoreAbstract {
 
   /** One store transaction: count `points` and reserve a share of what remains. */
   async #lease(rlKey: string, points: number, msDuration: number): Promise<Counter> {
+    // What is left of the previous reservation goes back into the counter, and no concurrent
+    // consume may draw on it meanwhile.
+    const previous = this.#liveLease(rlKey);
+    const handBack = previous?.available ?? 0;
+    if (previous) previous.available = 0;
     const lease = await this.#store.runTransaction(async (tx): Promise<Lease> => {
       const id = documentId(rlKey);
       const current = await tx.get<Counter>(this.#collection, id);
-      const used = (current?.points ?? 0) + points;
+      const used = (current ? current.points - handBack : 0) + points;
       const expiresAt = current ? current.expiresAt : msDuration > 0 ? Date.now() + msDuration : undefined;
       const reserve = Math.min(LEASE_MAX, Math.max(0, Math.floor((this.points - used) / LEASE_SHARE)));
       tx.set(this.#collection, id, toCounter(used + reserve, expiresAt));

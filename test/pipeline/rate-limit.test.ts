@@ -1,0 +1,182 @@
+/**
+ * Rate limiting (rate-limiter-flexible over the document store): a global bucket per client
+ * IP, an `api` bucket per user, a `create` bucket per user and route. Exact under
+ * concurrency; a refusal is 429 with `Retry-After` and `RateLimit-*`; once a key is over its
+ * limit, further requests are refused from memory without touching the store; a store that
+ * fails makes the limiter fail closed (503), never open.
+ */
+import assert from 'node:assert/strict';
+import { StoreUnavailableError } from '../../functions/src/store/errors.ts';
+import type { DocumentStore } from '../../functions/src/store/port.ts';
+import { SqliteDocumentStore } from '../../functions/src/store/sqlite.ts';
+import { declaredIndexes } from '../../functions/src/store/index.ts';
+import { startApi, type Response, type TestApi } from '../support/api.ts';
+
+const ITEM = { name: 'Desk lamp', description: 'Warm light' };
+
+/** A real store that counts the transactions the rate limiter runs on it. */
+function countingStore(): { store: DocumentStore; transactions: () => number } {
+  const inner = new SqliteDocumentStore({ path: ':memory:', indexes: declaredIndexes() });
+  let transactions = 0;
+  const store = new Proxy(inner, {
+    get(target, property) {
+      if (property === 'runTransaction') {
+        return (work: Parameters<DocumentStore['runTransaction']>[0]) => {
+          transactions += 1;
+          return target.runTransaction(work);
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { store, transactions: () => transactions };
+}
+
+function statuses(responses: Response[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const response of responses) counts[response.status] = (counts[response.status] ?? 0) + 1;
+  return counts;
+}
+
+function assertRateLimited(response: Response, limit: number): void {
+  assert.equal(response.status, 429);
+  assert.equal(response.json.error.code, 'rate_limited');
+  const retryAfter = Number(response.headers['retry-after']);
+  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After ${response.headers['retry-after']}`);
+  assert.equal(response.headers['ratelimit-limit'], String(limit));
+  assert.equal(response.headers['ratelimit-remaining'], '0');
+  assert.match(String(response.headers['ratelimit-reset']), /^\d+$/);
+  assert.equal(response.headers['ratelimit-policy'], `${limit};w=60`);
+  // Refusals are responses like any other: headers, request id.
+  assert.equal(response.headers['cache-control'], 'no-store');
+  assert.equal(response.json.error.requestId, response.headers['x-request-id']);
+}
+
+describe('rate limiting', function () {
+  let api: TestApi | undefined;
+
+  afterEach(async function () {
+    await api?.close();
+    api = undefined;
+  });
+
+  describe('the api bucket, per user', function () {
+    for (const limit of [1, 7, 10]) {
+      it(`lets exactly ${limit} of 50 simultaneous requests through, refusing the rest with 429`, async function () {
+        api = await startApi({ RATE_LIMIT_API_PER_MINUTE: String(limit) });
+        const token = await api.token();
+        const responses = await Promise.all(Array.from({ length: 50 }, () => api!.request('GET', '/items', { token })));
+        assert.deepEqual(statuses(responses), { 200: limit, 429: 50 - limit });
+        for (const response of responses.filter((r) => r.status === 429)) assertRateLimited(response, limit);
+      });
+    }
+
+    it('counts down RateLimit-Remaining on the requests it lets through', async function () {
+      api = await startApi({ RATE_LIMIT_API_PER_MINUTE: '5' });
+      const token = await api.token();
+      const remaining: string[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        const response: Response = await api!.request('GET', '/items', { token });
+        assert.equal(response.status, 200);
+        assert.equal(response.headers['ratelimit-limit'], '5');
+        remaining.push(String(response.headers['ratelimit-remaining']));
+      }
+      assert.deepEqual(remaining, ['4', '3', '2', '1', '0']);
+      assertRateLimited(await api.request('GET', '/items', { token }), 5);
+    });
+
+    it('keeps users apart: one user over the limit does not slow another', async function () {
+      api = await startApi({ RATE_LIMIT_API_PER_MINUTE: '3' });
+      const alice = await api.token({ sub: 'alice' });
+      const bob = await api.token({ sub: 'bob' });
+      for (let i = 0; i < 3; i += 1) assert.equal((await api.request('GET', '/items', { token: alice })).status, 200);
+      assert.equal((await api.request('GET', '/items', { token: alice })).status, 429);
+      assert.equal((await api.request('GET', '/items', { token: bob })).status, 200);
+    });
+  });
+
+  describe('the global bucket, per IP', function () {
+    it('counts every request from the address, authenticated or not, public routes included', async function () {
+      api = await startApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: '5' });
+      const token = await api.token();
+      const first = await Promise.all([
+        api.request('GET', '/items', { token }),
+        api.request('GET', '/items'),
+        api.request('GET', '/auth/.well-known/jwks.json'),
+        api.request('GET', '/items', { token: await api.token({ sub: 'bob' }) }),
+        api.request('GET', '/auth/.well-known/jwks.json'),
+      ]);
+      assert.deepEqual(first.map((r) => r.status), [200, 401, 200, 200, 200]);
+      assertRateLimited(await api.request('GET', '/auth/.well-known/jwks.json'), 5);
+      assertRateLimited(await api.request('GET', '/items', { token }), 5);
+    });
+
+    it('refuses before looking at the token, so a flood of forged tokens costs no verification', async function () {
+      api = await startApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: '2' });
+      await api.request('GET', '/items', { token: 'forged.token.here' });
+      await api.request('GET', '/items', { token: 'forged.token.here' });
+      const response = await api.request('GET', '/items', { token: 'forged.token.here' });
+      assert.equal(response.status, 429, 'not 401: the token was never looked at');
+    });
+  });
+
+  describe('the create bucket, per user and route', function () {
+    it('allows 5 creates a minute, refuses the 6th, and stores exactly 5', async function () {
+      api = await startApi({ RATE_LIMIT_CREATE_PER_MINUTE: '5' });
+      const token = await api.token();
+      for (let i = 0; i < 5; i += 1) assert.equal((await api.request('POST', '/items', { token, body: ITEM })).status, 201);
+      assertRateLimited(await api.request('POST', '/items', { token, body: ITEM }), 5);
+      assert.equal((await api.store.query('items', { limit: 100 })).documents.length, 5);
+      // Reading is another bucket: still fine.
+      assert.equal((await api.request('GET', '/items', { token })).status, 200);
+    });
+
+    it('stores exactly 5 of 20 simultaneous creates', async function () {
+      api = await startApi({ RATE_LIMIT_CREATE_PER_MINUTE: '5' });
+      const token = await api.token();
+      const responses = await Promise.all(Array.from({ length: 20 }, () => api!.request('POST', '/items', { token, body: ITEM })));
+      assert.deepEqual(statuses(responses), { 201: 5, 429: 15 });
+      assert.equal((await api.store.query('items', { limit: 100 })).documents.length, 5);
+    });
+  });
+
+  describe('cost', function () {
+    it('refuses a key over its limit from memory: 20 more requests add no store transaction', async function () {
+      const counting = countingStore();
+      api = await startApi({ RATE_LIMIT_API_PER_MINUTE: '3' }, { store: counting.store });
+      const token = await api.token();
+      for (let i = 0; i < 4; i += 1) await api.request('GET', '/items', { token });
+      const before = counting.transactions();
+      const flood = await Promise.all(Array.from({ length: 20 }, () => api!.request('GET', '/items', { token })));
+      assert.deepEqual(statuses(flood), { 429: 20 });
+      assert.equal(counting.transactions(), before);
+    });
+
+    it('does not go to the store for every request it admits (points are leased)', async function () {
+      const counting = countingStore();
+      api = await startApi({ RATE_LIMIT_API_PER_MINUTE: '1000', RATE_LIMIT_GLOBAL_PER_MINUTE: '1000' }, { store: counting.store });
+      const token = await api.token();
+      for (let i = 0; i < 100; i += 1) assert.equal((await api.request('GET', '/items', { token })).status, 200);
+      assert.ok(counting.transactions() < 50, `${counting.transactions()} transactions for 100 requests in two buckets`);
+    });
+  });
+
+  describe('when the store fails', function () {
+    it('fails closed: 503 store_unavailable, never an unlimited 200', async function () {
+      const inner = new SqliteDocumentStore({ path: ':memory:', indexes: declaredIndexes() });
+      const broken = new Proxy(inner, {
+        get(target, property) {
+          if (property === 'runTransaction') return async () => { throw new StoreUnavailableError('rate limit store down'); };
+          const value = Reflect.get(target, property, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      api = await startApi({}, { store: broken });
+      const response = await api.request('GET', '/items', { token: await api.token() });
+      assert.equal(response.status, 503);
+      assert.equal(response.json.error.code, 'store_unavailable');
+      assert.equal(response.headers['retry-after'], '1');
+    });
+  });
+});

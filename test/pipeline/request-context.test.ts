@@ -1,0 +1,182 @@
+/**
+ * Request ids and logs: every request has an id (a well-formed incoming one, a Cloud Trace /
+ * W3C trace id, or a fresh UUID), echoed in `X-Request-Id`, in error bodies and on every log
+ * line; one structured access line per request; never a token, a query string or a secret
+ * in a log.
+ */
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { createLogger, REDACTED } from '../../functions/src/pipeline/logger.ts';
+import { startApi, type TestApi } from '../support/api.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+
+describe('request context', function () {
+  let api: TestApi;
+  let token: string;
+
+  beforeEach(async function () {
+    api = await startApi({ GCLOUD_PROJECT: 'demo-bastion' });
+    token = await api.token();
+  });
+
+  afterEach(async function () {
+    await api.close();
+  });
+
+  const accessLines = () => api.logs.filter((entry) => entry.message === 'request');
+
+  describe('request id', function () {
+    it('makes a fresh UUID when none is sent, and echoes it', async function () {
+      const first = await api.request('GET', '/items', { token });
+      const second = await api.request('GET', '/items', { token });
+      assert.match(String(first.headers['x-request-id']), UUID);
+      assert.notEqual(first.headers['x-request-id'], second.headers['x-request-id']);
+    });
+
+    it('keeps a well-formed incoming X-Request-Id, in the header, the error body and the log', async function () {
+      const id = 'client-abc.123:retry-2';
+      const response = await api.request('GET', '/items', { headers: { 'x-request-id': id } });
+      assert.equal(response.headers['x-request-id'], id);
+      assert.equal(response.json.error.requestId, id);
+      assert.equal(accessLines().at(-1)?.requestId, id);
+    });
+
+    it('replaces a malformed one rather than trusting it into logs', async function () {
+      for (const id of ['short', 'x'.repeat(129), 'has spaces in it', 'quote"injection"here', '<script>alert(1)</script>']) {
+        const response = await api.request('GET', '/items', { token, headers: { 'x-request-id': id } });
+        assert.match(String(response.headers['x-request-id']), UUID, id);
+        assert.ok(!api.logText().includes(id), id);
+      }
+    });
+
+    it('uses the Cloud Trace id when there is no X-Request-Id, and links the logs to the trace', async function () {
+      const response = await api.request('GET', '/items', { token, headers: { 'x-cloud-trace-context': `${TRACE_ID.toUpperCase()}/1234567;o=1` } });
+      assert.equal(response.headers['x-request-id'], TRACE_ID);
+      const line = accessLines().at(-1)!;
+      assert.equal(line.requestId, TRACE_ID);
+      assert.equal(line['logging.googleapis.com/trace'], `projects/demo-bastion/traces/${TRACE_ID}`);
+    });
+
+    it('uses the W3C traceparent trace id likewise', async function () {
+      const response = await api.request('GET', '/items', { token, headers: { traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` } });
+      assert.equal(response.headers['x-request-id'], TRACE_ID);
+    });
+
+    it('ignores malformed trace headers', async function () {
+      const response = await api.request('GET', '/items', { token, headers: { 'x-cloud-trace-context': 'nothex/1', traceparent: 'garbage' } });
+      assert.match(String(response.headers['x-request-id']), UUID);
+    });
+  });
+
+  describe('access log', function () {
+    it('writes one structured line per request with what an operator needs', async function () {
+      const response = await api.request('GET', '/items?limit=5', { token });
+      const lines = accessLines();
+      assert.equal(lines.length, 1);
+      const line = lines[0]!;
+      assert.equal(line.requestId, response.headers['x-request-id']);
+      assert.equal(line.method, 'GET');
+      assert.equal(line.path, '/items');
+      assert.equal(line.route, 'items.list');
+      assert.equal(line.status, 200);
+      assert.equal(typeof line.durationMs, 'number');
+      assert.equal(line.ip, '127.0.0.1');
+      assert.equal(line.userId, 'alice');
+      assert.equal(line.level, 'info');
+      assert.equal(line.severity, 'INFO');
+      assert.ok(!Number.isNaN(Date.parse(line.timestamp)));
+    });
+
+    it('logs client errors as warnings and server errors as errors', async function () {
+      await api.request('GET', '/items');
+      assert.equal(accessLines().at(-1)?.severity, 'WARNING');
+      await api.store.close();
+      await api.request('GET', '/items', { token });
+      assert.equal(accessLines().at(-1)?.severity, 'ERROR');
+    });
+
+    it('never logs the query string, which can carry secrets', async function () {
+      await api.request('GET', '/items?limit=5&cursor=c2VjcmV0LWN1cnNvcg', { token });
+      assert.ok(!api.logText().includes('c2VjcmV0LWN1cnNvcg'));
+      assert.ok(!api.logText().includes('limit=5'));
+    });
+
+    it('never logs a token, valid or not, nor cookies', async function () {
+      const forged = `${token.slice(0, -4)}AAAA`;
+      await api.request('GET', '/items', { token });
+      await api.request('GET', '/items', { token: forged });
+      await api.request('GET', '/items', { token, headers: { cookie: '__Host-session=s3cr3t-session-value' } });
+      const text = api.logText();
+      assert.ok(!text.includes(token));
+      assert.ok(!text.includes(forged));
+      assert.ok(!text.includes(token.split('.')[2]!), 'not even the signature');
+      assert.ok(!text.includes('s3cr3t-session-value'));
+    });
+
+    it('puts the same request id on every line of a request', async function () {
+      await api.store.close();
+      const response = await api.request('GET', '/items', { token });
+      const id = response.headers['x-request-id'];
+      const lines = api.logs.filter((entry) => entry.requestId === id);
+      assert.deepEqual(lines.map((entry) => entry.message).sort(), ['request', 'request failed']);
+    });
+  });
+});
+
+describe('logger', function () {
+  async function logged(write: (logger: Awaited<ReturnType<typeof createLogger>>) => void): Promise<Record<string, any>[]> {
+    const stream = new PassThrough();
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const logger = await createLogger({ level: 'debug', target: 'stdout', stream });
+    write(logger);
+    await new Promise((resolve) => setImmediate(resolve));
+    const lines = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean);
+    return lines.map((line) => JSON.parse(line) as Record<string, any>);
+  }
+
+  const JWT = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl';
+
+  it('writes one JSON object per line, with Cloud Logging severity and a timestamp', async function () {
+    const lines = await logged((logger) => {
+      logger.info('first', { n: 1 });
+      logger.warn('second');
+    });
+    assert.deepEqual(lines.map((l) => [l.message, l.severity]), [['first', 'INFO'], ['second', 'WARNING']]);
+    assert.equal(lines[0]!.n, 1);
+    assert.ok(!Number.isNaN(Date.parse(lines[0]!.timestamp)));
+  });
+
+  it('redacts fields whose names say they hold credentials, at any depth', async function () {
+    const [line] = await logged((logger) =>
+      logger.info('login', {
+        password: 'hunter2hunter2',
+        authorization: 'Bearer abc',
+        refreshToken: 'r-123',
+        user: { email: 'a@example.com', cookie: 'sid=1', apiSecret: 'shh' },
+      }),
+    );
+    assert.equal(line!.password, REDACTED);
+    assert.equal(line!.authorization, REDACTED);
+    assert.equal(line!.refreshToken, REDACTED);
+    assert.equal(line!.user.cookie, REDACTED);
+    assert.equal(line!.user.apiSecret, REDACTED);
+    assert.equal(line!.user.email, 'a@example.com');
+  });
+
+  it('masks anything shaped like a JWT wherever it appears', async function () {
+    const [line] = await logged((logger) => logger.info(`saw ${JWT} in a header`, { note: { text: `token=${JWT}` }, list: [JWT] }));
+    const text = JSON.stringify(line);
+    assert.ok(!text.includes(JWT));
+    assert.match(line!.message, /saw \[redacted\] in a header/);
+  });
+
+  it('keeps name, message and stack of errors, for the server side only', async function () {
+    const [line] = await logged((logger) => logger.error('failed', { err: new TypeError('boom') }));
+    assert.equal(line!.err.name, 'TypeError');
+    assert.equal(line!.err.message, 'boom');
+    assert.match(line!.err.stack, /TypeError: boom\n\s+at /);
+  });
+});
