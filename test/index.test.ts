@@ -4,6 +4,7 @@
  * body already read into `rawBody` as the platform does.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { issueAccessToken } from '../functions/src/auth/tokens.ts';
@@ -24,7 +25,8 @@ describe('Cloud Functions entry point (functions/src/index.ts)', function () {
       AUTH_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
       LOG_LEVEL: 'error',
     });
-    token = await issueAccessToken((await loadConfig()).auth, { sub: 'alice', roles: ['user'], amr: ['pwd'] });
+    // A fresh owner: on the Firestore emulator, items of earlier runs are still there.
+    token = await issueAccessToken((await loadConfig()).auth, { sub: `alice-${randomUUID()}`, roles: ['user'], amr: ['pwd'] });
     const exported = await import('../functions/src/index.ts');
     // Stand-in for the platform: read the body into rawBody, then call the exported function.
     server = createServer((req, res) => {

@@ -77,6 +77,6 @@ const measure = (label: string, specifiers: string[]) => {
 measure('empty module (baseline)', ['data:text/javascript,export default 1']);
 measure('index.js (entry: firebase-functions, every function)', [lib('index.js')]);
 measure('+ app.js, runtime.js (first request of auth/items/uploads)', [lib('index.js'), lib('app.js'), lib('runtime.js')]);
-measure('+ Firestore driver (deployed store, loaded on first use)', [lib('index.js'), lib('app.js'), lib('runtime.js'), lib('store/firestore.js')]);
+measure('+ Firestore driver and firebase-admin (deployed store, on first use)', [lib('index.js'), lib('app.js'), lib('runtime.js'), lib('store/firestore.js'), 'firebase-admin/app', 'firebase-admin/firestore']);
 measure('+ Cloud Logging transport (deployed logs, loaded on first use)', [lib('index.js'), lib('app.js'), lib('runtime.js'), '@google-cloud/logging-winston']);
 console.table(rows);
