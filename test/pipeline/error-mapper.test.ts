@@ -6,26 +6,23 @@
 import assert from 'node:assert/strict';
 import { MissingIndexError, StoreUnavailableError, TransactionAbortedError } from '../../functions/src/store/errors.ts';
 import type { DocumentStore } from '../../functions/src/store/port.ts';
-import { SqliteDocumentStore } from '../../functions/src/store/sqlite.ts';
-import { declaredIndexes } from '../../functions/src/store/index.ts';
 import { startApi, type Response, type TestApi } from '../support/api.ts';
+import { memoryStore, withOverrides } from '../support/stores.ts';
 
 const ITEM_ID = 'AAAAAAAAAAAAAAAAAAAA';
 const SECRET_DETAIL = 'connection to db-internal.example:5432 failed for user admin';
 
 /** A real store whose reads of items throw `error`; rate limiting (its own collection) works. */
 function storeFailingWith(error: () => Error): DocumentStore {
-  const inner = new SqliteDocumentStore({ path: ':memory:', indexes: declaredIndexes() });
-  return new Proxy(inner, {
-    get(target, property) {
-      if (property === 'get' || property === 'query') {
-        return async (collection: string, ...rest: unknown[]) => {
-          if (collection === 'items') throw error();
-          return (target[property] as (...args: unknown[]) => unknown).call(target, collection, ...rest);
-        };
-      }
-      const value = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
+  const inner = memoryStore();
+  return withOverrides(inner, {
+    get: async (collection, id) => {
+      if (collection === 'items') throw error();
+      return inner.get(collection, id);
+    },
+    query: async (collection, spec) => {
+      if (collection === 'items') throw error();
+      return inner.query(collection, spec);
     },
   });
 }

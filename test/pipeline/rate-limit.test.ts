@@ -8,26 +8,19 @@
 import assert from 'node:assert/strict';
 import { StoreUnavailableError } from '../../functions/src/store/errors.ts';
 import type { DocumentStore } from '../../functions/src/store/port.ts';
-import { SqliteDocumentStore } from '../../functions/src/store/sqlite.ts';
-import { declaredIndexes } from '../../functions/src/store/index.ts';
 import { startApi, type Response, type TestApi } from '../support/api.ts';
+import { memoryStore, withOverrides } from '../support/stores.ts';
 
 const ITEM = { name: 'Desk lamp', description: 'Warm light' };
 
 /** A real store that counts the transactions the rate limiter runs on it. */
 function countingStore(): { store: DocumentStore; transactions: () => number } {
-  const inner = new SqliteDocumentStore({ path: ':memory:', indexes: declaredIndexes() });
+  const inner = memoryStore();
   let transactions = 0;
-  const store = new Proxy(inner, {
-    get(target, property) {
-      if (property === 'runTransaction') {
-        return (work: Parameters<DocumentStore['runTransaction']>[0]) => {
-          transactions += 1;
-          return target.runTransaction(work);
-        };
-      }
-      const value = Reflect.get(target, property, target);
-      return typeof value === 'function' ? value.bind(target) : value;
+  const store = withOverrides(inner, {
+    runTransaction: (work) => {
+      transactions += 1;
+      return inner.runTransaction(work);
     },
   });
   return { store, transactions: () => transactions };
@@ -164,12 +157,9 @@ describe('rate limiting', function () {
 
   describe('when the store fails', function () {
     it('fails closed: 503 store_unavailable, never an unlimited 200', async function () {
-      const inner = new SqliteDocumentStore({ path: ':memory:', indexes: declaredIndexes() });
-      const broken = new Proxy(inner, {
-        get(target, property) {
-          if (property === 'runTransaction') return async () => { throw new StoreUnavailableError('rate limit store down'); };
-          const value = Reflect.get(target, property, target);
-          return typeof value === 'function' ? value.bind(target) : value;
+      const broken = withOverrides(memoryStore(), {
+        runTransaction: async () => {
+          throw new StoreUnavailableError('rate limit store down');
         },
       });
       api = await startApi({}, { store: broken });

@@ -7,22 +7,20 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import type { DocumentStore, Transaction } from '../../functions/src/store/port.ts';
-import { SqliteDocumentStore } from '../../functions/src/store/sqlite.ts';
-import { declaredIndexes } from '../../functions/src/store/index.ts';
 import { startApi, type Response, type TestApi } from '../support/api.ts';
+import { memoryStore, withOverrides } from '../support/stores.ts';
 
 const VALID = { name: 'Desk lamp', description: 'Warm light' };
 const LIMIT = 2048;
 
 /** A real store that counts every call that touches the items collection. */
 function countingStore(): { store: DocumentStore; itemCalls: () => number } {
-  const inner = new SqliteDocumentStore({ path: ':memory:', indexes: declaredIndexes() });
+  const inner = memoryStore();
   let calls = 0;
   const count = (collection: string) => {
     if (collection === 'items') calls += 1;
   };
-  const store: DocumentStore = {
-    driver: inner.driver,
+  const store = withOverrides(inner, {
     get: (c, id) => (count(c), inner.get(c, id)),
     create: (c, id, data) => (count(c), inner.create(c, id, data)),
     set: (c, id, data) => (count(c), inner.set(c, id, data)),
@@ -39,8 +37,7 @@ function countingStore(): { store: DocumentStore; itemCalls: () => number } {
           delete: (c, id) => (count(c), tx.delete(c, id)),
         } as Transaction),
       ),
-    close: () => inner.close(),
-  };
+  });
   return { store, itemCalls: () => calls };
 }
 

@@ -10,8 +10,7 @@ import { generateSigningKey } from '../../functions/src/config/signing-keys.ts';
 import { startServer, type RunningServer } from '../../functions/src/server.ts';
 import { createRuntime, type Runtime } from '../../functions/src/runtime.ts';
 import type { DocumentStore } from '../../functions/src/store/port.ts';
-import { SqliteDocumentStore } from '../../functions/src/store/sqlite.ts';
-import { declaredIndexes } from '../../functions/src/store/index.ts';
+import { memoryStore } from './stores.ts';
 
 export const ALLOWED_ORIGIN = 'https://app.example.com';
 
@@ -75,7 +74,7 @@ export async function startApi(env: Record<string, string> = {}, options: { stor
   const logStream = new PassThrough();
   const lines: string[] = [];
   logStream.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
-  const store = options.store ?? new SqliteDocumentStore({ path: ':memory:', indexes: declaredIndexes() });
+  const store = options.store ?? memoryStore();
   const runtime = await createRuntime(config, { logStream, store });
   const server: RunningServer = await startServer(runtime, 0, '127.0.0.1');
 
