@@ -1,0 +1,69 @@
+/**
+ * Password hashing with scrypt from node:crypto at OWASP's parameters (N=2^17, r=8, p=1,
+ * 16-byte salt, 32-byte key), stored self-describing so parameters can change: hashes made
+ * with older parameters still verify, and `needsRehash` tells the login to upgrade them.
+ *
+ *   scrypt$ln=17,r=8,p=1$<salt, base64url>$<key, base64url>
+ */
+import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+
+export interface ScryptParameters {
+  /** log2 of N, the cost. */
+  ln: number;
+  r: number;
+  p: number;
+}
+
+export const CURRENT_PARAMETERS: ScryptParameters = { ln: 17, r: 8, p: 1 };
+const SALT_BYTES = 16;
+const KEY_BYTES = 32;
+const FORMAT = /^scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9_-]{16,})\$([A-Za-z0-9_-]{32,})$/;
+
+export class PasswordHashFormatError extends Error {
+  readonly code = 'ERR_PASSWORD_HASH_FORMAT';
+}
+
+function derive(password: string, salt: Buffer, parameters: ScryptParameters): Promise<Buffer> {
+  const N = 2 ** parameters.ln;
+  // scrypt needs 128·N·r bytes; node's default cap (32 MiB) is below OWASP's parameters.
+  const options: ScryptOptions = { N, r: parameters.r, p: parameters.p, maxmem: 256 * N * parameters.r };
+  return new Promise((resolve, reject) => {
+    scryptCallback(password.normalize('NFC'), salt, KEY_BYTES, options, (error, key) => (error ? reject(error) : resolve(key)));
+  });
+}
+
+function parse(stored: string): { parameters: ScryptParameters; salt: Buffer; key: Buffer } {
+  const match = FORMAT.exec(stored);
+  if (!match) throw new PasswordHashFormatError('not a password hash this service made');
+  const [, ln, r, p, salt, key] = match;
+  return { parameters: { ln: Number(ln), r: Number(r), p: Number(p) }, salt: Buffer.from(salt!, 'base64url'), key: Buffer.from(key!, 'base64url') };
+}
+
+export async function hashPassword(password: string, parameters: ScryptParameters = CURRENT_PARAMETERS): Promise<string> {
+  const salt = randomBytes(SALT_BYTES);
+  const key = await derive(password, salt, parameters);
+  return `scrypt$ln=${parameters.ln},r=${parameters.r},p=${parameters.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
+/** Compares in constant time, with the parameters the hash was made with. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const { parameters, salt, key } = parse(stored);
+  const candidate = await derive(password, salt, parameters);
+  return candidate.length === key.length && timingSafeEqual(candidate, key);
+}
+
+/** True when the hash was made with other parameters than today's: rehash on the next login. */
+export function needsRehash(stored: string, current: ScryptParameters = CURRENT_PARAMETERS): boolean {
+  const { parameters } = parse(stored);
+  return parameters.ln !== current.ln || parameters.r !== current.r || parameters.p !== current.p;
+}
+
+/**
+ * A hash of a password nobody has, computed once: a login for an unknown account verifies
+ * against it, so it takes as long as a wrong password for a real one (no enumeration by timing).
+ */
+let decoy: Promise<string> | undefined;
+export function decoyHash(): Promise<string> {
+  decoy ??= hashPassword(randomBytes(32).toString('base64url'));
+  return decoy;
+}
