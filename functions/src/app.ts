@@ -51,7 +51,7 @@ function pipelineFor(runtime: Runtime, router: Router | undefined): Middleware[]
 
 function toHandler(runtime: Runtime, router: Router | undefined): RequestHandler {
   const run = compose(pipelineFor(runtime, router));
-  const services = { store: runtime.store, signingKeys: runtime.config.auth.keys };
+  const services = { store: runtime.store, auth: runtime.config.auth };
   const hops = runtime.config.trustedProxyHops;
   return async (req, res) => {
     const ctx = new RequestContext({ req, res, services, logger: runtime.logger, ip: clientIp(req, hops) });

@@ -45,6 +45,7 @@ function lazily(name: FunctionName): (req: Parameters<RequestHandler>[0], res: P
   };
 }
 
-export const auth = onRequest(options, lazily('auth'));
+// A password hash (scrypt, N=2^17, r=8) holds 128 MiB while it runs: room for six at once.
+export const auth = onRequest({ ...options, memory: '1GiB', cpu: 1, concurrency: 6 }, lazily('auth'));
 export const items = onRequest(options, lazily('items'));
 export const uploads = onRequest(options, lazily('uploads'));

@@ -5,7 +5,8 @@
  */
 import * as items from './items/handlers.ts';
 import { createItemBody, itemParams, listItemsQuery, updateItemBody } from './items/schemas.ts';
-import { jwks } from './auth/handlers.ts';
+import * as auth from './auth/handlers.ts';
+import { loginBody, refreshBody, registerBody } from './auth/schemas.ts';
 import { defineRoute, type Route } from './pipeline/route.ts';
 
 const readers = ['viewer', 'user', 'admin'] as const;
@@ -77,6 +78,60 @@ export const routes: readonly Route[] = [
     summary: 'Public keys that verify access tokens (current and previous)',
     access: { public: true },
     rateLimit: [],
-    handler: jwks,
+    handler: auth.jwks,
+  }),
+  defineRoute({
+    id: 'auth.register',
+    function: 'auth',
+    method: 'POST',
+    path: '/auth/register',
+    summary: 'Create an account (role user) with an email and a strong password',
+    access: { public: true },
+    rateLimit: ['create'],
+    body: registerBody,
+    handler: auth.register,
+  }),
+  defineRoute({
+    id: 'auth.login',
+    function: 'auth',
+    method: 'POST',
+    path: '/auth/login',
+    summary: 'Sign in with email and password: an access token and a refresh token',
+    access: { public: true },
+    rateLimit: ['api'],
+    body: loginBody,
+    handler: auth.login,
+  }),
+  defineRoute({
+    id: 'auth.refresh',
+    function: 'auth',
+    method: 'POST',
+    path: '/auth/refresh',
+    summary: 'Trade a refresh token for a new pair (the old refresh token is spent)',
+    access: { public: true },
+    rateLimit: ['api'],
+    body: refreshBody,
+    handler: auth.refresh,
+  }),
+  defineRoute({
+    id: 'auth.logout',
+    function: 'auth',
+    method: 'POST',
+    path: '/auth/logout',
+    summary: 'End the session a refresh token belongs to',
+    access: { public: true },
+    rateLimit: ['api'],
+    body: refreshBody,
+    handler: auth.logout,
+  }),
+  defineRoute({
+    id: 'auth.me',
+    function: 'auth',
+    method: 'GET',
+    path: '/auth/me',
+    summary: 'The signed-in account',
+    access: { roles: readers },
+    rateLimit: ['api'],
+    handler: auth.me,
   }),
 ];

@@ -4,8 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'winston';
-import type { Role } from '../config/index.ts';
-import type { SigningKeys } from '../config/signing-keys.ts';
+import type { Config, Role } from '../config/index.ts';
 import type { DocumentStore } from '../store/port.ts';
 import type { BucketState } from './rate-limit.ts';
 import type { Route } from './route.ts';
@@ -23,7 +22,8 @@ export interface Principal {
 /** Long-lived services the handlers use, created once per process. */
 export interface Services {
   store: DocumentStore;
-  signingKeys: SigningKeys;
+  /** Issuer, audience, keys and lifetimes of tokens. */
+  auth: Config['auth'];
 }
 
 export interface Context {

@@ -97,3 +97,9 @@ export class ServiceUnavailableError extends HttpError {
     super(503, code, message, { ...options, headers: { 'Retry-After': '1', ...options?.headers } });
   }
 }
+
+export class ConflictError extends HttpError {
+  constructor(code: string, message: string) {
+    super(409, code, message);
+  }
+}

@@ -1,0 +1,28 @@
+/** What clients may send to the auth routes. Everything else is refused, not ignored. */
+import { z } from 'zod';
+
+/**
+ * Emails are compared in one form: trimmed, NFC, lower case. (The local part may be
+ * case-sensitive by RFC 5321; no mail provider people use treats it so, and two accounts that
+ * differ only by case would be a trap.)
+ */
+export const email = z
+  .string()
+  .trim()
+  .max(254, 'must be at most 254 characters')
+  .transform((value) => value.normalize('NFC').toLowerCase())
+  .pipe(z.email('must be an email address'));
+
+/** Bounded so nobody makes the server hash megabytes; the policy itself is judged on register. */
+const password = z.string().min(1, 'is required').max(1024, 'is too long');
+
+export const registerBody = z.strictObject({ email, password });
+export const loginBody = z.strictObject({ email, password });
+
+/** 32 random bytes, base64url: exactly 43 characters. */
+export const refreshBody = z.strictObject({
+  refreshToken: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a refresh token'),
+});
+
+export type Credentials = z.output<typeof loginBody>;
+export type RefreshRequest = z.output<typeof refreshBody>;

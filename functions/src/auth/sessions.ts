@@ -1,0 +1,127 @@
+/**
+ * Sessions: an access token (a JWT, short-lived) and a refresh token (opaque, random), the
+ * refresh token stored only as its SHA-256. Each refresh token belongs to a family started
+ * at login; using it rotates it (the old one is spent, a new one issued in the same family),
+ * and the family ends 30 days after login whatever happens. Presenting a spent refresh token
+ * means it was copied: the whole family is revoked, so the thief and the victim both sign in
+ * again.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Config } from '../config/index.ts';
+import { newDocumentId } from '../store/ids.ts';
+import type { DocumentStore } from '../store/port.ts';
+import { getAccount, type Account } from './accounts.ts';
+import { issueAccessToken } from './tokens.ts';
+
+export const REFRESH_TOKENS = 'refreshTokens';
+export const TOKEN_FAMILIES = 'tokenFamilies';
+export const SESSION_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
+
+interface FamilyDocument {
+  [field: string]: string | number | string[] | null;
+  uid: string;
+  amr: string[];
+  /** Epoch seconds of the sign-in, for the `auth_time` claim. */
+  authTime: number;
+  createdAt: string;
+  revokedAt: string | null;
+  expiresAt: number;
+}
+
+interface RefreshTokenDocument {
+  [field: string]: string | number | null;
+  uid: string;
+  familyId: string;
+  usedAt: string | null;
+  expiresAt: number;
+}
+
+export interface IssuedSession {
+  accessToken: string;
+  tokenType: 'Bearer';
+  /** Seconds. */
+  expiresIn: number;
+  refreshToken: string;
+  refreshTokenExpiresAt: string;
+}
+
+export type RefreshOutcome =
+  | { kind: 'rotated'; session: IssuedSession; account: Account }
+  /** The token was spent before: its family is now revoked. */
+  | { kind: 'reused'; uid: string; familyId: string }
+  | { kind: 'invalid' };
+
+function hashOf(refreshToken: string): string {
+  return createHash('sha256').update(refreshToken).digest('hex');
+}
+
+function newRefreshToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+async function accessTokenFor(auth: Config['auth'], account: Account, family: FamilyDocument, refreshToken: string): Promise<IssuedSession> {
+  const accessToken = await issueAccessToken(auth, { sub: account.id, roles: account.roles, amr: family.amr, authTime: family.authTime });
+  return {
+    accessToken,
+    tokenType: 'Bearer',
+    expiresIn: auth.accessTokenTtlSeconds,
+    refreshToken,
+    refreshTokenExpiresAt: new Date(family.expiresAt).toISOString(),
+  };
+}
+
+/** Starts a session (a new family) for an account that has just proven who it is. */
+export async function startSession(store: DocumentStore, auth: Config['auth'], account: Account, amr: string[]): Promise<IssuedSession> {
+  const now = Date.now();
+  const familyId = newDocumentId();
+  const family: FamilyDocument = {
+    uid: account.id,
+    amr,
+    authTime: Math.floor(now / 1000),
+    createdAt: new Date(now).toISOString(),
+    revokedAt: null,
+    expiresAt: now + SESSION_LIFETIME_MS,
+  };
+  const refreshToken = newRefreshToken();
+  await store.runTransaction(async (tx) => {
+    tx.create(TOKEN_FAMILIES, familyId, family);
+    tx.create(REFRESH_TOKENS, hashOf(refreshToken), { uid: account.id, familyId, usedAt: null, expiresAt: family.expiresAt });
+  });
+  return accessTokenFor(auth, account, family, refreshToken);
+}
+
+/**
+ * Spends a refresh token and issues the next one, with an access token carrying the account's
+ * roles as they are now (so role changes take effect on the next refresh).
+ */
+export async function refreshSession(store: DocumentStore, auth: Config['auth'], refreshToken: string): Promise<RefreshOutcome> {
+  const next = newRefreshToken();
+  const outcome = await store.runTransaction(async (tx) => {
+    const id = hashOf(refreshToken);
+    const token = await tx.get<RefreshTokenDocument>(REFRESH_TOKENS, id);
+    if (!token) return { kind: 'invalid' as const };
+    const family = await tx.get<FamilyDocument>(TOKEN_FAMILIES, token.familyId);
+    if (!family || family.revokedAt !== null) return { kind: 'invalid' as const };
+    if (token.usedAt !== null) {
+      tx.update(TOKEN_FAMILIES, token.familyId, { revokedAt: new Date().toISOString() });
+      return { kind: 'reused' as const, uid: token.uid, familyId: token.familyId };
+    }
+    const account = await getAccount(tx, token.uid);
+    if (!account) return { kind: 'invalid' as const };
+    tx.update(REFRESH_TOKENS, id, { usedAt: new Date().toISOString() });
+    tx.create(REFRESH_TOKENS, hashOf(next), { uid: token.uid, familyId: token.familyId, usedAt: null, expiresAt: family.expiresAt });
+    return { kind: 'rotated' as const, account, family };
+  });
+  if (outcome.kind !== 'rotated') return outcome;
+  return { kind: 'rotated', account: outcome.account, session: await accessTokenFor(auth, outcome.account, outcome.family, next) };
+}
+
+/** Ends the session the refresh token belongs to. Unknown tokens are ignored (nothing to end). */
+export async function endSession(store: DocumentStore, refreshToken: string): Promise<void> {
+  await store.runTransaction(async (tx) => {
+    const token = await tx.get<RefreshTokenDocument>(REFRESH_TOKENS, hashOf(refreshToken));
+    if (!token) return;
+    const family = await tx.get<FamilyDocument>(TOKEN_FAMILIES, token.familyId);
+    if (family && family.revokedAt === null) tx.update(TOKEN_FAMILIES, token.familyId, { revokedAt: new Date().toISOString() });
+  });
+}
