@@ -5,6 +5,7 @@
  */
 import { BadRequestError, ConflictError, HttpError, UnauthorizedError } from '../pipeline/errors.ts';
 import type { HandlerInput, Reply } from '../pipeline/route.ts';
+import { loginGuardFor } from './brute-force.ts';
 import { createAccount, findAccountByEmail, getAccount, publicAccount, USERS } from './accounts.ts';
 import { judgePassword } from './password-policy.ts';
 import { decoyHash, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
@@ -33,13 +34,17 @@ function invalidCredentials(): HttpError {
   return new HttpError(401, 'invalid_credentials', 'The email or the password is wrong.');
 }
 
-export async function login({ body, services, log }: Input<Credentials>): Promise<Reply> {
+export async function login({ body, services, log, ip }: Input<Credentials>): Promise<Reply> {
+  const guard = loginGuardFor(services.store);
+  await guard.check(body.email, ip);
   const account = await findAccountByEmail(services.store, body.email);
   const valid = await verifyPassword(body.password, account?.passwordHash ?? (await decoyHash()));
   if (!account || !valid) {
+    await guard.recordFailure(body.email, ip);
     log.warn('login failed', { event: 'login.failed', userId: account?.id });
     throw invalidCredentials();
   }
+  await guard.recordSuccess(body.email, ip);
   if (needsRehash(account.passwordHash)) {
     // Parameters have been raised since this hash was made: upgrade it while we have the password.
     await services.store.update(USERS, account.id, { passwordHash: await hashPassword(body.password), updatedAt: new Date().toISOString() });

@@ -85,8 +85,8 @@ export class UnsupportedMediaTypeError extends HttpError {
 }
 
 export class RateLimitedError extends HttpError {
-  constructor(retryAfterSeconds: number, headers: Record<string, string>) {
-    super(429, 'rate_limited', `Too many requests; retry after ${retryAfterSeconds} s.`, {
+  constructor(retryAfterSeconds: number, headers: Record<string, string>, message = 'Too many requests.') {
+    super(429, 'rate_limited', `${message} Retry after ${retryAfterSeconds} s.`, {
       headers: { ...headers, 'Retry-After': String(retryAfterSeconds) },
     });
   }

@@ -11,6 +11,7 @@ export function handle(): Middleware {
       body: ctx.input.body,
       principal: ctx.principal!,
       requestId: ctx.requestId,
+      ip: ctx.ip,
       log: ctx.log,
       services: ctx.services,
     });

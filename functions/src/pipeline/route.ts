@@ -35,6 +35,8 @@ export interface HandlerInput<P, Q, B> {
   /** Present on every route that is not public. */
   principal: Principal;
   requestId: string;
+  /** The client's address (see TRUSTED_PROXY_HOPS). */
+  ip: string;
   log: Logger;
   services: Services;
 }
