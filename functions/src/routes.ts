@@ -6,7 +6,7 @@
 import * as items from './items/handlers.ts';
 import { createItemBody, itemParams, listItemsQuery, updateItemBody } from './items/schemas.ts';
 import * as auth from './auth/handlers.ts';
-import { loginBody, refreshBody, registerBody } from './auth/schemas.ts';
+import { loginBody, refreshBody, registerBody, setRolesBody, userParams } from './auth/schemas.ts';
 import { defineRoute, type Route } from './pipeline/route.ts';
 
 const readers = ['viewer', 'user', 'admin'] as const;
@@ -133,5 +133,17 @@ export const routes: readonly Route[] = [
     access: { roles: readers },
     rateLimit: ['api'],
     handler: auth.me,
+  }),
+  defineRoute({
+    id: 'auth.setRoles',
+    function: 'auth',
+    method: 'PUT',
+    path: '/auth/users/:uid/roles',
+    summary: 'Set the roles of an account (admins, within 15 minutes of an MFA sign-in); takes effect on its next refresh',
+    access: { roles: ['admin'], mfa: ['admin'] },
+    rateLimit: ['api'],
+    params: userParams,
+    body: setRolesBody,
+    handler: auth.changeRoles,
   }),
 ];

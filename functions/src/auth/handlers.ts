@@ -3,13 +3,14 @@
  * Login answers an unknown email exactly as a wrong password, in about the same time (the
  * password is checked against a decoy hash), so it cannot be used to find accounts.
  */
-import { BadRequestError, ConflictError, HttpError, UnauthorizedError } from '../pipeline/errors.ts';
+import { BadRequestError, ConflictError, HttpError, NotFoundError, StepUpRequiredError, UnauthorizedError } from '../pipeline/errors.ts';
 import type { HandlerInput, Reply } from '../pipeline/route.ts';
 import { loginGuardFor } from './brute-force.ts';
 import { createAccount, findAccountByEmail, getAccount, publicAccount, USERS } from './accounts.ts';
 import { judgePassword } from './password-policy.ts';
 import { decoyHash, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
-import type { Credentials, RefreshRequest } from './schemas.ts';
+import { setRoles } from './roles.ts';
+import type { Credentials, RefreshRequest, SetRoles } from './schemas.ts';
 import { endSession, refreshSession, startSession } from './sessions.ts';
 
 type Input<B> = HandlerInput<unknown, unknown, B>;
@@ -75,4 +76,16 @@ export async function me({ principal, services }: Input<unknown>): Promise<Reply
   const account = await getAccount(services.store, principal.subject);
   if (!account) throw new UnauthorizedError('invalid_token', 'The account of this token no longer exists.');
   return { status: 200, body: { user: publicAccount(account) } };
+}
+
+/** How recent the multi-factor sign-in must be for changing roles. */
+export const STEP_UP_MAX_AGE_SECONDS = 15 * 60;
+
+export async function changeRoles({ params, body, principal, services, log }: HandlerInput<{ uid: string }, unknown, SetRoles>): Promise<Reply> {
+  const age = principal.authTime === undefined ? Infinity : Date.now() / 1000 - principal.authTime;
+  if (!principal.mfa || age > STEP_UP_MAX_AGE_SECONDS) throw new StepUpRequiredError();
+  const change = await setRoles(services.store, params.uid, body.roles);
+  if (!change) throw new NotFoundError('No such user.');
+  log.info('roles changed', { event: 'audit.roles_changed', actor: principal.subject, subject: params.uid, from: change.from, to: change.to });
+  return { status: 200, body: { user: publicAccount(change.account) } };
 }

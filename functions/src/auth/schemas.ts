@@ -1,5 +1,7 @@
 /** What clients may send to the auth routes. Everything else is refused, not ignored. */
 import { z } from 'zod';
+import { ROLES } from '../config/index.ts';
+import { DOCUMENT_ID_PATTERN } from '../store/ids.ts';
 
 /**
  * Emails are compared in one form: trimmed, NFC, lower case. (The local part may be
@@ -24,5 +26,18 @@ export const refreshBody = z.strictObject({
   refreshToken: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a refresh token'),
 });
 
+export const userParams = z.strictObject({
+  uid: z.string().regex(DOCUMENT_ID_PATTERN, 'must be a user id (20 letters and digits)'),
+});
+
+export const setRolesBody = z.strictObject({
+  roles: z
+    .array(z.enum(ROLES))
+    .min(1, 'give at least one role')
+    .max(ROLES.length)
+    .transform((roles) => ROLES.filter((role) => roles.includes(role))),
+});
+
 export type Credentials = z.output<typeof loginBody>;
 export type RefreshRequest = z.output<typeof refreshBody>;
+export type SetRoles = z.output<typeof setRolesBody>;

@@ -17,6 +17,8 @@ export interface AccessClaims {
   amr: string[];
   exp: number;
   jti: string | undefined;
+  /** When the person last proved who they are (epoch seconds), if the token says. */
+  authTime: number | undefined;
 }
 
 const claimsSchema = z.object({
@@ -25,6 +27,7 @@ const claimsSchema = z.object({
   amr: z.array(z.string()).max(8).default([]),
   exp: z.number(),
   jti: z.string().optional(),
+  auth_time: z.number().optional(),
 });
 
 export interface IssueOptions {
@@ -85,5 +88,6 @@ function toClaims(payload: JWTPayload): AccessClaims {
     amr: claims.amr,
     exp: claims.exp,
     jti: claims.jti,
+    authTime: claims.auth_time,
   };
 }

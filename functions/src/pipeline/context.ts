@@ -17,6 +17,8 @@ export interface Principal {
   /** The roles this request may act with: the token's roles that the route grants, MFA permitting. */
   roles: readonly Role[];
   mfa: boolean;
+  /** Epoch seconds of the sign-in the token stems from (`auth_time`), if known. */
+  authTime: number | undefined;
 }
 
 /** Long-lived services the handlers use, created once per process. */
