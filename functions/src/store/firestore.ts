@@ -155,17 +155,29 @@ export class FirestoreDocumentStore implements DocumentStore {
   }
 
   async runTransaction<R>(work: (tx: Transaction) => Promise<R>): Promise<R> {
-    return this.#guard(() =>
-      this.#db.runTransaction(
+    // What the caller's own work throws (a 404, a validation error) reaches the caller as it
+    // is; only Firestore's failures are translated.
+    const thrownByWork = new WeakSet<object>();
+    try {
+      return await this.#db.runTransaction(
         async (firestoreTx) => {
           const tx = new BufferedTransaction(this.#fs, this.#db, firestoreTx);
-          const result = await work(tx);
+          let result: R;
+          try {
+            result = await work(tx);
+          } catch (error) {
+            if (typeof error === 'object' && error !== null) thrownByWork.add(error);
+            throw error;
+          }
           await tx.commit();
           return result;
         },
         { maxAttempts: this.#maxAttempts },
-      ),
-    );
+      );
+    } catch (error) {
+      if (typeof error === 'object' && error !== null && thrownByWork.has(error)) throw error;
+      throw translate(error);
+    }
   }
 
   async close(): Promise<void> {
