@@ -6,7 +6,7 @@
 import * as items from './items/handlers.ts';
 import { createItemBody, itemParams, listItemsQuery, updateItemBody } from './items/schemas.ts';
 import * as auth from './auth/handlers.ts';
-import { loginBody, refreshBody, registerBody, setRolesBody, userParams } from './auth/schemas.ts';
+import { loginBody, mfaCodeBody, mfaVerifyBody, refreshBody, registerBody, setRolesBody, userParams } from './auth/schemas.ts';
 import { defineRoute, type Route } from './pipeline/route.ts';
 
 const readers = ['viewer', 'user', 'admin'] as const;
@@ -145,5 +145,48 @@ export const routes: readonly Route[] = [
     params: userParams,
     body: setRolesBody,
     handler: auth.changeRoles,
+  }),
+  defineRoute({
+    id: 'auth.mfaEnroll',
+    function: 'auth',
+    method: 'POST',
+    path: '/auth/mfa/enroll',
+    summary: 'Start TOTP enrollment: a secret as an otpauth:// URI and a QR code',
+    access: { roles: readers },
+    rateLimit: ['api'],
+    handler: auth.enrollMfa,
+  }),
+  defineRoute({
+    id: 'auth.mfaActivate',
+    function: 'auth',
+    method: 'POST',
+    path: '/auth/mfa/activate',
+    summary: 'Confirm enrollment with a code: MFA on, and 10 recovery codes shown once',
+    access: { roles: readers },
+    rateLimit: ['api'],
+    body: mfaCodeBody,
+    handler: auth.activateMfa,
+  }),
+  defineRoute({
+    id: 'auth.mfaVerify',
+    function: 'auth',
+    method: 'POST',
+    path: '/auth/mfa/verify',
+    summary: 'Complete a login that answered mfaRequired, with a TOTP code or a recovery code',
+    access: { public: true },
+    rateLimit: ['api'],
+    body: mfaVerifyBody,
+    handler: auth.verifyMfa,
+  }),
+  defineRoute({
+    id: 'auth.mfaDisable',
+    function: 'auth',
+    method: 'POST',
+    path: '/auth/mfa/disable',
+    summary: 'Turn MFA off, with a current code',
+    access: { roles: readers },
+    rateLimit: ['api'],
+    body: mfaCodeBody,
+    handler: auth.disableMfa,
   }),
 ];

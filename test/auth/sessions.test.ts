@@ -36,7 +36,7 @@ describe('accounts and sessions', function () {
     it('creates an account with role user, keyed by the normalised email, never echoing the password', async function () {
       const response = await register();
       assert.equal(response.status, 201, response.text);
-      assert.deepEqual(Object.keys(response.json.user).sort(), ['createdAt', 'email', 'id', 'roles']);
+      assert.deepEqual(Object.keys(response.json.user).sort(), ['createdAt', 'email', 'id', 'mfaEnabled', 'roles']);
       assert.equal(response.json.user.email, 'alice.liddell@example.com');
       assert.deepEqual(response.json.user.roles, ['user']);
       assert.ok(!response.text.includes(PASSWORD));

@@ -6,18 +6,23 @@
 import { createHash } from 'node:crypto';
 import type { Role } from '../config/index.ts';
 import { newDocumentId } from '../store/ids.ts';
-import type { DocumentStore, Transaction } from '../store/port.ts';
+import type { DocumentStore, JsonValue, Transaction } from '../store/port.ts';
+import type { MfaState, PendingMfa } from './mfa.ts';
 
 export const USERS = 'users';
 export const USER_EMAILS = 'userEmails';
 
 export interface UserDocument {
-  [field: string]: string | string[];
+  [field: string]: JsonValue;
   email: string;
   passwordHash: string;
   roles: Role[];
   createdAt: string;
   updatedAt: string;
+  /** Set once TOTP is activated. */
+  mfa: MfaState | null;
+  /** A secret handed out by enroll, waiting for its first code. */
+  mfaPending: PendingMfa | null;
 }
 
 export interface Account extends UserDocument {
@@ -32,7 +37,7 @@ export function emailKey(email: string): string {
 export async function createAccount(store: DocumentStore, email: string, passwordHash: string): Promise<Account | null> {
   const now = new Date().toISOString();
   const id = newDocumentId();
-  const user: UserDocument = { email, passwordHash, roles: ['user'], createdAt: now, updatedAt: now };
+  const user: UserDocument = { email, passwordHash, roles: ['user'], createdAt: now, updatedAt: now, mfa: null, mfaPending: null };
   return store.runTransaction(async (tx) => {
     if (await tx.get(USER_EMAILS, emailKey(email))) return null;
     tx.create(USER_EMAILS, emailKey(email), { uid: id });
@@ -55,5 +60,5 @@ export async function getAccount(reader: DocumentStore | Transaction, id: string
 
 /** What a client may see of an account. */
 export function publicAccount(account: Account) {
-  return { id: account.id, email: account.email, roles: account.roles, createdAt: account.createdAt };
+  return { id: account.id, email: account.email, roles: account.roles, mfaEnabled: Boolean(account.mfa), createdAt: account.createdAt };
 }

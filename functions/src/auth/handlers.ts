@@ -6,11 +6,13 @@
 import { BadRequestError, ConflictError, HttpError, NotFoundError, StepUpRequiredError, UnauthorizedError } from '../pipeline/errors.ts';
 import type { HandlerInput, Reply } from '../pipeline/route.ts';
 import { loginGuardFor } from './brute-force.ts';
-import { createAccount, findAccountByEmail, getAccount, publicAccount, USERS } from './accounts.ts';
+import { createAccount, findAccountByEmail, getAccount, publicAccount, USERS, type Account, type UserDocument } from './accounts.ts';
 import { judgePassword } from './password-policy.ts';
 import { decoyHash, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
+import { answerChallenge, createChallenge } from './challenges.ts';
+import { CHALLENGE_TTL_SECONDS, checkTotp, matchingStep, newRecoveryCodes, newTotpSecret, otpauthUri, qrCodeDataUrl } from './mfa.ts';
 import { setRoles } from './roles.ts';
-import type { Credentials, RefreshRequest, SetRoles } from './schemas.ts';
+import type { Credentials, MfaCode, MfaVerify, RefreshRequest, SetRoles } from './schemas.ts';
 import { endSession, refreshSession, startSession } from './sessions.ts';
 
 type Input<B> = HandlerInput<unknown, unknown, B>;
@@ -46,6 +48,12 @@ export async function login({ body, services, log, ip }: Input<Credentials>): Pr
     throw invalidCredentials();
   }
   await guard.recordSuccess(body.email, ip);
+  if (account.mfa) {
+    // The password was right; the session waits for the second factor (POST /auth/mfa/verify).
+    const challenge = await createChallenge(services.store, account.id);
+    log.info('login needs MFA', { event: 'login.mfa_required', userId: account.id });
+    return { status: 200, body: { mfaRequired: true, challenge, expiresIn: CHALLENGE_TTL_SECONDS } };
+  }
   if (needsRehash(account.passwordHash)) {
     // Parameters have been raised since this hash was made: upgrade it while we have the password.
     await services.store.update(USERS, account.id, { passwordHash: await hashPassword(body.password), updatedAt: new Date().toISOString() });
@@ -88,4 +96,90 @@ export async function changeRoles({ params, body, principal, services, log }: Ha
   if (!change) throw new NotFoundError('No such user.');
   log.info('roles changed', { event: 'audit.roles_changed', actor: principal.subject, subject: params.uid, from: change.from, to: change.to });
   return { status: 200, body: { user: publicAccount(change.account) } };
+}
+
+function invalidMfaCode(): HttpError {
+  return new HttpError(401, 'invalid_mfa_code', 'The code is wrong, expired or already used.');
+}
+
+async function signedInAccount(services: Input<unknown>['services'], principal: Input<unknown>['principal']): Promise<Account> {
+  const account = await getAccount(services.store, principal.subject);
+  if (!account) throw new UnauthorizedError('invalid_token', 'The account of this token no longer exists.');
+  return account;
+}
+
+/** A display name for authenticator apps: the issuer's host name when it is a URL. */
+function issuerName(issuer: string): string {
+  try {
+    return new URL(issuer).hostname;
+  } catch {
+    return issuer;
+  }
+}
+
+export async function enrollMfa({ principal, services }: Input<unknown>): Promise<Reply> {
+  const account = await signedInAccount(services, principal);
+  if (account.mfa) throw new ConflictError('mfa_already_enabled', 'MFA is already on. Disable it first to enroll again.');
+  const secret = newTotpSecret();
+  await services.store.update(USERS, account.id, { mfaPending: { secret, createdAt: new Date().toISOString() }, updatedAt: new Date().toISOString() });
+  const uri = otpauthUri(secret, account.email, issuerName(services.auth.issuer));
+  return { status: 200, body: { secret, otpauthUri: uri, qrCode: await qrCodeDataUrl(uri) } };
+}
+
+export async function activateMfa({ body, principal, services, log }: Input<MfaCode>): Promise<Reply> {
+  const recoveryCodes = await services.store.runTransaction(async (tx) => {
+    const user = await tx.get<UserDocument>(USERS, principal.subject);
+    if (!user) throw new UnauthorizedError('invalid_token', 'The account of this token no longer exists.');
+    if (user.mfa) throw new ConflictError('mfa_already_enabled', 'MFA is already on.');
+    if (!user.mfaPending) throw new ConflictError('mfa_not_enrolled', 'Enroll first: POST /auth/mfa/enroll.');
+    const step = matchingStep(user.mfaPending.secret, body.code);
+    if (step === null) throw invalidMfaCode();
+    const { codes, hashes } = newRecoveryCodes();
+    const now = new Date().toISOString();
+    tx.update(USERS, principal.subject, {
+      mfa: { secret: user.mfaPending.secret, enabledAt: now, lastStep: step, recoveryCodes: hashes },
+      mfaPending: null,
+      updatedAt: now,
+    });
+    return codes;
+  });
+  log.info('MFA enabled', { event: 'mfa.enabled', userId: principal.subject });
+  // Shown once: only their hashes are kept.
+  return { status: 200, body: { mfaEnabled: true, recoveryCodes } };
+}
+
+export async function verifyMfa({ body, services, log }: Input<MfaVerify>): Promise<Reply> {
+  const proof = body.code !== undefined ? { code: body.code } : { recoveryCode: body.recoveryCode! };
+  const outcome = await answerChallenge(services.store, body.challenge, proof);
+  if (outcome.kind === 'refused') {
+    if (outcome.reason === 'replayed') {
+      log.warn('TOTP code replayed', { event: 'security.totp_replay', userId: outcome.uid });
+    }
+    if (outcome.reason === 'unknown_challenge') {
+      throw new HttpError(401, 'invalid_challenge', 'The sign-in has expired or had too many wrong codes. Sign in again.');
+    }
+    throw invalidMfaCode();
+  }
+  if (outcome.method === 'recovery_code') {
+    log.warn('recovery code used', { event: 'mfa.recovery_code_used', userId: outcome.account.id, left: outcome.recoveryCodesLeft });
+  }
+  const session = await startSession(services.store, services.auth, outcome.account, ['pwd', 'mfa']);
+  log.info('login', { event: 'login.succeeded', userId: outcome.account.id, mfa: outcome.method });
+  return { status: 200, body: { ...session, user: publicAccount(outcome.account), recoveryCodesLeft: outcome.recoveryCodesLeft } };
+}
+
+export async function disableMfa({ body, principal, services, log }: Input<MfaCode>): Promise<Reply> {
+  const outcome = await services.store.runTransaction(async (tx) => {
+    const user = await tx.get<UserDocument>(USERS, principal.subject);
+    if (!user) throw new UnauthorizedError('invalid_token', 'The account of this token no longer exists.');
+    if (!user.mfa) throw new ConflictError('mfa_not_enabled', 'MFA is not on.');
+    const check = checkTotp(user.mfa, body.code);
+    if (!check.ok) return check.reason;
+    tx.update(USERS, principal.subject, { mfa: null, mfaPending: null, updatedAt: new Date().toISOString() });
+    return 'disabled';
+  });
+  if (outcome === 'replayed') log.warn('TOTP code replayed', { event: 'security.totp_replay', userId: principal.subject });
+  if (outcome !== 'disabled') throw invalidMfaCode();
+  log.warn('MFA disabled', { event: 'mfa.disabled', userId: principal.subject });
+  return { status: 200, body: { mfaEnabled: false } };
 }

@@ -22,9 +22,21 @@ export const registerBody = z.strictObject({ email, password });
 export const loginBody = z.strictObject({ email, password });
 
 /** 32 random bytes, base64url: exactly 43 characters. */
-export const refreshBody = z.strictObject({
-  refreshToken: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a refresh token'),
-});
+const opaqueToken = (what: string) => z.string().regex(/^[A-Za-z0-9_-]{43}$/, `must be ${what}`);
+
+export const refreshBody = z.strictObject({ refreshToken: opaqueToken('a refresh token') });
+
+const totpCode = z.string().regex(/^\d{6}$/, 'must be the 6-digit code from your authenticator app');
+
+export const mfaCodeBody = z.strictObject({ code: totpCode });
+
+export const mfaVerifyBody = z
+  .strictObject({
+    challenge: opaqueToken('the challenge login gave'),
+    code: totpCode.optional(),
+    recoveryCode: z.string().min(8).max(64).optional(),
+  })
+  .refine((body) => (body.code === undefined) !== (body.recoveryCode === undefined), 'give either code or recoveryCode');
 
 export const userParams = z.strictObject({
   uid: z.string().regex(DOCUMENT_ID_PATTERN, 'must be a user id (20 letters and digits)'),
@@ -41,3 +53,5 @@ export const setRolesBody = z.strictObject({
 export type Credentials = z.output<typeof loginBody>;
 export type RefreshRequest = z.output<typeof refreshBody>;
 export type SetRoles = z.output<typeof setRolesBody>;
+export type MfaCode = z.output<typeof mfaCodeBody>;
+export type MfaVerify = z.output<typeof mfaVerifyBody>;

@@ -1,0 +1,64 @@
+/**
+ * The second step of a login with MFA. After the password, login hands out a challenge (an
+ * opaque random value, stored only as its hash, good for 5 minutes and 5 tries); a TOTP code
+ * or a recovery code completes it. Wrong and replayed codes are counted against the challenge
+ * in the same transaction that refuses them.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { DocumentStore } from '../store/port.ts';
+import { USERS, type Account, type UserDocument } from './accounts.ts';
+import { CHALLENGE_MAX_ATTEMPTS, CHALLENGE_TTL_SECONDS, checkTotp, hashRecoveryCode } from './mfa.ts';
+
+export const MFA_CHALLENGES = 'mfaChallenges';
+
+interface ChallengeDocument {
+  [field: string]: string | number;
+  uid: string;
+  attempts: number;
+  expiresAt: number;
+}
+
+export type Proof = { code: string } | { recoveryCode: string };
+
+export type ChallengeOutcome =
+  | { kind: 'passed'; account: Account; method: 'totp' | 'recovery_code'; recoveryCodesLeft: number }
+  | { kind: 'refused'; reason: 'unknown_challenge' | 'wrong' | 'replayed'; uid?: string };
+
+const hashOf = (challenge: string) => createHash('sha256').update(challenge).digest('hex');
+
+export async function createChallenge(store: DocumentStore, uid: string): Promise<string> {
+  const challenge = randomBytes(32).toString('base64url');
+  await store.create(MFA_CHALLENGES, hashOf(challenge), { uid, attempts: 0, expiresAt: Date.now() + CHALLENGE_TTL_SECONDS * 1000 });
+  return challenge;
+}
+
+export async function answerChallenge(store: DocumentStore, challenge: string, proof: Proof): Promise<ChallengeOutcome> {
+  const id = hashOf(challenge);
+  return store.runTransaction(async (tx): Promise<ChallengeOutcome> => {
+    const pending = await tx.get<ChallengeDocument>(MFA_CHALLENGES, id);
+    if (!pending || pending.attempts >= CHALLENGE_MAX_ATTEMPTS) return { kind: 'refused', reason: 'unknown_challenge' };
+    const user = await tx.get<UserDocument>(USERS, pending.uid);
+    if (!user?.mfa) return { kind: 'refused', reason: 'unknown_challenge' };
+    const refuse = (reason: 'wrong' | 'replayed'): ChallengeOutcome => {
+      tx.update(MFA_CHALLENGES, id, { attempts: pending.attempts + 1 });
+      return { kind: 'refused', reason, uid: pending.uid };
+    };
+
+    let mfa = user.mfa;
+    let method: 'totp' | 'recovery_code';
+    if ('code' in proof) {
+      const check = checkTotp(mfa, proof.code);
+      if (!check.ok) return refuse(check.reason);
+      mfa = { ...mfa, lastStep: check.step };
+      method = 'totp';
+    } else {
+      const hash = hashRecoveryCode(proof.recoveryCode);
+      if (!mfa.recoveryCodes.includes(hash)) return refuse('wrong');
+      mfa = { ...mfa, recoveryCodes: mfa.recoveryCodes.filter((code) => code !== hash) };
+      method = 'recovery_code';
+    }
+    tx.update(USERS, pending.uid, { mfa });
+    tx.delete(MFA_CHALLENGES, id);
+    return { kind: 'passed', account: { id: pending.uid, ...user, mfa }, method, recoveryCodesLeft: mfa.recoveryCodes.length };
+  });
+}
