@@ -9,6 +9,7 @@ import { clientIp } from './pipeline/client-ip.ts';
 import { compose } from './pipeline/compose.ts';
 import { RequestContext, type Middleware, type Request } from './pipeline/context.ts';
 import { cors } from './pipeline/cors.ts';
+import { csrf } from './pipeline/csrf.ts';
 import { errorMapper } from './pipeline/error-mapper.ts';
 import { NotFoundError } from './pipeline/errors.ts';
 import { handle } from './pipeline/handle.ts';
@@ -44,6 +45,7 @@ function pipelineFor(runtime: Runtime, router: Router | undefined): Middleware[]
     authenticate({ verify }), // JWT (jose), cached until exp
     rateLimitByUser(buckets), // the route's buckets, per user
     authorize(), // roles and MFA step-up
+    csrf({ auth: config.auth, origins: config.cors.origins }), // cookie sessions: origin + token
     validate({ bodyLimitBytes: config.bodyLimitBytes }), // zod: params, query, body
     handle(), // the route's handler
   ];

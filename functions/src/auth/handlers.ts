@@ -12,8 +12,10 @@ import { decoyHash, hashPassword, needsRehash, verifyPassword } from './password
 import { answerChallenge, createChallenge } from './challenges.ts';
 import { CHALLENGE_TTL_SECONDS, checkTotp, matchingStep, newRecoveryCodes, newTotpSecret, otpauthUri, qrCodeDataUrl } from './mfa.ts';
 import { setRoles } from './roles.ts';
-import type { Credentials, MfaCode, MfaVerify, RefreshRequest, SetRoles } from './schemas.ts';
-import { endSession, refreshSession, startSession } from './sessions.ts';
+import { csrfTokenFor } from './csrf.ts';
+import type { Credentials, Login, MfaCode, MfaVerify, RefreshRequest, SetRoles } from './schemas.ts';
+import { clearedSessionCookie, sessionCookie } from './session-cookie.ts';
+import { endSession, refreshSession, startSession, type IssuedSession } from './sessions.ts';
 
 type Input<B> = HandlerInput<unknown, unknown, B>;
 
@@ -33,11 +35,28 @@ export async function register({ body, services, log }: Input<Credentials>): Pro
   return { status: 201, body: { user: publicAccount(account) }, headers: { Location: '/auth/me' } };
 }
 
+type Services = Input<unknown>['services'];
+
+/**
+ * A started or refreshed session, as the client asked to keep it: apps get the refresh token
+ * in the JSON; browsers get it in the HttpOnly session cookie, and the CSRF token in the JSON.
+ */
+function sessionReply(services: Services, issued: IssuedSession, account: Account, transport: 'token' | 'cookie', extra: Record<string, unknown> = {}): Reply {
+  const { sessionId, expiresAt, refreshToken, ...tokens } = issued;
+  const user = publicAccount(account);
+  if (transport === 'token') return { status: 200, body: { ...tokens, refreshToken, user, ...extra } };
+  return {
+    status: 200,
+    body: { ...tokens, csrfToken: csrfTokenFor(services.auth, sessionId), user, ...extra },
+    headers: { 'Set-Cookie': sessionCookie(services.auth.sessionCookieName, { sessionId, refreshToken }, expiresAt) },
+  };
+}
+
 function invalidCredentials(): HttpError {
   return new HttpError(401, 'invalid_credentials', 'The email or the password is wrong.');
 }
 
-export async function login({ body, services, log, ip }: Input<Credentials>): Promise<Reply> {
+export async function login({ body, services, log, ip }: Input<Login>): Promise<Reply> {
   const guard = loginGuardFor(services.store);
   await guard.check(body.email, ip);
   const account = await findAccountByEmail(services.store, body.email);
@@ -60,24 +79,43 @@ export async function login({ body, services, log, ip }: Input<Credentials>): Pr
   }
   const session = await startSession(services.store, services.auth, account, ['pwd']);
   log.info('login', { event: 'login.succeeded', userId: account.id });
-  return { status: 200, body: { ...session, user: publicAccount(account) } };
+  return sessionReply(services, session, account, body.session);
 }
 
-export async function refresh({ body, services, log }: Input<RefreshRequest>): Promise<Reply> {
-  const outcome = await refreshSession(services.store, services.auth, body.refreshToken);
+/** Which refresh token a request presents: in its body (apps) or in its session cookie (browsers). */
+function presented(body: RefreshRequest, session: Input<unknown>['session']) {
+  if (body.refreshToken !== undefined) return { refreshToken: body.refreshToken, sessionId: undefined, transport: 'token' as const };
+  if (session) return { ...session, transport: 'cookie' as const };
+  return undefined;
+}
+
+export async function refresh({ body, session, services, log }: Input<RefreshRequest>): Promise<Reply> {
+  const credential = presented(body, session);
+  if (!credential) throw new HttpError(401, 'invalid_refresh_token', 'No session: sign in.');
+  const outcome = await refreshSession(services.store, services.auth, credential.refreshToken, credential.sessionId);
   if (outcome.kind === 'reused') {
     log.warn('refresh token reused: session revoked', { event: 'security.refresh_token_reuse', userId: outcome.uid, familyId: outcome.familyId });
   }
   if (outcome.kind !== 'rotated') {
-    throw new HttpError(401, 'invalid_refresh_token', 'The session has ended. Sign in again.');
+    const error = new HttpError(401, 'invalid_refresh_token', 'The session has ended. Sign in again.');
+    if (credential.transport === 'cookie') error.headers['Set-Cookie'] = clearedSessionCookie(services.auth.sessionCookieName);
+    throw error;
   }
-  return { status: 200, body: { ...outcome.session, user: publicAccount(outcome.account) } };
+  return sessionReply(services, outcome.session, outcome.account, credential.transport);
 }
 
-export async function logout({ body, services, log }: Input<RefreshRequest>): Promise<Reply> {
-  await endSession(services.store, body.refreshToken);
+export async function logout({ body, session, services, log }: Input<RefreshRequest>): Promise<Reply> {
+  const credential = presented(body, session);
+  if (credential) await endSession(services.store, credential.refreshToken);
   log.info('logout', { event: 'logout' });
-  return { status: 204 };
+  const cleared = credential?.transport === 'cookie' ? { 'Set-Cookie': clearedSessionCookie(services.auth.sessionCookieName) } : undefined;
+  return { status: 204, ...(cleared ? { headers: cleared } : {}) };
+}
+
+/** For a page that has the session cookie but lost its CSRF token (a reload): hands it out again. */
+export async function sessionInfo({ session, services }: Input<unknown>): Promise<Reply> {
+  if (!session) throw new HttpError(401, 'no_session', 'No session cookie: sign in.');
+  return { status: 200, body: { csrfToken: csrfTokenFor(services.auth, session.sessionId) } };
 }
 
 export async function me({ principal, services }: Input<unknown>): Promise<Reply> {
@@ -165,7 +203,7 @@ export async function verifyMfa({ body, services, log }: Input<MfaVerify>): Prom
   }
   const session = await startSession(services.store, services.auth, outcome.account, ['pwd', 'mfa']);
   log.info('login', { event: 'login.succeeded', userId: outcome.account.id, mfa: outcome.method });
-  return { status: 200, body: { ...session, user: publicAccount(outcome.account), recoveryCodesLeft: outcome.recoveryCodesLeft } };
+  return sessionReply(services, session, outcome.account, body.session, { recoveryCodesLeft: outcome.recoveryCodesLeft });
 }
 
 export async function disableMfa({ body, principal, services, log }: Input<MfaCode>): Promise<Reply> {

@@ -18,13 +18,17 @@ export const email = z
 /** Bounded so nobody makes the server hash megabytes; the policy itself is judged on register. */
 const password = z.string().min(1, 'is required').max(1024, 'is too long');
 
+/** How the client keeps its session: refresh token in the JSON (apps), or in a cookie (browsers). */
+const transport = z.enum(['token', 'cookie']).default('token');
+
 export const registerBody = z.strictObject({ email, password });
-export const loginBody = z.strictObject({ email, password });
+export const loginBody = z.strictObject({ email, password, session: transport });
 
 /** 32 random bytes, base64url: exactly 43 characters. */
 const opaqueToken = (what: string) => z.string().regex(/^[A-Za-z0-9_-]{43}$/, `must be ${what}`);
 
-export const refreshBody = z.strictObject({ refreshToken: opaqueToken('a refresh token') });
+/** Apps send the refresh token; a browser with a cookie session sends `{}`. */
+export const refreshBody = z.strictObject({ refreshToken: opaqueToken('a refresh token').optional() });
 
 const totpCode = z.string().regex(/^\d{6}$/, 'must be the 6-digit code from your authenticator app');
 
@@ -35,6 +39,7 @@ export const mfaVerifyBody = z
     challenge: opaqueToken('the challenge login gave'),
     code: totpCode.optional(),
     recoveryCode: z.string().min(8).max(64).optional(),
+    session: transport,
   })
   .refine((body) => (body.code === undefined) !== (body.recoveryCode === undefined), 'give either code or recoveryCode');
 
@@ -50,7 +55,8 @@ export const setRolesBody = z.strictObject({
     .transform((roles) => ROLES.filter((role) => roles.includes(role))),
 });
 
-export type Credentials = z.output<typeof loginBody>;
+export type Credentials = z.output<typeof registerBody>;
+export type Login = z.output<typeof loginBody>;
 export type RefreshRequest = z.output<typeof refreshBody>;
 export type SetRoles = z.output<typeof setRolesBody>;
 export type MfaCode = z.output<typeof mfaCodeBody>;

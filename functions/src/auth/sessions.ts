@@ -37,6 +37,10 @@ interface RefreshTokenDocument {
 }
 
 export interface IssuedSession {
+  /** The token family: what a cookie session and its CSRF token are bound to. */
+  sessionId: string;
+  /** Epoch ms at which the session ends, whatever happens. */
+  expiresAt: number;
   accessToken: string;
   tokenType: 'Bearer';
   /** Seconds. */
@@ -59,9 +63,11 @@ function newRefreshToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-async function accessTokenFor(auth: Config['auth'], account: Account, family: FamilyDocument, refreshToken: string): Promise<IssuedSession> {
+async function accessTokenFor(auth: Config['auth'], account: Account, familyId: string, family: FamilyDocument, refreshToken: string): Promise<IssuedSession> {
   const accessToken = await issueAccessToken(auth, { sub: account.id, roles: account.roles, amr: family.amr, authTime: family.authTime });
   return {
+    sessionId: familyId,
+    expiresAt: family.expiresAt,
     accessToken,
     tokenType: 'Bearer',
     expiresIn: auth.accessTokenTtlSeconds,
@@ -87,19 +93,25 @@ export async function startSession(store: DocumentStore, auth: Config['auth'], a
     tx.create(TOKEN_FAMILIES, familyId, family);
     tx.create(REFRESH_TOKENS, hashOf(refreshToken), { uid: account.id, familyId, usedAt: null, expiresAt: family.expiresAt });
   });
-  return accessTokenFor(auth, account, family, refreshToken);
+  return accessTokenFor(auth, account, familyId, family, refreshToken);
 }
 
 /**
  * Spends a refresh token and issues the next one, with an access token carrying the account's
  * roles as they are now (so role changes take effect on the next refresh).
  */
-export async function refreshSession(store: DocumentStore, auth: Config['auth'], refreshToken: string): Promise<RefreshOutcome> {
+export async function refreshSession(
+  store: DocumentStore,
+  auth: Config['auth'],
+  refreshToken: string,
+  /** From a session cookie: the refresh token must belong to this session. */
+  expectedSessionId?: string,
+): Promise<RefreshOutcome> {
   const next = newRefreshToken();
   const outcome = await store.runTransaction(async (tx) => {
     const id = hashOf(refreshToken);
     const token = await tx.get<RefreshTokenDocument>(REFRESH_TOKENS, id);
-    if (!token) return { kind: 'invalid' as const };
+    if (!token || (expectedSessionId !== undefined && token.familyId !== expectedSessionId)) return { kind: 'invalid' as const };
     const family = await tx.get<FamilyDocument>(TOKEN_FAMILIES, token.familyId);
     if (!family || family.revokedAt !== null) return { kind: 'invalid' as const };
     if (token.usedAt !== null) {
@@ -110,10 +122,11 @@ export async function refreshSession(store: DocumentStore, auth: Config['auth'],
     if (!account) return { kind: 'invalid' as const };
     tx.update(REFRESH_TOKENS, id, { usedAt: new Date().toISOString() });
     tx.create(REFRESH_TOKENS, hashOf(next), { uid: token.uid, familyId: token.familyId, usedAt: null, expiresAt: family.expiresAt });
-    return { kind: 'rotated' as const, account, family };
+    return { kind: 'rotated' as const, account, family, familyId: token.familyId };
   });
   if (outcome.kind !== 'rotated') return outcome;
-  return { kind: 'rotated', account: outcome.account, session: await accessTokenFor(auth, outcome.account, outcome.family, next) };
+  const session = await accessTokenFor(auth, outcome.account, outcome.familyId, outcome.family, next);
+  return { kind: 'rotated', account: outcome.account, session };
 }
 
 /** Ends the session the refresh token belongs to. Unknown tokens are ignored (nothing to end). */

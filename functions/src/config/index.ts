@@ -55,6 +55,11 @@ function schemaFor(env: NodeJS.ProcessEnv) {
     AUTH_SIGNING_KEYS: z.string().min(1).optional(),
     AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
     AUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+    // Behind Firebase Hosting only a cookie named __session reaches a function.
+    SESSION_COOKIE_NAME: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a plain cookie name such as __Host-session or __session')
+      .default('__Host-session'),
     RATE_LIMIT_GLOBAL_PER_MINUTE: perMinute.default(100),
     RATE_LIMIT_API_PER_MINUTE: perMinute.default(10),
     RATE_LIMIT_CREATE_PER_MINUTE: perMinute.default(5),
@@ -77,6 +82,8 @@ export interface Config {
     keys: SigningKeys;
     clockToleranceSeconds: number;
     accessTokenTtlSeconds: number;
+    /** Name of the cookie that carries a browser's session. */
+    sessionCookieName: string;
   };
   rateLimits: { globalPerMinute: number; apiPerMinute: number; createPerMinute: number };
   bodyLimitBytes: number;
@@ -120,6 +127,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       keys,
       clockToleranceSeconds: vars.AUTH_CLOCK_TOLERANCE_SECONDS,
       accessTokenTtlSeconds: vars.AUTH_ACCESS_TOKEN_TTL_SECONDS,
+      sessionCookieName: vars.SESSION_COOKIE_NAME,
     },
     rateLimits: {
       globalPerMinute: vars.RATE_LIMIT_GLOBAL_PER_MINUTE,

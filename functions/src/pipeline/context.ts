@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'winston';
 import type { Config, Role } from '../config/index.ts';
 import type { DocumentStore } from '../store/port.ts';
+import type { CookieSession } from '../auth/session-cookie.ts';
 import type { BucketState } from './rate-limit.ts';
 import type { Route } from './route.ts';
 
@@ -47,6 +48,8 @@ export interface Context {
   /** Raw path parameters from the route pattern, before validation. */
   pathParams: Record<string, string>;
   principal: Principal | undefined;
+  /** The browser session cookie, once the CSRF stage has accepted it. */
+  session: CookieSession | undefined;
   /** The tightest rate-limit bucket so far, for the `RateLimit-*` headers. */
   rateLimit: BucketState | undefined;
   /** Headers of the response, gathered by the stages and written at once (see respond.ts). */
@@ -79,6 +82,7 @@ export class RequestContext implements Context {
   route: Route | undefined = undefined;
   pathParams: Record<string, string> = {};
   principal: Principal | undefined = undefined;
+  session: CookieSession | undefined = undefined;
   rateLimit: BucketState | undefined = undefined;
   responseHeaders: Record<string, string> = {};
   input: { params: unknown; query: unknown; body: unknown } = { params: undefined, query: undefined, body: undefined };

@@ -12,6 +12,7 @@ export function handle(): Middleware {
       principal: ctx.principal!,
       requestId: ctx.requestId,
       ip: ctx.ip,
+      session: ctx.session,
       log: ctx.log,
       services: ctx.services,
     });

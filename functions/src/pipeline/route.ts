@@ -5,6 +5,7 @@
 import type { Logger } from 'winston';
 import type { z } from 'zod';
 import type { Role } from '../config/index.ts';
+import type { CookieSession } from '../auth/session-cookie.ts';
 import type { Principal, Services } from './context.ts';
 
 export type FunctionName = 'auth' | 'items' | 'uploads';
@@ -37,6 +38,8 @@ export interface HandlerInput<P, Q, B> {
   requestId: string;
   /** The client's address (see TRUSTED_PROXY_HOPS). */
   ip: string;
+  /** The browser session cookie, on `cookieSession` routes, CSRF-checked. */
+  session: CookieSession | undefined;
   log: Logger;
   services: Services;
 }
@@ -54,6 +57,8 @@ export interface RouteSpec<P extends Schema | undefined, Q extends Schema | unde
   summary: string;
   access: Access;
   rateLimit: readonly BucketName[];
+  /** Takes the browser session cookie as its credential; such requests are CSRF-checked. */
+  cookieSession?: boolean;
   params?: P;
   query?: Q;
   body?: B;
