@@ -119,9 +119,7 @@ export async function sessionInfo({ session, services }: Input<unknown>): Promis
 }
 
 export async function me({ principal, services }: Input<unknown>): Promise<Reply> {
-  const account = await getAccount(services.store, principal.subject);
-  if (!account) throw new UnauthorizedError('invalid_token', 'The account of this token no longer exists.');
-  return { status: 200, body: { user: publicAccount(account) } };
+  return { status: 200, body: { user: publicAccount(await signedInAccount(services, principal)) } };
 }
 
 /** How recent the multi-factor sign-in must be for changing roles. */
@@ -140,9 +138,13 @@ function invalidMfaCode(): HttpError {
   return new HttpError(401, 'invalid_mfa_code', 'The code is wrong, expired or already used.');
 }
 
-async function signedInAccount(services: Input<unknown>['services'], principal: Input<unknown>['principal']): Promise<Account> {
+function accountGone(): UnauthorizedError {
+  return new UnauthorizedError('invalid_token', 'The account of this token no longer exists.');
+}
+
+async function signedInAccount(services: Services, principal: Input<unknown>['principal']): Promise<Account> {
   const account = await getAccount(services.store, principal.subject);
-  if (!account) throw new UnauthorizedError('invalid_token', 'The account of this token no longer exists.');
+  if (!account) throw accountGone();
   return account;
 }
 
@@ -167,7 +169,7 @@ export async function enrollMfa({ principal, services }: Input<unknown>): Promis
 export async function activateMfa({ body, principal, services, log }: Input<MfaCode>): Promise<Reply> {
   const recoveryCodes = await services.store.runTransaction(async (tx) => {
     const user = await tx.get<UserDocument>(USERS, principal.subject);
-    if (!user) throw new UnauthorizedError('invalid_token', 'The account of this token no longer exists.');
+    if (!user) throw accountGone();
     if (user.mfa) throw new ConflictError('mfa_already_enabled', 'MFA is already on.');
     if (!user.mfaPending) throw new ConflictError('mfa_not_enrolled', 'Enroll first: POST /auth/mfa/enroll.');
     const step = matchingStep(user.mfaPending.secret, body.code);
@@ -209,7 +211,7 @@ export async function verifyMfa({ body, services, log }: Input<MfaVerify>): Prom
 export async function disableMfa({ body, principal, services, log }: Input<MfaCode>): Promise<Reply> {
   const outcome = await services.store.runTransaction(async (tx) => {
     const user = await tx.get<UserDocument>(USERS, principal.subject);
-    if (!user) throw new UnauthorizedError('invalid_token', 'The account of this token no longer exists.');
+    if (!user) throw accountGone();
     if (!user.mfa) throw new ConflictError('mfa_not_enabled', 'MFA is not on.');
     const check = checkTotp(user.mfa, body.code);
     if (!check.ok) return check.reason;
