@@ -1,10 +1,12 @@
 /** `npm start`: every function on one local port, on the embedded store, started as a user would. */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { send } from './support/api.ts';
+import { png } from './support/images.ts';
+import { fileForm } from './support/multipart.ts';
 
 const NODE_ARGS = ['--disable-warning=ExperimentalWarning'];
 
@@ -50,9 +52,11 @@ describe('npm start (local server)', function () {
     const listed = await send(url, 'GET', '/items', { token });
     assert.equal(listed.json.items[0].id, created.json.id);
     assert.equal((await send(url, 'GET', '/auth/.well-known/jwks.json')).status, 200);
-    const uploads = await send(url, 'GET', '/uploads', { token });
-    assert.equal(uploads.status, 404);
-    assert.equal(uploads.json.error.code, 'not_found');
+    const form = fileForm('picture.png', 'image/png', png());
+    const uploaded = await send(url, 'POST', '/uploads', { token, raw: form.body, headers: { 'content-type': form.contentType } });
+    assert.equal(uploaded.status, 201, uploaded.text);
+    // On the local-disk blob driver, under DATA_DIR.
+    assert.ok(existsSync(join(dataDir, 'blobs', 'uploads', 'alice', `${uploaded.json.id}.png`)));
   });
 
   it('refuses to start in production without its secrets, and says which', async function () {

@@ -53,7 +53,7 @@ function pipelineFor(runtime: Runtime, router: Router | undefined): Middleware[]
 
 function toHandler(runtime: Runtime, router: Router | undefined): RequestHandler {
   const run = compose(pipelineFor(runtime, router));
-  const services = { store: runtime.store, auth: runtime.config.auth };
+  const services = { store: runtime.store, blobs: runtime.blobs, auth: runtime.config.auth, uploads: runtime.config.uploads };
   const hops = runtime.config.trustedProxyHops;
   return async (req, res) => {
     const ctx = new RequestContext({ req, res, services, logger: runtime.logger, ip: clientIp(req, hops) });

@@ -5,6 +5,8 @@
  */
 import * as items from './items/handlers.ts';
 import { createItemBody, itemParams, listItemsQuery, updateItemBody } from './items/schemas.ts';
+import * as uploads from './uploads/handlers.ts';
+import { listUploadsQuery, uploadParams } from './uploads/schemas.ts';
 import * as auth from './auth/handlers.ts';
 import { loginBody, mfaCodeBody, mfaVerifyBody, refreshBody, registerBody, setRolesBody, userParams } from './auth/schemas.ts';
 import { defineRoute, type Route } from './pipeline/route.ts';
@@ -69,6 +71,61 @@ export const routes: readonly Route[] = [
     rateLimit: ['api'],
     params: itemParams,
     handler: items.deleteItem,
+  }),
+  defineRoute({
+    id: 'uploads.list',
+    function: 'uploads',
+    method: 'GET',
+    path: '/uploads',
+    summary: "List your uploads, newest first (admins: scope=all for everyone's)",
+    access: { roles: readers },
+    rateLimit: ['api'],
+    query: listUploadsQuery,
+    handler: uploads.listUploads,
+  }),
+  defineRoute({
+    id: 'uploads.create',
+    function: 'uploads',
+    method: 'POST',
+    path: '/uploads',
+    summary: 'Upload one image (png, jpg or gif) as multipart/form-data in the field "file"',
+    access: { roles: writers },
+    rateLimit: ['api', 'create'],
+    multipart: true,
+    handler: uploads.createUpload,
+  }),
+  defineRoute({
+    id: 'uploads.get',
+    function: 'uploads',
+    method: 'GET',
+    path: '/uploads/:id',
+    summary: "The metadata of one of your uploads (admins: anyone's)",
+    access: { roles: readers },
+    rateLimit: ['api'],
+    params: uploadParams,
+    handler: uploads.getUpload,
+  }),
+  defineRoute({
+    id: 'uploads.content',
+    function: 'uploads',
+    method: 'GET',
+    path: '/uploads/:id/content',
+    summary: 'The bytes of one of your uploads, as a download (never rendered inline)',
+    access: { roles: readers },
+    rateLimit: ['api'],
+    params: uploadParams,
+    handler: uploads.getUploadContent,
+  }),
+  defineRoute({
+    id: 'uploads.delete',
+    function: 'uploads',
+    method: 'DELETE',
+    path: '/uploads/:id',
+    summary: 'Delete one of your uploads: its bytes and its metadata',
+    access: { roles: writers, mfa: ['admin'] },
+    rateLimit: ['api'],
+    params: uploadParams,
+    handler: uploads.deleteUpload,
   }),
   defineRoute({
     id: 'auth.jwks',

@@ -1,5 +1,5 @@
 /**
- * The long-lived services of one process: configuration, logger, store, token verifier and
+ * The long-lived services of one process: configuration, logger, stores, token verifier and
  * rate-limit buckets. Created once, on first use, and shared by every function in the process.
  */
 import type { Writable } from 'node:stream';
@@ -8,6 +8,8 @@ import { createAccessTokenVerifier, type VerifyAccessToken } from './auth/tokens
 import { loadConfig, type Config } from './config/index.ts';
 import { createLogger } from './pipeline/logger.ts';
 import type { Buckets } from './pipeline/rate-limit.ts';
+import { openBlobStore } from './blobs/index.ts';
+import type { BlobStore } from './blobs/port.ts';
 import { openStore } from './store/index.ts';
 import type { DocumentStore } from './store/port.ts';
 import { RateLimiterDocumentStore } from './store/rate-limiter-store.ts';
@@ -16,6 +18,7 @@ export interface Runtime {
   config: Config;
   logger: Logger;
   store: DocumentStore;
+  blobs: BlobStore;
   verify: VerifyAccessToken;
   buckets: Buckets;
   close(): Promise<void>;
@@ -26,6 +29,8 @@ export interface RuntimeOptions {
   logStream?: Writable;
   /** Use this store instead of opening the configured one. */
   store?: DocumentStore;
+  /** Use this blob store instead of opening the configured one. */
+  blobs?: BlobStore;
 }
 
 const MINUTE = 60;
@@ -47,14 +52,16 @@ export function createBuckets(store: DocumentStore, limits: Config['rateLimits']
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = await createLogger({ ...config.log, ...(options.logStream ? { stream: options.logStream } : {}) });
   const store = options.store ?? (await openStore(config.store));
+  const blobs = options.blobs ?? openBlobStore(config.blobs);
   return {
     config,
     logger,
     store,
+    blobs,
     verify: createAccessTokenVerifier(config.auth),
     buckets: createBuckets(store, config.rateLimits),
     async close() {
-      await store.close();
+      await Promise.all([store.close(), blobs.close()]);
       logger.close();
     },
   };

@@ -24,15 +24,49 @@ describe('configuration', function () {
     assert.equal(config.bodyLimitBytes, 102400);
     assert.equal(config.auth.clockToleranceSeconds, 5);
     assert.equal(config.trustedProxyHops, 0);
+    assert.equal(config.blobs.driver, 'disk');
+    assert.equal(config.blobs.dir, join(process.cwd(), '.data', 'blobs'));
+    assert.deepEqual(config.uploads, { maxFileBytes: 5 * 1024 * 1024, maxPixels: 25_000_000, quotaBytesPerUser: 100 * 1024 * 1024 });
   });
 
   it('knows it is deployed on Cloud Functions: production, Firestore, Cloud Logging, one proxy hop', async function () {
-    const config = await loadConfig({ ...(await productionBase()), APP_ENV: undefined, K_SERVICE: 'items' });
+    // Firebase names the project's default bucket in FIREBASE_CONFIG on every deployed function.
+    const FIREBASE_CONFIG = JSON.stringify({ projectId: 'demo-x', storageBucket: 'demo-x.firebasestorage.app' });
+    const config = await loadConfig({ ...(await productionBase()), APP_ENV: undefined, K_SERVICE: 'items', FIREBASE_CONFIG });
     assert.equal(config.env, 'production');
     assert.equal(config.store.driver, 'firestore');
+    assert.deepEqual(config.blobs, { driver: 'cloud-storage', dir: config.blobs.dir, bucket: 'demo-x.firebasestorage.app', projectId: undefined });
     assert.equal(config.log.target, 'cloud-logging');
     assert.equal(config.trustedProxyHops, 1);
     assert.deepEqual(config.cors.origins, ['https://app.example.com']);
+  });
+
+  it('refuses to start on Cloud Storage without knowing the bucket, and says what to set', async function () {
+    await assert.rejects(
+      loadConfig({ ...(await productionBase()), K_SERVICE: 'uploads' }),
+      (error: Error) => error instanceof ConfigError && error.message.includes('STORAGE_BUCKET'),
+    );
+  });
+
+  it('uses Cloud Storage when its emulator is configured, on the project\'s emulator bucket', async function () {
+    const config = await loadConfig({ APP_ENV: 'test', STORAGE_EMULATOR_HOST: 'http://127.0.0.1:9199', GCLOUD_PROJECT: 'demo-bastion' });
+    assert.equal(config.blobs.driver, 'cloud-storage');
+    assert.equal(config.blobs.bucket, 'demo-bastion.appspot.com');
+    const named = await loadConfig({ APP_ENV: 'test', STORAGE_EMULATOR_HOST: 'http://127.0.0.1:9199', STORAGE_BUCKET: 'other-bucket' });
+    assert.equal(named.blobs.bucket, 'other-bucket');
+  });
+
+  it('refuses upload limits out of range', async function () {
+    const bad: [string, string][] = [
+      ['UPLOAD_MAX_FILE_BYTES', '0'],
+      ['UPLOAD_MAX_FILE_BYTES', String(64 * 1024 * 1024)],
+      ['UPLOAD_MAX_PIXELS', '-1'],
+      ['UPLOAD_QUOTA_BYTES_PER_USER', 'lots'],
+      ['STORAGE_BUCKET', 'Bad_Bucket!'],
+    ];
+    for (const [name, value] of bad) {
+      await assert.rejects(loadConfig({ APP_ENV: 'test', [name]: value }), (error: Error) => error instanceof ConfigError && error.message.includes(name), `${name}=${value}`);
+    }
   });
 
   it('uses Firestore when the emulator is configured', async function () {

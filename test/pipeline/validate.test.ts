@@ -65,7 +65,7 @@ function streamBody(url: string, headers: OutgoingHttpHeaders, chunks: (string |
       res.on('data', (chunk: Buffer) => parts.push(chunk));
       res.on('end', () => {
         const text = Buffer.concat(parts).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: text ? JSON.parse(text) : undefined });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes: Buffer.concat(parts), text, json: text ? JSON.parse(text) : undefined });
         if (!end) req.destroy();
       });
     });

@@ -1,7 +1,11 @@
 /**
  * Test harness: the real local server (every function, the whole pipeline) on an ephemeral
- * port, over real HTTP, with an in-memory SQLite store and log lines captured for assertions.
+ * port, over real HTTP, with an in-memory SQLite store, blobs in a fresh temporary folder and
+ * log lines captured for assertions.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { issueAccessToken, type IssueOptions } from '../../functions/src/auth/tokens.ts';
@@ -9,6 +13,7 @@ import { loadConfig, type Role } from '../../functions/src/config/index.ts';
 import { generateSigningKey } from '../../functions/src/config/signing-keys.ts';
 import { startServer, type RunningServer } from '../../functions/src/server.ts';
 import { createRuntime, type Runtime } from '../../functions/src/runtime.ts';
+import type { BlobStore } from '../../functions/src/blobs/port.ts';
 import type { DocumentStore } from '../../functions/src/store/port.ts';
 import { memoryStore } from './stores.ts';
 
@@ -17,6 +22,8 @@ export const ALLOWED_ORIGIN = 'https://app.example.com';
 export interface Response {
   status: number;
   headers: IncomingHttpHeaders;
+  /** The body as it came. */
+  bytes: Buffer;
   text: string;
   /** Parsed JSON body, when there is one. */
   json: any;
@@ -41,6 +48,7 @@ export interface TestApi {
   url: string;
   runtime: Runtime;
   store: DocumentStore;
+  blobs: BlobStore;
   /** Every log line written so far, parsed. */
   logs: Record<string, any>[];
   /** Every log line written so far, as text. */
@@ -69,19 +77,26 @@ export async function testSigningKeys(): Promise<string> {
   return JSON.stringify({ keys: [current, previous] });
 }
 
-export async function startApi(env: Record<string, string> = {}, options: { store?: DocumentStore } = {}): Promise<TestApi> {
-  const config = await loadConfig({ ...TEST_ENV, AUTH_SIGNING_KEYS: await testSigningKeys(), ...env });
+export interface StartOptions {
+  store?: DocumentStore;
+  blobs?: BlobStore;
+}
+
+export async function startApi(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApi> {
+  const blobDir = await mkdtemp(join(tmpdir(), 'bastion-blobs-'));
+  const config = await loadConfig({ ...TEST_ENV, BLOB_DIR: blobDir, AUTH_SIGNING_KEYS: await testSigningKeys(), ...env });
   const logStream = new PassThrough();
   const lines: string[] = [];
   logStream.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
   const store = options.store ?? memoryStore();
-  const runtime = await createRuntime(config, { logStream, store });
+  const runtime = await createRuntime(config, { logStream, store, ...(options.blobs ? { blobs: options.blobs } : {}) });
   const server: RunningServer = await startServer(runtime, 0, '127.0.0.1');
 
   return {
     url: server.url,
     runtime,
     store,
+    blobs: runtime.blobs,
     get logs() {
       return lines.map((line) => JSON.parse(line) as Record<string, any>);
     },
@@ -92,6 +107,7 @@ export async function startApi(env: Record<string, string> = {}, options: { stor
     async close() {
       await server.close();
       await runtime.close();
+      await rm(blobDir, { recursive: true, force: true });
     },
   };
 }
@@ -110,14 +126,15 @@ export function send(base: string, method: string, path: string, options: Reques
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
+        const bytes = Buffer.concat(chunks);
+        const text = bytes.toString('utf8');
         let json: unknown;
         try {
           json = text ? JSON.parse(text) : undefined;
         } catch {
           json = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes, text, json });
       });
       res.on('error', reject);
     });

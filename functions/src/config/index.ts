@@ -44,6 +44,14 @@ function schemaFor(env: NodeJS.ProcessEnv) {
       .enum(['sqlite', 'firestore'])
       .default(deployed || env.FIRESTORE_EMULATOR_HOST ? 'firestore' : 'sqlite'),
     SQLITE_PATH: z.string().min(1).optional(),
+    BLOB_DRIVER: z
+      .enum(['disk', 'cloud-storage'])
+      .default(deployed || env.STORAGE_EMULATOR_HOST ? 'cloud-storage' : 'disk'),
+    BLOB_DIR: z.string().min(1).optional(),
+    STORAGE_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'must be a Cloud Storage bucket name').optional(),
+    UPLOAD_MAX_FILE_BYTES: z.coerce.number().int().min(1024).max(30 * 1024 * 1024).default(5 * 1024 * 1024),
+    UPLOAD_MAX_PIXELS: z.coerce.number().int().min(1).max(1_000_000_000).default(25_000_000),
+    UPLOAD_QUOTA_BYTES_PER_USER: z.coerce.number().int().min(1024).max(1024 ** 4).default(100 * 1024 * 1024),
     GCLOUD_PROJECT: z.string().min(1).optional(),
     CORS_ORIGINS: z
       .string()
@@ -75,6 +83,15 @@ export interface Config {
   server: { port: number; host: string };
   dataDir: string;
   store: { driver: 'sqlite' | 'firestore'; sqlitePath: string; projectId: string | undefined };
+  blobs: { driver: 'disk' | 'cloud-storage'; dir: string; bucket: string | undefined; projectId: string | undefined };
+  uploads: {
+    /** Bytes of one file (Cloud Functions caps a whole request at 32 MiB). */
+    maxFileBytes: number;
+    /** Width × height an image may declare: refuses decompression bombs before anyone decodes them. */
+    maxPixels: number;
+    /** Bytes one owner may keep stored in all. */
+    quotaBytesPerUser: number;
+  };
   cors: { origins: string[] };
   auth: {
     issuer: string;
@@ -89,6 +106,20 @@ export interface Config {
   bodyLimitBytes: number;
   log: { level: 'error' | 'warn' | 'info' | 'debug'; target: 'stdout' | 'cloud-logging' };
   trustedProxyHops: number;
+}
+
+/**
+ * The project's default bucket: Firebase names it in FIREBASE_CONFIG on deployed functions and
+ * in the emulator suite; otherwise the `<project>.appspot.com` name emulators accept.
+ */
+function defaultBucket(env: NodeJS.ProcessEnv, projectId: string | undefined): string | undefined {
+  try {
+    const fromFirebase = (JSON.parse(env.FIREBASE_CONFIG ?? '{}') as { storageBucket?: unknown }).storageBucket;
+    if (typeof fromFirebase === 'string' && fromFirebase) return fromFirebase;
+  } catch {
+    // not JSON: fall through
+  }
+  return env.STORAGE_EMULATOR_HOST && projectId ? `${projectId}.appspot.com` : undefined;
 }
 
 /**
@@ -109,6 +140,11 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     const insecure = vars.CORS_ORIGINS.filter((o) => !o.startsWith('https://'));
     if (insecure.length > 0) throw new ConfigError(`CORS_ORIGINS must be https in production: ${insecure.join(', ')}`);
   }
+  const projectId = vars.GCLOUD_PROJECT ?? env.GOOGLE_CLOUD_PROJECT;
+  const bucket = vars.STORAGE_BUCKET ?? defaultBucket(env, projectId);
+  if (vars.BLOB_DRIVER === 'cloud-storage' && !bucket) {
+    throw new ConfigError('BLOB_DRIVER is cloud-storage but no bucket is known: set STORAGE_BUCKET');
+  }
   const dataDir = resolve(vars.DATA_DIR);
   const keys = await loadSigningKeys({ json: vars.AUTH_SIGNING_KEYS, env: vars.APP_ENV, dataDir });
   return {
@@ -118,7 +154,13 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     store: {
       driver: vars.STORE_DRIVER,
       sqlitePath: vars.SQLITE_PATH ?? resolve(dataDir, 'bastion.sqlite'),
-      projectId: vars.GCLOUD_PROJECT ?? env.GOOGLE_CLOUD_PROJECT,
+      projectId,
+    },
+    blobs: { driver: vars.BLOB_DRIVER, dir: vars.BLOB_DIR ? resolve(vars.BLOB_DIR) : resolve(dataDir, 'blobs'), bucket, projectId },
+    uploads: {
+      maxFileBytes: vars.UPLOAD_MAX_FILE_BYTES,
+      maxPixels: vars.UPLOAD_MAX_PIXELS,
+      quotaBytesPerUser: vars.UPLOAD_QUOTA_BYTES_PER_USER,
     },
     cors: { origins: vars.CORS_ORIGINS },
     auth: {

@@ -2,10 +2,10 @@
  * Items CRUD against the document-store port. `ownerId`, `createdAt` and `updatedAt` are the
  * server's; another user's item answers 404 exactly like a missing one (no enumeration).
  */
-import type { Principal } from '../pipeline/context.ts';
-import { ForbiddenError, NotFoundError } from '../pipeline/errors.ts';
+import { NotFoundError } from '../pipeline/errors.ts';
 import type { HandlerInput, Reply } from '../pipeline/route.ts';
 import { newDocumentId } from '../store/ids.ts';
+import { listOwned, mayAccess, type ListOwnedQuery } from '../store/owned.ts';
 import type { CreateItem, UpdateItem } from './schemas.ts';
 
 export const ITEMS = 'items';
@@ -20,10 +20,6 @@ interface ItemDocument {
 }
 
 type Params = { id: string };
-type ListQuery = { limit: number; cursor?: string | undefined; scope: 'own' | 'all' };
-
-const isAdmin = (principal: Principal) => principal.roles.includes('admin');
-const mayAccess = (principal: Principal, item: ItemDocument) => isAdmin(principal) || item.ownerId === principal.subject;
 const toItem = (id: string, item: ItemDocument) => ({ id, ...item });
 
 function notFound(): NotFoundError {
@@ -38,14 +34,8 @@ export async function createItem({ body, principal, services }: HandlerInput<unk
   return { status: 201, body: toItem(id, item), headers: { Location: `/items/${id}` } };
 }
 
-export async function listItems({ query, principal, services }: HandlerInput<unknown, ListQuery, unknown>): Promise<Reply> {
-  if (query.scope === 'all' && !isAdmin(principal)) throw new ForbiddenError('forbidden', 'Only admins may list every owner\'s items.');
-  const page = await services.store.query<ItemDocument>(ITEMS, {
-    where: query.scope === 'all' ? {} : { ownerId: principal.subject },
-    orderBy: { field: 'createdAt', direction: 'desc' },
-    limit: query.limit,
-    cursor: query.cursor,
-  });
+export async function listItems({ query, principal, services }: HandlerInput<unknown, ListOwnedQuery, unknown>): Promise<Reply> {
+  const page = await listOwned<ItemDocument>(services.store, ITEMS, principal, query);
   return { status: 200, body: { items: page.documents.map((d) => toItem(d.id, d.data)), nextCursor: page.nextCursor } };
 }
 

@@ -1,6 +1,7 @@
 /** What clients may send to the items routes. Everything else is refused, not ignored. */
 import { z } from 'zod';
 import { DOCUMENT_ID_PATTERN } from '../store/ids.ts';
+import { listOwnedQuery } from '../store/owned.ts';
 
 /** Printable text: no control characters (they hide content in logs and UIs). */
 const text = (min: number, max: number) =>
@@ -27,12 +28,7 @@ export const updateItemBody = z
   })
   .refine((patch) => patch.name !== undefined || patch.description !== undefined, 'give at least one field to change');
 
-export const listItemsQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().min(1).max(512).optional(),
-  /** `all` is for admins: every owner's items. */
-  scope: z.enum(['own', 'all']).default('own'),
-});
+export const listItemsQuery = listOwnedQuery;
 
 export type CreateItem = z.output<typeof createItemBody>;
 export type UpdateItem = z.output<typeof updateItemBody>;

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'winston';
 import type { Config, Role } from '../config/index.ts';
+import type { BlobStore } from '../blobs/port.ts';
 import type { DocumentStore } from '../store/port.ts';
 import type { CookieSession } from '../auth/session-cookie.ts';
 import type { BucketState } from './rate-limit.ts';
@@ -25,8 +26,11 @@ export interface Principal {
 /** Long-lived services the handlers use, created once per process. */
 export interface Services {
   store: DocumentStore;
+  blobs: BlobStore;
   /** Issuer, audience, keys and lifetimes of tokens. */
   auth: Config['auth'];
+  /** Upload limits. */
+  uploads: Config['uploads'];
 }
 
 export interface Context {

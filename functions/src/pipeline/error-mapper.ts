@@ -1,9 +1,10 @@
 /**
  * The one place errors become responses: `{ error: { code, message, requestId, details? } }`.
  * Clients get the code and message of an HttpError, never a stack or an internal message;
- * store failures become 503; everything unexpected is a bare 500, logged with its stack and
+ * store (and blob store) failures become 503; everything unexpected is a bare 500, logged with its stack and
  * the request id.
  */
+import { BlobStoreUnavailableError } from '../blobs/errors.ts';
 import { InvalidCursorError, StoreUnavailableError, TransactionAbortedError } from '../store/errors.ts';
 import type { Context, Middleware } from './context.ts';
 import { BadRequestError, HttpError, ServiceUnavailableError } from './errors.ts';
@@ -14,6 +15,9 @@ function toHttpError(error: unknown): HttpError | undefined {
   if (error instanceof InvalidCursorError) return new BadRequestError('invalid_cursor', 'The cursor is not valid.');
   if (error instanceof StoreUnavailableError) {
     return new ServiceUnavailableError('store_unavailable', 'The data store is unavailable; nothing was changed. Retry shortly.');
+  }
+  if (error instanceof BlobStoreUnavailableError) {
+    return new ServiceUnavailableError('blob_store_unavailable', 'File storage is unavailable; nothing was changed. Retry shortly.');
   }
   if (error instanceof TransactionAbortedError) {
     return new ServiceUnavailableError('store_contention', 'The data store is busy; nothing was changed. Retry shortly.');

@@ -1,7 +1,7 @@
 import type { Middleware } from './context.ts';
-import { reply } from './respond.ts';
+import { reply, replyWithStream } from './respond.ts';
 
-/** The last stage: the route's handler, with validated input, and its reply sent as JSON. */
+/** The last stage: the route's handler, with validated input, and its reply sent as JSON (or streamed). */
 export function handle(): Middleware {
   return async (ctx) => {
     const route = ctx.route!;
@@ -13,9 +13,11 @@ export function handle(): Middleware {
       requestId: ctx.requestId,
       ip: ctx.ip,
       session: ctx.session,
+      request: ctx.req,
       log: ctx.log,
       services: ctx.services,
     });
-    reply(ctx, result.status, result.body, result.headers);
+    if (result.stream) await replyWithStream(ctx, result.status, result.stream, result.headers);
+    else reply(ctx, result.status, result.body, result.headers);
   };
 }

@@ -2,11 +2,12 @@
  * The shape of a route's policy. Every route is declared with `defineRoute` in one place
  * (src/routes.ts): method, path, who may call it, rate-limit buckets, input schemas, handler.
  */
+import type { Readable } from 'node:stream';
 import type { Logger } from 'winston';
 import type { z } from 'zod';
 import type { Role } from '../config/index.ts';
 import type { CookieSession } from '../auth/session-cookie.ts';
-import type { Principal, Services } from './context.ts';
+import type { Principal, Request, Services } from './context.ts';
 
 export type FunctionName = 'auth' | 'items' | 'uploads';
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -25,7 +26,10 @@ export type Access =
 
 export interface Reply {
   status: number;
+  /** Sent as JSON. */
   body?: unknown;
+  /** Or these bytes, streamed as they are (give Content-Type and Content-Length in `headers`). */
+  stream?: Readable;
   headers?: Record<string, string>;
 }
 
@@ -40,6 +44,8 @@ export interface HandlerInput<P, Q, B> {
   ip: string;
   /** The browser session cookie, on `cookieSession` routes, CSRF-checked. */
   session: CookieSession | undefined;
+  /** The request itself, for `multipart` routes, whose handlers stream the body. */
+  request: Request;
   log: Logger;
   services: Services;
 }
@@ -59,6 +65,8 @@ export interface RouteSpec<P extends Schema | undefined, Q extends Schema | unde
   rateLimit: readonly BucketName[];
   /** Takes the browser session cookie as its credential; such requests are CSRF-checked. */
   cookieSession?: boolean;
+  /** Takes a multipart/form-data body, which the handler streams; validation checks only its type. */
+  multipart?: boolean;
   params?: P;
   query?: Q;
   body?: B;

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { readJsonBody, hasBody } from './body.ts';
 import type { Middleware } from './context.ts';
-import { BadRequestError, ValidationError } from './errors.ts';
+import { BadRequestError, UnsupportedMediaTypeError, ValidationError } from './errors.ts';
 
 type Location = 'params' | 'query' | 'body';
 type Detail = { location: Location; path: string; message: string };
@@ -33,7 +33,12 @@ export function validate(options: ValidateOptions): Middleware {
     const details: Detail[] = [];
 
     let body: unknown;
-    if (route.body) {
+    if (route.multipart) {
+      // The handler streams it (see uploads/multipart.ts), which checks the type again, with its boundary.
+      if (!/^multipart\/form-data\s*;/i.test(ctx.req.headers['content-type'] ?? '')) {
+        throw new UnsupportedMediaTypeError('multipart/form-data');
+      }
+    } else if (route.body) {
       body = await readJsonBody(ctx.req, options.bodyLimitBytes);
     } else if (hasBody(ctx.req)) {
       throw new BadRequestError('unexpected_body', 'This route takes no request body.');

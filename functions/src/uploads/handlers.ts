@@ -1,0 +1,179 @@
+/**
+ * Uploads: images streamed through inspection into the blob store, with one metadata document
+ * each and a per-owner byte quota. A blob is committed only after every check passed; the
+ * metadata document and the quota are written together afterwards, and if that fails the blob
+ * is removed again. Another user's upload answers 404 exactly like a missing one.
+ */
+import { randomUUID } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { create as contentDisposition } from 'content-disposition';
+import { BlobNotFoundError } from '../blobs/errors.ts';
+import type { Principal } from '../pipeline/context.ts';
+import { NotFoundError } from '../pipeline/errors.ts';
+import type { HandlerInput, Reply } from '../pipeline/route.ts';
+import { listOwned, mayAccess, type ListOwnedQuery } from '../store/owned.ts';
+import type { DocumentStore } from '../store/port.ts';
+import { FileTypeRefusedError, UploadTooLargeError } from './errors.ts';
+import { typeByExtension, typeByMime } from './file-types.ts';
+import { FileInspector } from './inspect.ts';
+import { receiveSingleFile } from './multipart.ts';
+import { blobKey, extensionOf, ownerSegment, sanitiseFileName } from './names.ts';
+
+export const UPLOADS = 'uploads';
+export const UPLOAD_QUOTAS = 'uploadQuotas';
+
+interface UploadDocument {
+  [field: string]: string | number;
+  ownerId: string;
+  /** Where the bytes are; the server's, never shown to clients. */
+  blobKey: string;
+  size: number;
+  sha256: string;
+  /** The sniffed type, which the extension and the declared type agreed with. */
+  contentType: string;
+  originalName: string;
+  width: number;
+  height: number;
+  createdAt: string;
+}
+
+interface QuotaDocument {
+  [field: string]: number;
+  bytes: number;
+  files: number;
+}
+
+type Params = { id: string };
+
+function toUpload(id: string, { blobKey: _, ...shown }: UploadDocument) {
+  return { id, ...shown };
+}
+
+function notFound(): NotFoundError {
+  return new NotFoundError('No such upload.');
+}
+
+async function bytesUsed(store: DocumentStore, ownerId: string): Promise<number> {
+  return (await store.get<QuotaDocument>(UPLOAD_QUOTAS, ownerSegment(ownerId)))?.bytes ?? 0;
+}
+
+export async function createUpload({ request, principal, services, log }: HandlerInput<unknown, unknown, unknown>): Promise<Reply> {
+  const { store, blobs, uploads: limits } = services;
+  const ownerId = principal.subject;
+  const left = limits.quotaBytesPerUser - (await bytesUsed(store, ownerId));
+  if (left <= 0) throw new UploadTooLargeError('quota_exceeded', 'Your storage quota is used up; delete some uploads first.', { limitBytes: 0 });
+  const quotaBinds = left < limits.maxFileBytes;
+
+  const id = randomUUID();
+  const stored = await receiveSingleFile(
+    request,
+    { fileBytes: quotaBinds ? left : limits.maxFileBytes, fileLimitCode: quotaBinds ? 'quota_exceeded' : 'file_too_large' },
+    async (file, complete) => {
+      const extension = extensionOf(file.filename);
+      const declaredType = file.declaredType.toLowerCase();
+      const byExtension = extension === null ? undefined : typeByExtension(extension);
+      const byDeclaredType = typeByMime(declaredType);
+      // Refused on the names alone, before a byte is read.
+      const witnesses = { extension, declaredType, sniffedType: null };
+      if (!byExtension || !byDeclaredType) {
+        file.stream.resume();
+        throw new FileTypeRefusedError(byExtension ? 'declared_type_not_allowed' : 'extension_not_allowed', witnesses);
+      }
+
+      const inspector = new FileInspector({ byExtension, byDeclaredType, extension: extension!, declaredType, maxPixels: limits.maxPixels, commitWhen: complete });
+      const key = blobKey(ownerId, id, byExtension.extension);
+      const streaming = pipeline(file.stream, inspector);
+      streaming.catch(() => {}); // its failure reaches put() through the inspector
+      await blobs.put(key, inspector, { contentType: byExtension.mime });
+      return { key, originalName: sanitiseFileName(file.filename), inspection: inspector.result };
+    },
+  );
+
+  const { key, originalName, inspection } = stored;
+  const upload: UploadDocument = {
+    ownerId,
+    blobKey: key,
+    size: inspection.size,
+    sha256: inspection.sha256,
+    contentType: inspection.type.mime,
+    originalName,
+    width: inspection.width,
+    height: inspection.height,
+    createdAt: new Date().toISOString(),
+  };
+  try {
+    await store.runTransaction(async (tx) => {
+      const quotaId = ownerSegment(ownerId);
+      const quota = (await tx.get<QuotaDocument>(UPLOAD_QUOTAS, quotaId)) ?? { bytes: 0, files: 0 };
+      if (quota.bytes + upload.size > limits.quotaBytesPerUser) {
+        throw new UploadTooLargeError('quota_exceeded', 'The file does not fit in your storage quota.', { limitBytes: limits.quotaBytesPerUser - quota.bytes });
+      }
+      tx.set(UPLOAD_QUOTAS, quotaId, { bytes: quota.bytes + upload.size, files: quota.files + 1 });
+      tx.create(UPLOADS, id, upload);
+    });
+  } catch (error) {
+    await blobs.delete(key).catch((cleanup: unknown) => log.error('could not remove the blob of a failed upload', { err: cleanup, blobKey: key }));
+    throw error;
+  }
+  log.info('upload stored', { event: 'upload.created', uploadId: id, size: upload.size, contentType: upload.contentType });
+  return { status: 201, body: toUpload(id, upload), headers: { Location: `/uploads/${id}` } };
+}
+
+export async function listUploads({ query, principal, services }: HandlerInput<unknown, ListOwnedQuery, unknown>): Promise<Reply> {
+  const page = await listOwned<UploadDocument>(services.store, UPLOADS, principal, query);
+  return { status: 200, body: { uploads: page.documents.map((d) => toUpload(d.id, d.data)), nextCursor: page.nextCursor } };
+}
+
+async function findUpload(services: HandlerInput<unknown, unknown, unknown>['services'], principal: Principal, id: string): Promise<UploadDocument> {
+  const upload = await services.store.get<UploadDocument>(UPLOADS, id);
+  if (!upload || !mayAccess(principal, upload)) throw notFound();
+  return upload;
+}
+
+export async function getUpload({ params, principal, services }: HandlerInput<Params, unknown, unknown>): Promise<Reply> {
+  return { status: 200, body: toUpload(params.id, await findUpload(services, principal, params.id)) };
+}
+
+/**
+ * The bytes, as a download that no browser will render or run: the sniffed type with nosniff,
+ * an attachment, and a sandboxing CSP in case it is opened anyway.
+ */
+export async function getUploadContent({ params, principal, services }: HandlerInput<Params, unknown, unknown>): Promise<Reply> {
+  const upload = await findUpload(services, principal, params.id);
+  let stream;
+  try {
+    stream = await services.blobs.get(upload.blobKey);
+  } catch (error) {
+    if (error instanceof BlobNotFoundError) throw notFound(); // deleted meanwhile
+    throw error;
+  }
+  return {
+    status: 200,
+    stream,
+    headers: {
+      'Content-Type': upload.contentType,
+      'Content-Length': String(upload.size),
+      'Content-Disposition': contentDisposition(upload.originalName, { type: 'attachment' }),
+      'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; sandbox",
+      ETag: `"${upload.sha256}"`,
+    },
+  };
+}
+
+/**
+ * The blob goes first: if the metadata write then fails the client retries, and deleting an
+ * already deleted blob is not an error. The other order could strand an unreachable blob.
+ */
+export async function deleteUpload({ params, principal, services }: HandlerInput<Params, unknown, unknown>): Promise<Reply> {
+  const upload = await findUpload(services, principal, params.id);
+  await services.blobs.delete(upload.blobKey);
+  await services.store.runTransaction(async (tx) => {
+    const current = await tx.get<UploadDocument>(UPLOADS, params.id);
+    if (!current) return; // a concurrent delete won
+    const quotaId = ownerSegment(current.ownerId);
+    const quota = await tx.get<QuotaDocument>(UPLOAD_QUOTAS, quotaId);
+    if (quota) tx.set(UPLOAD_QUOTAS, quotaId, { bytes: Math.max(0, quota.bytes - current.size), files: Math.max(0, quota.files - 1) });
+    tx.delete(UPLOADS, params.id);
+  });
+  return { status: 204 };
+}

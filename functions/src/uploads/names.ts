@@ -1,0 +1,43 @@
+/**
+ * Names: what a client's file name may contribute (a lower-cased extension, and a sanitised
+ * copy kept as metadata, never as a path), and where a blob is stored.
+ */
+
+/** Control characters, and the invisible ones that reorder or hide text (bidi overrides, zero-width). */
+const UNSAFE_CHARACTERS = /[\p{Cc}\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/gu;
+const MAX_NAME_CHARACTERS = 200;
+
+/** The file name as metadata: its last path segment, NFC, no control or bidi characters, at most 200 characters. */
+export function sanitiseFileName(name: string | undefined): string {
+  const base = (name ?? '').split(/[/\\]/).pop() ?? '';
+  const clean = base.normalize('NFC').replace(UNSAFE_CHARACTERS, '').trim();
+  const characters = Array.from(clean);
+  if (characters.length === 0) return 'unnamed';
+  if (characters.length <= MAX_NAME_CHARACTERS) return clean;
+  // Keep the extension visible when shortening.
+  const dot = clean.lastIndexOf('.');
+  const extension = dot > 0 && clean.length - dot <= 10 ? clean.slice(dot) : '';
+  return characters.slice(0, MAX_NAME_CHARACTERS - Array.from(extension).length).join('') + extension;
+}
+
+/** The lower-cased extension of a file name (`photo.JPG` → `jpg`), or null if it has none. */
+export function extensionOf(name: string | undefined): string | null {
+  const base = sanitiseFileName(name);
+  const dot = base.lastIndexOf('.');
+  return dot > 0 && dot < base.length - 1 ? base.slice(dot + 1).toLowerCase() : null;
+}
+
+const PLAIN_SEGMENT = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * An owner id as one path segment and document id. Our account ids (and Firebase uids) are
+ * used as they are; any other token subject is encoded so no `/` or `..` can reach a path.
+ * The `~` cannot occur in a plain id, so the two kinds never collide.
+ */
+export function ownerSegment(subject: string): string {
+  return PLAIN_SEGMENT.test(subject) ? subject : `~${Buffer.from(subject, 'utf8').toString('base64url')}`;
+}
+
+export function blobKey(ownerId: string, uploadId: string, extension: string): string {
+  return `uploads/${ownerSegment(ownerId)}/${uploadId}.${extension}`;
+}

@@ -1,0 +1,129 @@
+/**
+ * How an upload's bytes arrive: streamed from the request locally (an upload cut off midway
+ * leaves nothing), and from `req.rawBody` on Cloud Functions, where the platform has already
+ * read the body.
+ */
+import assert from 'node:assert/strict';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createFunctionHandler } from '../../functions/src/app.ts';
+import { send, startApi, type TestApi } from '../support/api.ts';
+import { png } from '../support/images.ts';
+import { fileForm, multipart } from '../support/multipart.ts';
+import { assertNothingStored, sha256 } from './support.ts';
+
+const MiB = 1024 * 1024;
+
+async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('uploads: how the bytes arrive', function () {
+  let api: TestApi;
+  let alice: string;
+
+  beforeEach(async function () {
+    api = await startApi();
+    alice = await api.token({ sub: 'alice', roles: ['user'] });
+  });
+
+  afterEach(async function () {
+    await api.close();
+  });
+
+  describe('an upload cut off midway (the connection closes) leaves nothing', function () {
+    const form = fileForm('big.png', 'image/png', png({ bytes: 3 * MiB }));
+    const cuts: [string, number, boolean][] = [
+      ['in the part headers', 100, false],
+      ['while the type is being sniffed', 2000, false],
+      ['mid-file, while the blob is being written', 1 * MiB, true],
+      ['after the file, before the closing boundary', form.body.length - 10, true],
+    ];
+    for (const [where, bytesSent, writing] of cuts) {
+      it(where, async function () {
+        const requestId = `cut-upload-${bytesSent}`;
+        const req = httpRequest(new URL('/uploads', api.url), {
+          method: 'POST',
+          agent: false,
+          headers: {
+            authorization: `Bearer ${alice}`,
+            'content-type': form.contentType,
+            'content-length': String(form.body.length),
+            'x-request-id': requestId,
+          },
+        });
+        req.on('error', () => {}); // we cut it ourselves
+        req.write(form.body.subarray(0, bytesSent));
+        const blobs = api.blobs as unknown as { partialCount(): Promise<number> };
+        if (writing) await until(async () => (await blobs.partialCount()) === 1, 'the blob is being written');
+        else await new Promise((resolve) => setTimeout(resolve, 50));
+        req.destroy();
+        // The access line is written once the request's handling (and its clean-up) is over.
+        await until(() => api.logs.some((line) => line.message === 'request' && line.requestId === requestId), 'the request is over');
+        await assertNothingStored(api);
+        const logged = api.logs.find((line) => line.message === 'request' && line.requestId === requestId)!;
+        assert.ok(logged.status >= 400, `logged as ${logged.status}`);
+      });
+    }
+
+    it('and the next upload goes through as usual', async function () {
+      const response = await send(api.url, 'POST', '/uploads', { token: alice, raw: form.body, headers: { 'content-type': form.contentType } });
+      assert.equal(response.status, 201, response.text);
+    });
+  });
+
+  describe('on Cloud Functions, from req.rawBody', function () {
+    let server: Server;
+    let base: string;
+
+    beforeEach(async function () {
+      const handler = createFunctionHandler('uploads', api.runtime);
+      // Stand-in for the platform: the body is read into rawBody before the function runs.
+      server = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => {
+          Object.assign(req, { rawBody: Buffer.concat(chunks) });
+          void handler(req, res);
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+
+    afterEach(async function () {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    });
+
+    it('stores a file, the same bytes', async function () {
+      const data = png({ bytes: 2 * MiB });
+      const form = fileForm('a.png', 'image/png', data);
+      const response = await send(base, 'POST', '/uploads', { token: alice, raw: form.body, headers: { 'content-type': form.contentType } });
+      assert.equal(response.status, 201, response.text);
+      const content = await send(base, 'GET', `/uploads/${response.json.id}/content`, { token: alice });
+      assert.equal(sha256(content.bytes), sha256(data));
+    });
+
+    it('enforces the same limits and rules', async function () {
+      const over = fileForm('a.png', 'image/png', png({ bytes: 5 * MiB + 1 }));
+      const tooLarge = await send(base, 'POST', '/uploads', { token: alice, raw: over.body, headers: { 'content-type': over.contentType } });
+      assert.equal(tooLarge.status, 413, tooLarge.text);
+      assert.equal(tooLarge.json.error.code, 'file_too_large');
+      const two = multipart([
+        { name: 'file', filename: 'one.png', contentType: 'image/png', data: png() },
+        { name: 'file', filename: 'two.png', contentType: 'image/png', data: png() },
+      ]);
+      const twoFiles = await send(base, 'POST', '/uploads', { token: alice, raw: two.body, headers: { 'content-type': two.contentType } });
+      assert.equal(twoFiles.json.error.code, 'too_many_files');
+      const renamed = fileForm('a.gif', 'image/gif', png());
+      const mismatch = await send(base, 'POST', '/uploads', { token: alice, raw: renamed.body, headers: { 'content-type': renamed.contentType } });
+      assert.equal(mismatch.json.error.code, 'extension_mismatch');
+      await assertNothingStored(api);
+    });
+  });
+});
