@@ -2,10 +2,17 @@
  * `npm run bench`. Every figure is paired with a baseline measured in the same run:
  *  1. GET /items/:id through the whole pipeline vs a bare node:http handler returning the
  *     same JSON — requests/second and p99 latency, and their ratio (target: ≥ 40 %).
- *  2. Cold start: time to import what each function loads, vs importing an empty module.
- * Load comes from autocannon in this process; each server runs in its own process.
+ *  2. Uploads: POST /uploads of a file at the size limit (5 MiB) through the whole pipeline
+ *     (multipart parsing, inspection, hashing, disk blob, metadata) vs the same bytes written
+ *     raw to disk by bare node:http — MB/s one at a time and 20 at once, and the server's peak
+ *     memory growth (RSS) during the 20 concurrent uploads.
+ *  3. Cold start: time to import what each function loads, vs importing an empty module.
+ * Load comes from autocannon (or a plain node:http client, for uploads) in this process; each
+ * server runs in its own process.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -18,6 +25,8 @@ interface Target {
   url: string;
   path: string;
   headers: Record<string, string>;
+  /** The server's process id, for its memory. */
+  pid: number;
 }
 
 async function withServer<R>(kind: string, work: (target: Target) => Promise<R>): Promise<R> {
@@ -27,7 +36,7 @@ async function withServer<R>(kind: string, work: (target: Target) => Promise<R>)
   });
   try {
     const [line] = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
-    return await work(JSON.parse(line!) as Target);
+    return await work({ ...(JSON.parse(line!) as Omit<Target, 'pid'>), pid: child.pid! });
   } finally {
     child.kill();
   }
@@ -55,28 +64,95 @@ function importMs(specifiers: string[]): number {
 
 const pct = (value: number) => `${(value * 100).toFixed(1)} %`;
 
-console.log(`bench: GET /items/:id, ${connections} connections, ${seconds} s each (after a 2 s warm-up)\n`);
-const bare = await withServer('bare', load);
-const full = await withServer('pipeline', load);
-console.table({
-  'bare node:http': { 'req/s': Math.round(bare.rps), 'p99 ms': bare.p99 },
-  'full pipeline': { 'req/s': Math.round(full.rps), 'p99 ms': full.p99 },
-});
-console.log(`pipeline throughput = ${pct(full.rps / bare.rps)} of bare node:http (target ≥ 40 %); p99 ${(full.p99 / Math.max(bare.p99, 1)).toFixed(1)}× bare\n`);
+const MiB = 1024 * 1024;
+const { png } = await import('../support/images.ts');
+const { fileForm } = await import('../support/multipart.ts');
+const uploadForm = fileForm('bench.png', 'image/png', png({ bytes: 5 * MiB }));
 
-console.log('cold start: import time of the compiled code (functions/lib), median of 5 fresh processes');
-const build = spawnSync('npx', ['tsc', '-p', 'functions'], { cwd: root, encoding: 'utf8' });
-if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
-const lib = (path: string) => new URL(`../../functions/lib/${path}`, import.meta.url).href;
-const baseline = importMs(['data:text/javascript,export default 1']);
-const rows: Record<string, { ms: number; 'vs empty module': string }> = {};
-const measure = (label: string, specifiers: string[]) => {
-  const ms = importMs(specifiers);
-  rows[label] = { ms: Math.round(ms), 'vs empty module': `${(ms / Math.max(baseline, 0.01)).toFixed(0)}×` };
-};
-measure('empty module (baseline)', ['data:text/javascript,export default 1']);
-measure('index.js (entry: firebase-functions, every function)', [lib('index.js')]);
-measure('+ app.js, runtime.js (first request of auth/items/uploads)', [lib('index.js'), lib('app.js'), lib('runtime.js')]);
-measure('+ Firestore driver and firebase-admin (deployed store, on first use)', [lib('index.js'), lib('app.js'), lib('runtime.js'), lib('store/firestore.js'), 'firebase-admin/app', 'firebase-admin/firestore']);
-measure('+ Cloud Logging transport (deployed logs, loaded on first use)', [lib('index.js'), lib('app.js'), lib('runtime.js'), '@google-cloud/logging-winston']);
-console.table(rows);
+function postUpload(target: Target): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${target.url}/uploads`, {
+      method: 'POST',
+      agent: false,
+      headers: { ...target.headers, 'content-type': uploadForm.contentType, 'content-length': String(uploadForm.body.length) },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`upload answered ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(uploadForm.body);
+  });
+}
+
+const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+
+async function uploads(target: Target) {
+  for (let i = 0; i < 3; i += 1) await postUpload(target); // warm-up
+  const sequential = 20;
+  let started = performance.now();
+  for (let i = 0; i < sequential; i += 1) await postUpload(target);
+  const oneAtATime = (sequential * uploadForm.body.length) / MiB / ((performance.now() - started) / 1000);
+
+  const concurrent = 20;
+  const before = rssBytes(target.pid);
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(target.pid))), 2);
+  started = performance.now();
+  await Promise.all(Array.from({ length: concurrent }, () => postUpload(target)));
+  const atOnce = (concurrent * uploadForm.body.length) / MiB / ((performance.now() - started) / 1000);
+  clearInterval(sampler);
+  peak = Math.max(peak, rssBytes(target.pid));
+  return { oneAtATime, atOnce, growth: (peak - before) / MiB };
+}
+
+// BENCH_ONLY=uploads (or requests, cold-start; comma-separated) runs only those parts.
+const only = new Set((process.env.BENCH_ONLY ?? 'requests,uploads,cold-start').split(','));
+
+if (only.has('requests')) {
+  console.log(`bench: GET /items/:id, ${connections} connections, ${seconds} s each (after a 2 s warm-up)\n`);
+  const bare = await withServer('bare', load);
+  const full = await withServer('pipeline', load);
+  console.table({
+    'bare node:http': { 'req/s': Math.round(bare.rps), 'p99 ms': bare.p99 },
+    'full pipeline': { 'req/s': Math.round(full.rps), 'p99 ms': full.p99 },
+  });
+  console.log(`pipeline throughput = ${pct(full.rps / bare.rps)} of bare node:http (target ≥ 40 %); p99 ${(full.p99 / Math.max(bare.p99, 1)).toFixed(1)}× bare\n`);
+}
+
+if (only.has('uploads')) {
+  console.log(`bench: POST /uploads of a ${(uploadForm.body.length / MiB).toFixed(2)} MiB multipart body (a 5 MiB PNG, the size limit)\n`);
+  const rawUploads = await withServer('bare', uploads);
+  const pipelineUploads = await withServer('pipeline', uploads);
+  const uploadRow = (r: typeof rawUploads) => ({
+    'MB/s, one at a time': Math.round(r.oneAtATime),
+    'MB/s, 20 at once': Math.round(r.atOnce),
+    'peak RSS growth, 20 at once (MiB)': Math.round(r.growth),
+  });
+  console.table({ 'raw disk write (bare node:http)': uploadRow(rawUploads), 'POST /uploads (full pipeline)': uploadRow(pipelineUploads) });
+  const inFlight = (20 * uploadForm.body.length) / MiB;
+  console.log(
+    `upload throughput = ${pct(pipelineUploads.oneAtATime / rawUploads.oneAtATime)} of the raw disk write one at a time, ` +
+      `${pct(pipelineUploads.atOnce / rawUploads.atOnce)} with 20 at once; peak memory growth with ${Math.round(inFlight)} MiB in flight: ` +
+      `${Math.round(pipelineUploads.growth)} MiB (${pct(pipelineUploads.growth / inFlight)} of it; the raw write: ${Math.round(rawUploads.growth)} MiB)\n`,
+  );
+}
+
+if (only.has('cold-start')) {
+  console.log('cold start: import time of the compiled code (functions/lib), median of 5 fresh processes');
+  const build = spawnSync('npx', ['tsc', '-p', 'functions'], { cwd: root, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
+  const lib = (path: string) => new URL(`../../functions/lib/${path}`, import.meta.url).href;
+  const baseline = importMs(['data:text/javascript,export default 1']);
+  const rows: Record<string, { ms: number; 'vs empty module': string }> = {};
+  const measure = (label: string, specifiers: string[]) => {
+    const ms = importMs(specifiers);
+    rows[label] = { ms: Math.round(ms), 'vs empty module': `${(ms / Math.max(baseline, 0.01)).toFixed(0)}×` };
+  };
+  measure('empty module (baseline)', ['data:text/javascript,export default 1']);
+  measure('index.js (entry: firebase-functions, every function)', [lib('index.js')]);
+  measure('+ app.js, runtime.js (first request of auth/items/uploads)', [lib('index.js'), lib('app.js'), lib('runtime.js')]);
+  measure('+ Firestore driver and firebase-admin (deployed store, on first use)', [lib('index.js'), lib('app.js'), lib('runtime.js'), lib('store/firestore.js'), 'firebase-admin/app', 'firebase-admin/firestore']);
+  measure('+ Cloud Logging transport (deployed logs, loaded on first use)', [lib('index.js'), lib('app.js'), lib('runtime.js'), '@google-cloud/logging-winston']);
+  console.table(rows);
+}

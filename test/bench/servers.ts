@@ -1,12 +1,16 @@
 /**
  * The two servers the benchmark compares, each run in its own process:
- *   bare     — node:http returning an item's JSON, nothing else
+ *   bare     — node:http returning an item's JSON, nothing else; and for a POST, the raw
+ *              request bytes written to a file (flushed, as the disk blob driver does)
  *   pipeline — the real local server: every stage, the token, the rate limiter's store
- *              transaction on every request (limits set high so none refuses), access logs
+ *              transaction on every request (limits set high so none refuses), access logs,
+ *              uploads to the local-disk blob driver
  * Prints one JSON line: { url, path, headers }.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createWriteStream, mkdtempSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueAccessToken } from '../../functions/src/auth/tokens.ts';
@@ -25,7 +29,14 @@ const id = 'BenchItem00000000001';
 
 const kind = process.argv[2];
 if (kind === 'bare') {
-  const server = createServer((_req, res) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bastion-bench-bare-'));
+  const server = createServer(async (req, res) => {
+    if (req.method === 'POST') {
+      await pipeline(req, createWriteStream(join(dir, randomUUID()), { flush: true }));
+      res.writeHead(201, { 'Content-Length': 0 });
+      res.end();
+      return;
+    }
     const body = JSON.stringify({ id, ...item });
     res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
@@ -42,6 +53,8 @@ if (kind === 'bare') {
     RATE_LIMIT_GLOBAL_PER_MINUTE: '1000000000',
     RATE_LIMIT_API_PER_MINUTE: '1000000000',
     RATE_LIMIT_CREATE_PER_MINUTE: '1000000000',
+    UPLOAD_QUOTA_BYTES_PER_USER: String(1024 ** 4),
+    BLOB_DIR: join(dir, 'blobs'),
     LOG_LEVEL: 'info',
   });
   const runtime = await createRuntime(config, { logStream: createWriteStream('/dev/null') });
