@@ -11,11 +11,11 @@ export function memoryStore(): SqliteDocumentStore {
   return new SqliteDocumentStore({ path: ':memory:', indexes: declaredIndexes() });
 }
 
-/** `store` with some methods replaced. The replacements may call the store's own methods. */
-export function withOverrides(store: DocumentStore, overrides: Partial<DocumentStore>): DocumentStore {
+/** `store` (a document or blob store) with some methods replaced. The replacements may call the store's own methods. */
+export function withOverrides<T extends object>(store: T, overrides: Partial<T>): T {
   return new Proxy(store, {
     get(target, property) {
-      if (Object.hasOwn(overrides, property)) return overrides[property as keyof DocumentStore];
+      if (Object.hasOwn(overrides, property)) return overrides[property as keyof T];
       const value = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },
