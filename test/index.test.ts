@@ -5,12 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { issueAccessToken } from '../functions/src/auth/tokens.ts';
 import { loadConfig } from '../functions/src/config/index.ts';
 import { generateSigningKey } from '../functions/src/config/signing-keys.ts';
 import { send } from './support/api.ts';
+import { png } from './support/images.ts';
+import { fileForm } from './support/multipart.ts';
 
 describe('Cloud Functions entry point (functions/src/index.ts)', function () {
   const saved = { ...process.env };
@@ -22,19 +27,22 @@ describe('Cloud Functions entry point (functions/src/index.ts)', function () {
     Object.assign(process.env, {
       APP_ENV: 'test',
       SQLITE_PATH: ':memory:',
+      BLOB_DIR: mkdtempSync(join(tmpdir(), 'bastion-entry-blobs-')),
       AUTH_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
       LOG_LEVEL: 'error',
     });
     // A fresh owner: on the Firestore emulator, items of earlier runs are still there.
     token = await issueAccessToken((await loadConfig()).auth, { sub: `alice-${randomUUID()}`, roles: ['user'], amr: ['pwd'] });
     const exported = await import('../functions/src/index.ts');
-    // Stand-in for the platform: read the body into rawBody, then call the exported function.
+    // Stand-in for the platform (with Hosting's rewrites by path): read the body into rawBody,
+    // then call the exported function.
     server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         Object.assign(req, { rawBody: Buffer.concat(chunks) });
-        void (exported.items as unknown as (q: typeof req, s: typeof res) => Promise<void>)(req, res);
+        const fn = req.url!.startsWith('/uploads') ? exported.uploads : exported.items;
+        void (fn as unknown as (q: IncomingMessage, s: ServerResponse) => Promise<void>)(req, res);
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -52,6 +60,22 @@ describe('Cloud Functions entry point (functions/src/index.ts)', function () {
       assert.equal(typeof exported[name], 'function');
       assert.ok((exported[name] as unknown as { __endpoint: { httpsTrigger: unknown } }).__endpoint.httpsTrigger, name);
     }
+  });
+
+  it('sizes each function for its work: auth for scrypt, uploads for bodies held in memory', async function () {
+    const exported = await import('../functions/src/index.ts');
+    const endpoint = (fn: unknown) => (fn as { __endpoint: { availableMemoryMb: number; concurrency: number } }).__endpoint;
+    assert.deepEqual([endpoint(exported.auth).availableMemoryMb, endpoint(exported.auth).concurrency], [1024, 6]);
+    // 20 uploads at the 5 MiB limit, each held up to three times over, fit in 512 MiB.
+    assert.deepEqual([endpoint(exported.uploads).availableMemoryMb, endpoint(exported.uploads).concurrency], [512, 20]);
+  });
+
+  it('stores an upload that arrives as rawBody', async function () {
+    const form = fileForm('picture.png', 'image/png', png());
+    const created = await send(base, 'POST', '/uploads', { token, raw: form.body, headers: { 'content-type': form.contentType } });
+    assert.equal(created.status, 201, created.text);
+    const content = await send(base, 'GET', `/uploads/${created.json.id}/content`, { token });
+    assert.ok(content.bytes.equals(png()));
   });
 
   it('answers the same under the function URL and under a Hosting rewrite, reading rawBody', async function () {

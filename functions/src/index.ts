@@ -48,4 +48,6 @@ function lazily(name: FunctionName): (req: Parameters<RequestHandler>[0], res: P
 // A password hash (scrypt, N=2^17, r=8) holds 128 MiB while it runs: room for six at once.
 export const auth = onRequest({ ...options, memory: '1GiB', cpu: 1, concurrency: 6 }, lazily('auth'));
 export const items = onRequest(options, lazily('items'));
-export const uploads = onRequest(options, lazily('uploads'));
+// The platform reads each request body into memory (rawBody) before the function runs; an
+// upload at the 5 MiB limit may be held up to three times over while it is parsed and sent on.
+export const uploads = onRequest({ ...options, memory: '512MiB', concurrency: 20 }, lazily('uploads'));
