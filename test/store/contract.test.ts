@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { DocumentExistsError, DocumentNotFoundError, InvalidCursorError } from '../../functions/src/store/errors.ts';
+import { DocumentExistsError, DocumentNotFoundError, InvalidCursorError, StoreUnavailableError } from '../../functions/src/store/errors.ts';
 import type { DocumentStore } from '../../functions/src/store/port.ts';
 import { SqliteDocumentStore } from '../../functions/src/store/sqlite.ts';
 
@@ -43,6 +43,24 @@ for (const driver of drivers) {
 
     afterEach(async function () {
       await store?.close();
+    });
+
+    it('refuses every operation once closed, with StoreUnavailableError; closing again is fine', async function () {
+      await store.create(things, 'a', { n: 1 });
+      await store.close();
+      await store.close();
+      const operations: [string, () => Promise<unknown>][] = [
+        ['get', () => store.get(things, 'a')],
+        ['create', () => store.create(things, 'b', { n: 2 })],
+        ['set', () => store.set(things, 'a', { n: 3 })],
+        ['update', () => store.update(things, 'a', { n: 4 })],
+        ['delete', () => store.delete(things, 'a')],
+        ['query', () => store.query(things, { limit: 5 })],
+        ['runTransaction', () => store.runTransaction(async (tx) => tx.get(things, 'a'))],
+      ];
+      for (const [name, operation] of operations) {
+        await assert.rejects(operation(), StoreUnavailableError, name);
+      }
     });
 
     describe('single documents', function () {

@@ -3,6 +3,7 @@
  * port, over real HTTP, with an in-memory SQLite store, blobs in a fresh temporary folder and
  * log lines captured for assertions.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,6 +78,16 @@ export async function testSigningKeys(): Promise<string> {
   return JSON.stringify({ keys: [current, previous] });
 }
 
+/**
+ * In memory (SQLite); or, when FIRESTORE_EMULATOR_HOST is set, the Firestore emulator, in a
+ * project of its own so every test API starts from an empty database.
+ */
+async function defaultStore(): Promise<DocumentStore> {
+  if (!process.env.FIRESTORE_EMULATOR_HOST) return memoryStore();
+  const { openFirestoreStore } = await import('../../functions/src/store/firestore.ts');
+  return openFirestoreStore({ projectId: `demo-test-${randomUUID().slice(0, 8)}` });
+}
+
 export interface StartOptions {
   store?: DocumentStore;
   blobs?: BlobStore;
@@ -88,7 +99,7 @@ export async function startApi(env: Record<string, string> = {}, options: StartO
   const logStream = new PassThrough();
   const lines: string[] = [];
   logStream.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
-  const store = options.store ?? memoryStore();
+  const store = options.store ?? (await defaultStore());
   const runtime = await createRuntime(config, { logStream, store, ...(options.blobs ? { blobs: options.blobs } : {}) });
   const server: RunningServer = await startServer(runtime, 0, '127.0.0.1');
 
@@ -103,7 +114,19 @@ export async function startApi(env: Record<string, string> = {}, options: StartO
     logText: () => lines.join('\n'),
     token: ({ sub = 'alice', roles = ['user'] as Role[], mfa = false, ...rest } = {}) =>
       issueAccessToken(config.auth, { sub, roles, amr: mfa ? ['pwd', 'mfa'] : ['pwd'], ...rest }),
-    request: (method, path, requestOptions) => send(server.url, method, path, requestOptions),
+    async request(method, path, requestOptions) {
+      const response = await send(server.url, method, path, requestOptions);
+      // Log lines are written in batches, and the access line only once the response is out:
+      // wait for it, so a test that reads the logs next sees every line of this request.
+      const id = response.headers['x-request-id'];
+      if (typeof id === 'string') {
+        const accessLine = (line: string) => line.includes('"message":"request"') && line.includes(`"requestId":${JSON.stringify(id)}`);
+        for (const deadline = Date.now() + 2000; !lines.some(accessLine) && Date.now() < deadline; ) {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      }
+      return response;
+    },
     async close() {
       await server.close();
       await runtime.close();

@@ -76,6 +76,7 @@ export class FirestoreDocumentStore implements DocumentStore {
   readonly #db: Firestore;
   readonly #release: () => Promise<void>;
   readonly #maxAttempts: number;
+  #closed = false;
 
   constructor(fs: FirestoreModule, db: Firestore, release: () => Promise<void>, options: FirestoreStoreOptions = {}) {
     this.#fs = fs;
@@ -85,11 +86,13 @@ export class FirestoreDocumentStore implements DocumentStore {
   }
 
   async get<T extends DocumentData>(collection: string, id: string): Promise<T | null> {
+    this.#assertOpen();
     const ref = documentRef(this.#db, collection, id);
     return this.#guard(async () => liveData(this.#fs, await ref.get()) as T | null);
   }
 
   async create(collection: string, id: string, data: DocumentData): Promise<void> {
+    this.#assertOpen();
     const ref = documentRef(this.#db, collection, id);
     try {
       await this.#guard(() => ref.create(toFirestore(this.#fs, data)));
@@ -101,6 +104,7 @@ export class FirestoreDocumentStore implements DocumentStore {
   }
 
   async set(collection: string, id: string, data: DocumentData): Promise<void> {
+    this.#assertOpen();
     const ref = documentRef(this.#db, collection, id);
     await this.#guard(() => ref.set(toFirestore(this.#fs, data)));
   }
@@ -112,11 +116,13 @@ export class FirestoreDocumentStore implements DocumentStore {
   }
 
   async delete(collection: string, id: string): Promise<void> {
+    this.#assertOpen();
     const ref = documentRef(this.#db, collection, id);
     await this.#guard(() => ref.delete());
   }
 
   async query<T extends DocumentData>(collection: string, spec: QuerySpec): Promise<Page<T>> {
+    this.#assertOpen();
     assertName('collection', collection);
     const limit = Math.trunc(spec.limit);
     if (!(limit >= 1 && limit <= 1000)) throw new TypeError('limit must be 1..1000');
@@ -155,6 +161,7 @@ export class FirestoreDocumentStore implements DocumentStore {
   }
 
   async runTransaction<R>(work: (tx: Transaction) => Promise<R>): Promise<R> {
+    this.#assertOpen();
     // What the caller's own work throws (a 404, a validation error) reaches the caller as it
     // is; only Firestore's failures are translated.
     const thrownByWork = new WeakSet<object>();
@@ -181,8 +188,15 @@ export class FirestoreDocumentStore implements DocumentStore {
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     await this.#db.terminate();
     await this.#release();
+  }
+
+  /** A terminated client may hang rather than fail: refuse at once, as the SQLite driver does. */
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreUnavailableError('the store is closed');
   }
 
   /** Our typed errors pass through; Firestore's are translated by gRPC status. */
