@@ -1,7 +1,8 @@
 /**
  * Test harness: the real local server (every function, the whole pipeline) on an ephemeral
  * port, over real HTTP, with an in-memory SQLite store, blobs in a fresh temporary folder and
- * log lines captured for assertions.
+ * log lines captured for assertions. With the emulators configured, the store and the blobs are
+ * Firestore's and Cloud Storage's instead.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -88,6 +89,13 @@ async function defaultStore(): Promise<DocumentStore> {
   return openFirestoreStore({ projectId: `demo-test-${randomUUID().slice(0, 8)}` });
 }
 
+/** On local disk (startApi's own folder); or, when STORAGE_EMULATOR_HOST is set, in a bucket of its own on the emulator. */
+async function defaultBlobs(): Promise<BlobStore | undefined> {
+  if (!process.env.STORAGE_EMULATOR_HOST) return undefined;
+  const { openCloudStorageBlobStore } = await import('../../functions/src/blobs/cloud-storage.ts');
+  return openCloudStorageBlobStore({ bucket: `demo-test-${randomUUID().slice(0, 8)}`, projectId: process.env.GCLOUD_PROJECT ?? 'demo-bastion' });
+}
+
 export interface StartOptions {
   store?: DocumentStore;
   blobs?: BlobStore;
@@ -100,7 +108,8 @@ export async function startApi(env: Record<string, string> = {}, options: StartO
   const lines: string[] = [];
   logStream.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
   const store = options.store ?? (await defaultStore());
-  const runtime = await createRuntime(config, { logStream, store, ...(options.blobs ? { blobs: options.blobs } : {}) });
+  const blobs = options.blobs ?? (await defaultBlobs());
+  const runtime = await createRuntime(config, { logStream, store, ...(blobs ? { blobs } : {}) });
   const server: RunningServer = await startServer(runtime, 0, '127.0.0.1');
 
   return {
