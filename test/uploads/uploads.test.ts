@@ -197,6 +197,13 @@ describe('uploads', function () {
       await assertNothingStored(api);
     });
 
+    it('a part header past 16 KiB (busboy\'s bound): 400 malformed_multipart, nothing stored', async function () {
+      const response = await postForm(api, alice, fileForm(`${'a'.repeat(17 * 1024)}.png`, 'image/png', png()));
+      assert.equal(response.status, 400, response.text);
+      assert.equal(response.json.error.code, 'malformed_multipart');
+      await assertNothingStored(api);
+    });
+
     it('a form without a file: 400 file_required', async function () {
       const response = await postForm(api, alice, multipart([]));
       assert.equal(response.status, 400, response.text);

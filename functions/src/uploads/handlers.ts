@@ -57,6 +57,19 @@ async function bytesUsed(store: DocumentStore, ownerId: string): Promise<number>
   return (await store.get<QuotaDocument>(UPLOAD_QUOTAS, ownerSegment(ownerId)))?.bytes ?? 0;
 }
 
+/** The metadata document and the owner's usage, together; over the quota, nothing. */
+async function recordUpload(store: DocumentStore, quotaBytes: number, id: string, upload: UploadDocument): Promise<void> {
+  await store.runTransaction(async (tx) => {
+    const quotaId = ownerSegment(upload.ownerId);
+    const quota = (await tx.get<QuotaDocument>(UPLOAD_QUOTAS, quotaId)) ?? { bytes: 0, files: 0 };
+    if (quota.bytes + upload.size > quotaBytes) {
+      throw new UploadTooLargeError('quota_exceeded', 'The file does not fit in your storage quota.', { limitBytes: quotaBytes - quota.bytes });
+    }
+    tx.set(UPLOAD_QUOTAS, quotaId, { bytes: quota.bytes + upload.size, files: quota.files + 1 });
+    tx.create(UPLOADS, id, upload);
+  });
+}
+
 export async function createUpload({ request, principal, services, log }: HandlerInput<unknown, unknown, unknown>): Promise<Reply> {
   const { store, blobs, uploads: limits } = services;
   const ownerId = principal.subject;
@@ -102,15 +115,7 @@ export async function createUpload({ request, principal, services, log }: Handle
     createdAt: new Date().toISOString(),
   };
   try {
-    await store.runTransaction(async (tx) => {
-      const quotaId = ownerSegment(ownerId);
-      const quota = (await tx.get<QuotaDocument>(UPLOAD_QUOTAS, quotaId)) ?? { bytes: 0, files: 0 };
-      if (quota.bytes + upload.size > limits.quotaBytesPerUser) {
-        throw new UploadTooLargeError('quota_exceeded', 'The file does not fit in your storage quota.', { limitBytes: limits.quotaBytesPerUser - quota.bytes });
-      }
-      tx.set(UPLOAD_QUOTAS, quotaId, { bytes: quota.bytes + upload.size, files: quota.files + 1 });
-      tx.create(UPLOADS, id, upload);
-    });
+    await recordUpload(store, limits.quotaBytesPerUser, id, upload);
   } catch (error) {
     await blobs.delete(key).catch((cleanup: unknown) => log.error('could not remove the blob of a failed upload', { err: cleanup, blobKey: key }));
     throw error;
