@@ -3,9 +3,11 @@
  * each and a per-owner byte quota. A blob is committed only after every check passed; the
  * metadata document and the quota are written together afterwards, and if that fails the blob
  * is removed again. Another user's upload answers 404 exactly like a missing one.
+ *
+ * Receiving (busboy, file-type, image-size: receive.ts) is loaded with the first upload, so the
+ * functions that never take one do not pay for it at cold start.
  */
 import { randomUUID } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
 import { create as contentDisposition } from 'content-disposition';
 import { BlobNotFoundError } from '../blobs/errors.ts';
 import type { Principal } from '../pipeline/context.ts';
@@ -13,11 +15,8 @@ import { NotFoundError } from '../pipeline/errors.ts';
 import type { HandlerInput, Reply } from '../pipeline/route.ts';
 import { listOwned, mayAccess, type ListOwnedQuery } from '../store/owned.ts';
 import type { DocumentStore } from '../store/port.ts';
-import { FileTypeRefusedError, UploadTooLargeError } from './errors.ts';
-import { typeByExtension, typeByMime } from './file-types.ts';
-import { FileInspector } from './inspect.ts';
-import { receiveSingleFile } from './multipart.ts';
-import { blobKey, extensionOf, ownerSegment, sanitiseFileName } from './names.ts';
+import { UploadTooLargeError } from './errors.ts';
+import { blobKey, ownerSegment } from './names.ts';
 
 export const UPLOADS = 'uploads';
 export const UPLOAD_QUOTAS = 'uploadQuotas';
@@ -78,29 +77,15 @@ export async function createUpload({ request, principal, services, log }: Handle
   const quotaBinds = left < limits.maxFileBytes;
 
   const id = randomUUID();
-  const stored = await receiveSingleFile(
+  const { receiveImage } = await import('./receive.ts');
+  const stored = await receiveImage({
     request,
-    { fileBytes: quotaBinds ? left : limits.maxFileBytes, fileLimitCode: quotaBinds ? 'quota_exceeded' : 'file_too_large' },
-    async (file, complete) => {
-      const extension = extensionOf(file.filename);
-      const declaredType = file.declaredType.toLowerCase();
-      const byExtension = extension === null ? undefined : typeByExtension(extension);
-      const byDeclaredType = typeByMime(declaredType);
-      // Refused on the names alone, before a byte is read.
-      const witnesses = { extension, declaredType, sniffedType: null };
-      if (!byExtension || !byDeclaredType) {
-        file.stream.resume();
-        throw new FileTypeRefusedError(byExtension ? 'declared_type_not_allowed' : 'extension_not_allowed', witnesses);
-      }
-
-      const inspector = new FileInspector({ byExtension, byDeclaredType, extension: extension!, declaredType, maxPixels: limits.maxPixels, commitWhen: complete });
-      const key = blobKey(ownerId, id, byExtension.extension);
-      const streaming = pipeline(file.stream, inspector);
-      streaming.catch(() => {}); // its failure reaches put() through the inspector
-      await blobs.put(key, inspector, { contentType: byExtension.mime });
-      return { key, originalName: sanitiseFileName(file.filename), inspection: inspector.result };
-    },
-  );
+    blobs,
+    key: (extension) => blobKey(ownerId, id, extension),
+    maxBytes: quotaBinds ? left : limits.maxFileBytes,
+    limitCode: quotaBinds ? 'quota_exceeded' : 'file_too_large',
+    maxPixels: limits.maxPixels,
+  });
 
   const { key, originalName, inspection } = stored;
   const upload: UploadDocument = {
