@@ -153,6 +153,7 @@ if (only.has('cold-start')) {
   measure('index.js (entry: firebase-functions, every function)', [lib('index.js')]);
   measure('+ app.js, runtime.js (first request of auth/items/uploads)', [lib('index.js'), lib('app.js'), lib('runtime.js')]);
   measure('+ Firestore driver and firebase-admin (deployed store, on first use)', [lib('index.js'), lib('app.js'), lib('runtime.js'), lib('store/firestore.js'), 'firebase-admin/app', 'firebase-admin/firestore']);
+  measure('+ upload receiving: busboy, file-type, image-size (first upload)', [lib('index.js'), lib('app.js'), lib('runtime.js'), lib('uploads/receive.js')]);
   measure('+ Cloud Logging transport (deployed logs, loaded on first use)', [lib('index.js'), lib('app.js'), lib('runtime.js'), '@google-cloud/logging-winston']);
   console.table(rows);
 }
