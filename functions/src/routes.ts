@@ -1,14 +1,32 @@
 /**
  * Every route of every function, with its whole policy, in one place: method and path, who
  * may call it (roles, and which of them need an MFA step-up), the rate-limit buckets it draws
- * from (the per-IP `global` bucket always applies), and the zod schemas of its input.
+ * from (the per-IP `global` bucket always applies), the zod schemas of its input, and what it
+ * answers. The OpenAPI document and docs/security-matrix.md are generated from this list.
  */
 import * as items from './items/handlers.ts';
-import { createItemBody, itemParams, listItemsQuery, updateItemBody } from './items/schemas.ts';
+import { createItemBody, itemPageResponse, itemParams, itemResponse, listItemsQuery, updateItemBody } from './items/schemas.ts';
 import * as uploads from './uploads/handlers.ts';
-import { listUploadsQuery, uploadParams } from './uploads/schemas.ts';
+import { ALLOWED_MIME_TYPES } from './uploads/file-types.ts';
+import { listUploadsQuery, uploadPageResponse, uploadParams, uploadResponse } from './uploads/schemas.ts';
 import * as auth from './auth/handlers.ts';
-import { loginBody, mfaCodeBody, mfaVerifyBody, refreshBody, registerBody, setRolesBody, userParams } from './auth/schemas.ts';
+import {
+  csrfTokenResponse,
+  jwksResponse,
+  loginBody,
+  loginResponse,
+  mfaCodeBody,
+  mfaEnrollmentResponse,
+  mfaStatusResponse,
+  mfaVerifyBody,
+  recoveryCodesResponse,
+  refreshBody,
+  registerBody,
+  sessionResponse,
+  setRolesBody,
+  userParams,
+  userResponse,
+} from './auth/schemas.ts';
 import { defineRoute, type Route } from './pipeline/route.ts';
 
 const readers = ['viewer', 'user', 'admin'] as const;
@@ -24,6 +42,7 @@ export const routes: readonly Route[] = [
     access: { roles: readers },
     rateLimit: ['api'],
     query: listItemsQuery,
+    success: { status: 200, description: 'A page of items', body: itemPageResponse },
     handler: items.listItems,
   }),
   defineRoute({
@@ -35,6 +54,7 @@ export const routes: readonly Route[] = [
     access: { roles: writers },
     rateLimit: ['api', 'create'],
     body: createItemBody,
+    success: { status: 201, description: 'The item, as stored', body: itemResponse },
     handler: items.createItem,
   }),
   defineRoute({
@@ -46,6 +66,8 @@ export const routes: readonly Route[] = [
     access: { roles: readers },
     rateLimit: ['api'],
     params: itemParams,
+    success: { status: 200, description: 'The item', body: itemResponse },
+    failures: [404],
     handler: items.getItem,
   }),
   defineRoute({
@@ -59,6 +81,8 @@ export const routes: readonly Route[] = [
     rateLimit: ['api'],
     params: itemParams,
     body: updateItemBody,
+    success: { status: 200, description: 'The item, as changed', body: itemResponse },
+    failures: [404],
     handler: items.updateItem,
   }),
   defineRoute({
@@ -70,6 +94,8 @@ export const routes: readonly Route[] = [
     access: { roles: writers, mfa: ['admin'] },
     rateLimit: ['api'],
     params: itemParams,
+    success: { status: 204, description: 'Deleted' },
+    failures: [404],
     handler: items.deleteItem,
   }),
   defineRoute({
@@ -81,6 +107,7 @@ export const routes: readonly Route[] = [
     access: { roles: readers },
     rateLimit: ['api'],
     query: listUploadsQuery,
+    success: { status: 200, description: 'A page of uploads', body: uploadPageResponse },
     handler: uploads.listUploads,
   }),
   defineRoute({
@@ -92,6 +119,8 @@ export const routes: readonly Route[] = [
     access: { roles: writers },
     rateLimit: ['api', 'create'],
     multipart: true,
+    success: { status: 201, description: 'The upload\'s metadata, as stored', body: uploadResponse },
+    failures: [413, 415],
     handler: uploads.createUpload,
   }),
   defineRoute({
@@ -103,6 +132,8 @@ export const routes: readonly Route[] = [
     access: { roles: readers },
     rateLimit: ['api'],
     params: uploadParams,
+    success: { status: 200, description: 'The upload\'s metadata', body: uploadResponse },
+    failures: [404],
     handler: uploads.getUpload,
   }),
   defineRoute({
@@ -114,6 +145,8 @@ export const routes: readonly Route[] = [
     access: { roles: readers },
     rateLimit: ['api'],
     params: uploadParams,
+    success: { status: 200, description: 'The bytes, as an attachment', media: ALLOWED_MIME_TYPES },
+    failures: [404],
     handler: uploads.getUploadContent,
   }),
   defineRoute({
@@ -125,6 +158,8 @@ export const routes: readonly Route[] = [
     access: { roles: writers, mfa: ['admin'] },
     rateLimit: ['api'],
     params: uploadParams,
+    success: { status: 204, description: 'Bytes and metadata deleted' },
+    failures: [404],
     handler: uploads.deleteUpload,
   }),
   defineRoute({
@@ -135,6 +170,7 @@ export const routes: readonly Route[] = [
     summary: 'Public keys that verify access tokens (current and previous)',
     access: { public: true },
     rateLimit: [],
+    success: { status: 200, description: 'The public keys, as a JWK set', body: jwksResponse },
     handler: auth.jwks,
   }),
   defineRoute({
@@ -146,6 +182,8 @@ export const routes: readonly Route[] = [
     access: { public: true },
     rateLimit: ['create'],
     body: registerBody,
+    success: { status: 201, description: 'The new account', body: userResponse },
+    failures: [409],
     handler: auth.register,
   }),
   defineRoute({
@@ -157,6 +195,8 @@ export const routes: readonly Route[] = [
     access: { public: true },
     rateLimit: ['api'],
     body: loginBody,
+    success: { status: 200, description: 'A session, or an MFA challenge to answer at /auth/mfa/verify', body: loginResponse },
+    failures: [401, 429],
     handler: auth.login,
   }),
   defineRoute({
@@ -169,6 +209,8 @@ export const routes: readonly Route[] = [
     rateLimit: ['api'],
     cookieSession: true,
     body: refreshBody,
+    success: { status: 200, description: 'The next session tokens', body: sessionResponse },
+    failures: [401],
     handler: auth.refresh,
   }),
   defineRoute({
@@ -181,6 +223,7 @@ export const routes: readonly Route[] = [
     rateLimit: ['api'],
     cookieSession: true,
     body: refreshBody,
+    success: { status: 204, description: 'Signed out (the cookie, if any, cleared)' },
     handler: auth.logout,
   }),
   defineRoute({
@@ -192,6 +235,8 @@ export const routes: readonly Route[] = [
     access: { public: true },
     rateLimit: ['api'],
     cookieSession: true,
+    success: { status: 200, description: 'The CSRF token of the cookie session', body: csrfTokenResponse },
+    failures: [401],
     handler: auth.sessionInfo,
   }),
   defineRoute({
@@ -202,6 +247,8 @@ export const routes: readonly Route[] = [
     summary: 'The signed-in account',
     access: { roles: readers },
     rateLimit: ['api'],
+    success: { status: 200, description: 'The signed-in account', body: userResponse },
+    failures: [401],
     handler: auth.me,
   }),
   defineRoute({
@@ -214,6 +261,8 @@ export const routes: readonly Route[] = [
     rateLimit: ['api'],
     params: userParams,
     body: setRolesBody,
+    success: { status: 200, description: 'The account with its new roles', body: userResponse },
+    failures: [404, 409],
     handler: auth.changeRoles,
   }),
   defineRoute({
@@ -224,6 +273,8 @@ export const routes: readonly Route[] = [
     summary: 'Start TOTP enrollment: a secret as an otpauth:// URI and a QR code',
     access: { roles: readers },
     rateLimit: ['api'],
+    success: { status: 200, description: 'The secret to add to an authenticator app', body: mfaEnrollmentResponse },
+    failures: [409],
     handler: auth.enrollMfa,
   }),
   defineRoute({
@@ -235,6 +286,8 @@ export const routes: readonly Route[] = [
     access: { roles: readers },
     rateLimit: ['api'],
     body: mfaCodeBody,
+    success: { status: 200, description: 'MFA on; recovery codes, shown this once', body: recoveryCodesResponse },
+    failures: [401, 409],
     handler: auth.activateMfa,
   }),
   defineRoute({
@@ -246,6 +299,8 @@ export const routes: readonly Route[] = [
     access: { public: true },
     rateLimit: ['api'],
     body: mfaVerifyBody,
+    success: { status: 200, description: 'The session', body: sessionResponse },
+    failures: [401],
     handler: auth.verifyMfa,
   }),
   defineRoute({
@@ -257,6 +312,8 @@ export const routes: readonly Route[] = [
     access: { roles: readers },
     rateLimit: ['api'],
     body: mfaCodeBody,
+    success: { status: 200, description: 'MFA off', body: mfaStatusResponse },
+    failures: [401, 409],
     handler: auth.disableMfa,
   }),
 ];

@@ -12,11 +12,12 @@ export const email = z
   .string()
   .trim()
   .max(254, 'must be at most 254 characters')
+  .meta({ format: 'email', examples: ['ada@example.com'] })
   .transform((value) => value.normalize('NFC').toLowerCase())
   .pipe(z.email('must be an email address'));
 
 /** Bounded so nobody makes the server hash megabytes; the policy itself is judged on register. */
-const password = z.string().min(1, 'is required').max(1024, 'is too long');
+const password = z.string().min(1, 'is required').max(1024, 'is too long').meta({ examples: ['correct-horse-battery-staple-1815'] });
 
 /** How the client keeps its session: refresh token in the JSON (apps), or in a cookie (browsers). */
 const transport = z.enum(['token', 'cookie']).default('token');
@@ -25,12 +26,16 @@ export const registerBody = z.strictObject({ email, password });
 export const loginBody = z.strictObject({ email, password, session: transport });
 
 /** 32 random bytes, base64url: exactly 43 characters. */
-const opaqueToken = (what: string) => z.string().regex(/^[A-Za-z0-9_-]{43}$/, `must be ${what}`);
+const opaqueToken = (what: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, `must be ${what}`)
+    .meta({ examples: ['q5tV0pX9yZ2aB4cD6eF8gH1iJ3kL5mN7oP9rS1uW3xY'] });
 
 /** Apps send the refresh token; a browser with a cookie session sends `{}`. */
 export const refreshBody = z.strictObject({ refreshToken: opaqueToken('a refresh token').optional() });
 
-const totpCode = z.string().regex(/^\d{6}$/, 'must be the 6-digit code from your authenticator app');
+const totpCode = z.string().regex(/^\d{6}$/, 'must be the 6-digit code from your authenticator app').meta({ examples: ['123456'] });
 
 export const mfaCodeBody = z.strictObject({ code: totpCode });
 
@@ -41,10 +46,11 @@ export const mfaVerifyBody = z
     recoveryCode: z.string().min(8).max(64).optional(),
     session: transport,
   })
-  .refine((body) => (body.code === undefined) !== (body.recoveryCode === undefined), 'give either code or recoveryCode');
+  .refine((body) => (body.code === undefined) !== (body.recoveryCode === undefined), 'give either code or recoveryCode')
+  .meta({ oneOf: [{ required: ['code'] }, { required: ['recoveryCode'] }] });
 
 export const userParams = z.strictObject({
-  uid: z.string().regex(DOCUMENT_ID_PATTERN, 'must be a user id (20 letters and digits)'),
+  uid: z.string().regex(DOCUMENT_ID_PATTERN, 'must be a user id (20 letters and digits)').meta({ examples: ['Jx3kQ9mZp2LrT8vWc4Yb'] }),
 });
 
 export const setRolesBody = z.strictObject({
@@ -61,3 +67,55 @@ export type RefreshRequest = z.output<typeof refreshBody>;
 export type SetRoles = z.output<typeof setRolesBody>;
 export type MfaCode = z.output<typeof mfaCodeBody>;
 export type MfaVerify = z.output<typeof mfaVerifyBody>;
+
+/** What the auth routes answer. */
+export const accountResponse = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    roles: z.array(z.enum(ROLES)),
+    mfaEnabled: z.boolean(),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Account' });
+
+export const userResponse = z.object({ user: accountResponse }).meta({ id: 'AccountResponse' });
+
+export const sessionResponse = z
+  .object({
+    accessToken: z.string(),
+    tokenType: z.literal('Bearer'),
+    /** Seconds the access token lives. */
+    expiresIn: z.number().int(),
+    /** Apps only: browsers with `"session": "cookie"` get it in the HttpOnly cookie instead. */
+    refreshToken: z.string().optional(),
+    refreshTokenExpiresAt: z.iso.datetime(),
+    /** Cookie sessions only: send it as X-CSRF-Token. */
+    csrfToken: z.string().optional(),
+    user: accountResponse,
+    /** After signing in with a recovery code. */
+    recoveryCodesLeft: z.number().int().optional(),
+  })
+  .meta({ id: 'Session' });
+
+export const mfaChallengeResponse = z
+  .object({ mfaRequired: z.literal(true), challenge: z.string(), expiresIn: z.number().int() })
+  .meta({ id: 'MfaChallenge' });
+
+export const loginResponse = z.union([sessionResponse, mfaChallengeResponse]).meta({ id: 'LoginResult' });
+
+export const csrfTokenResponse = z.object({ csrfToken: z.string() }).meta({ id: 'CsrfToken' });
+
+export const jwksResponse = z
+  .object({ keys: z.array(z.object({ kty: z.string(), kid: z.string() }).catchall(z.unknown())) })
+  .meta({ id: 'JsonWebKeySet' });
+
+export const mfaEnrollmentResponse = z
+  .object({ secret: z.string(), otpauthUri: z.string(), qrCode: z.string().meta({ description: 'a data: URL of a PNG' }) })
+  .meta({ id: 'MfaEnrollment' });
+
+export const recoveryCodesResponse = z
+  .object({ mfaEnabled: z.literal(true), recoveryCodes: z.array(z.string()) })
+  .meta({ id: 'MfaActivated' });
+
+export const mfaStatusResponse = z.object({ mfaEnabled: z.boolean() }).meta({ id: 'MfaStatus' });

@@ -13,7 +13,7 @@ const text = (min: number, max: number) =>
     .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 
 export const itemParams = z.strictObject({
-  id: z.string().regex(DOCUMENT_ID_PATTERN, 'must be an item id (20 letters and digits)'),
+  id: z.string().regex(DOCUMENT_ID_PATTERN, 'must be an item id (20 letters and digits)').meta({ examples: ['Jx3kQ9mZp2LrT8vWc4Yb'] }),
 });
 
 export const createItemBody = z.strictObject({
@@ -32,3 +32,19 @@ export const listItemsQuery = listOwnedQuery;
 
 export type CreateItem = z.output<typeof createItemBody>;
 export type UpdateItem = z.output<typeof updateItemBody>;
+
+/** What the items routes answer. */
+export const itemResponse = z
+  .object({
+    id: z.string().meta({ examples: ['Jx3kQ9mZp2LrT8vWc4Yb'] }),
+    ownerId: z.string(),
+    name: z.string(),
+    description: z.string(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Item' });
+
+export const itemPageResponse = z
+  .object({ items: z.array(itemResponse), nextCursor: z.string().nullable() })
+  .meta({ id: 'ItemPage' });

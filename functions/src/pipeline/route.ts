@@ -51,6 +51,19 @@ export interface HandlerInput<P, Q, B> {
 }
 
 type Schema = z.ZodType;
+
+/** What a route answers when it succeeds: documented, and the contract clients are generated from. */
+export interface Success {
+  status: 200 | 201 | 204;
+  description: string;
+  /** The JSON body's schema (none for 204). */
+  body?: z.ZodType;
+  /** Or raw bytes, of one of these media types. */
+  media?: readonly string[];
+}
+
+/** Statuses a handler itself may answer besides the pipeline's own (see docs/openapi.ts). */
+export type HandlerFailure = 401 | 403 | 404 | 409 | 413 | 415 | 429;
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
 export interface RouteSpec<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined> {
@@ -70,6 +83,8 @@ export interface RouteSpec<P extends Schema | undefined, Q extends Schema | unde
   params?: P;
   query?: Q;
   body?: B;
+  success: Success;
+  failures?: readonly HandlerFailure[];
   handler: (input: HandlerInput<Out<P>, Out<Q>, Out<B>>) => Promise<Reply>;
 }
 
