@@ -53,7 +53,8 @@ function pipelineFor(runtime: Runtime, router: Router | undefined): Middleware[]
 
 function toHandler(runtime: Runtime, router: Router | undefined): RequestHandler {
   const run = compose(pipelineFor(runtime, router));
-  const services = { store: runtime.store, blobs: runtime.blobs, auth: runtime.config.auth, uploads: runtime.config.uploads };
+  const { config } = runtime;
+  const services = { store: runtime.store, blobs: runtime.blobs, auth: config.auth, uploads: config.uploads, rateLimits: config.rateLimits };
   const hops = runtime.config.trustedProxyHops;
   return async (req, res) => {
     const ctx = new RequestContext({ req, res, services, logger: runtime.logger, ip: clientIp(req, hops) });
@@ -73,12 +74,19 @@ export function createFunctionHandler(name: FunctionName, runtime: Runtime, rout
   return toHandler(runtime, new Router(name, routes));
 }
 
+/**
+ * Paths outside the functions' own prefixes, and the function that answers them: Firebase
+ * Hosting rewrites them (firebase.json) and the local server routes them the same way.
+ */
+export const ROOT_PATHS: Readonly<Record<string, FunctionName>> = { '/openapi.json': 'auth' };
+
 /** Every function behind one handler, by the first path segment: the local server. */
 export function createLocalHandler(runtime: Runtime, routes: readonly Route[] = declaredRoutes): RequestHandler {
   const byName = new Map(FUNCTION_NAMES.map((name) => [name, createFunctionHandler(name, runtime, routes)]));
   const notFound = toHandler(runtime, undefined);
   return (req, res) => {
-    const first = (req.url ?? '/').split(/[/?]/, 2)[1] as FunctionName;
-    return (byName.get(first) ?? notFound)(req, res);
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    const name = ROOT_PATHS[path] ?? (path.split('/', 2)[1] as FunctionName);
+    return (byName.get(name) ?? notFound)(req, res);
   };
 }

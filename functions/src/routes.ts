@@ -6,6 +6,8 @@
  */
 import * as items from './items/handlers.ts';
 import { createItemBody, itemPageResponse, itemParams, itemResponse, listItemsQuery, updateItemBody } from './items/schemas.ts';
+import * as docs from './docs/handlers.ts';
+import { openApiDocumentResponse } from './docs/openapi.ts';
 import * as uploads from './uploads/handlers.ts';
 import { ALLOWED_MIME_TYPES } from './uploads/file-types.ts';
 import { listUploadsQuery, uploadPageResponse, uploadParams, uploadResponse } from './uploads/schemas.ts';
@@ -161,6 +163,18 @@ export const routes: readonly Route[] = [
     success: { status: 204, description: 'Bytes and metadata deleted' },
     failures: [404],
     handler: uploads.deleteUpload,
+  }),
+  defineRoute({
+    id: 'auth.openapi',
+    function: 'auth',
+    method: 'GET',
+    // Also at /openapi.json (a Hosting rewrite, and the local server).
+    path: '/auth/openapi.json',
+    summary: 'This document: the API contract, OpenAPI 3.1',
+    access: { public: true },
+    rateLimit: ['api'],
+    success: { status: 200, description: 'The OpenAPI document', body: openApiDocumentResponse },
+    handler: docs.openApi,
   }),
   defineRoute({
     id: 'auth.jwks',

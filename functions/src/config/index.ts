@@ -12,6 +12,10 @@ export type Role = (typeof ROLES)[number];
 
 export type AppEnv = 'development' | 'test' | 'production';
 
+/** Defaults the generated documentation (docs/) describes too. */
+export const DEFAULT_RATE_LIMITS = { globalPerMinute: 100, apiPerMinute: 10, createPerMinute: 5 } as const;
+export const DEFAULT_SESSION_COOKIE_NAME = '__Host-session';
+
 export class ConfigError extends Error {
   readonly code = 'ERR_CONFIG';
 }
@@ -67,10 +71,10 @@ function schemaFor(env: NodeJS.ProcessEnv) {
     SESSION_COOKIE_NAME: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a plain cookie name such as __Host-session or __session')
-      .default('__Host-session'),
-    RATE_LIMIT_GLOBAL_PER_MINUTE: perMinute.default(100),
-    RATE_LIMIT_API_PER_MINUTE: perMinute.default(10),
-    RATE_LIMIT_CREATE_PER_MINUTE: perMinute.default(5),
+      .default(DEFAULT_SESSION_COOKIE_NAME),
+    RATE_LIMIT_GLOBAL_PER_MINUTE: perMinute.default(DEFAULT_RATE_LIMITS.globalPerMinute),
+    RATE_LIMIT_API_PER_MINUTE: perMinute.default(DEFAULT_RATE_LIMITS.apiPerMinute),
+    RATE_LIMIT_CREATE_PER_MINUTE: perMinute.default(DEFAULT_RATE_LIMITS.createPerMinute),
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(100 * 1024),
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
     LOG_TARGET: z.enum(['stdout', 'cloud-logging']).default(deployed ? 'cloud-logging' : 'stdout'),

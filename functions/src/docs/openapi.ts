@@ -10,6 +10,9 @@ import type { Config } from '../config/index.ts';
 import { ROLES } from '../config/index.ts';
 import { isPublic, type BucketName, type Route } from '../pipeline/route.ts';
 
+/** The API's version in the OpenAPI document: raise it when the contract changes. */
+export const API_VERSION = '1.0.0';
+
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, Operation>> };
 type Operation = Record<string, unknown>;
 type JsonSchema = Record<string, unknown>;
@@ -31,6 +34,12 @@ export const errorResponse = z
     }),
   })
   .meta({ id: 'Error' });
+
+/** What GET /openapi.json answers, in brief. */
+export const openApiDocumentResponse = z
+  .object({ openapi: z.string(), info: z.object({ title: z.string(), version: z.string() }).catchall(z.unknown()), paths: z.record(z.string(), z.unknown()) })
+  .catchall(z.unknown())
+  .meta({ id: 'OpenApiDocument' });
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'The request is not valid (validation_failed, invalid_json, unexpected_body, …)',
@@ -178,10 +187,13 @@ function componentSchemas(routes: readonly Route[]): Record<string, JsonSchema> 
     override,
     uri: (id) => `#/components/schemas/${id}`,
   }) as { schemas: Record<string, JsonSchema> };
-  // Nested schemas with ids (Item inside ItemPage) come along as references.
+  // Nested schemas with ids of their own (Account inside Session) land in zod's `__shared`
+  // definitions: make them components too, and point the references at them.
+  const { __shared: shared, ...named } = schemas;
+  const all: Record<string, JsonSchema> = { ...named, ...((shared?.$defs as Record<string, JsonSchema> | undefined) ?? {}) };
   const result: Record<string, JsonSchema> = {};
-  for (const [id, { $schema: _, $id: __, ...schema }] of Object.entries(schemas)) result[id] = schema;
-  return result;
+  for (const [id, { $schema: _, $id: __, ...schema }] of Object.entries(all)) result[id] = schema;
+  return JSON.parse(JSON.stringify(result).replaceAll('#/components/schemas/__shared#/$defs/', '#/components/schemas/')) as Record<string, JsonSchema>;
 }
 
 export function openApiDocument(routes: readonly Route[], options: OpenApiOptions): OpenApiDocument {

@@ -26,7 +26,8 @@ export const updateItemBody = z
     name: text(3, 100).optional(),
     description: text(5, 500).optional(),
   })
-  .refine((patch) => patch.name !== undefined || patch.description !== undefined, 'give at least one field to change');
+  .refine((patch) => patch.name !== undefined || patch.description !== undefined, 'give at least one field to change')
+  .meta({ anyOf: [{ required: ['name'] }, { required: ['description'] }] });
 
 export const listItemsQuery = listOwnedQuery;
 

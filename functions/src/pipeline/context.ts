@@ -31,6 +31,8 @@ export interface Services {
   auth: Config['auth'];
   /** Upload limits. */
   uploads: Config['uploads'];
+  /** Rate-limit sizes, for the documentation. */
+  rateLimits: Config['rateLimits'];
 }
 
 export interface Context {
