@@ -3,6 +3,7 @@
  * passes through the same stages, in this order; each stage is one module in pipeline/.
  */
 import type { ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { authenticate } from './pipeline/authenticate.ts';
 import { authorize } from './pipeline/authorize.ts';
 import { clientIp } from './pipeline/client-ip.ts';
@@ -11,7 +12,6 @@ import { RequestContext, type Middleware, type Request } from './pipeline/contex
 import { cors } from './pipeline/cors.ts';
 import { csrf } from './pipeline/csrf.ts';
 import { errorMapper } from './pipeline/error-mapper.ts';
-import { NotFoundError } from './pipeline/errors.ts';
 import { handle } from './pipeline/handle.ts';
 import { matchRoute } from './pipeline/match-route.ts';
 import { rateLimitByIp, rateLimitByUser } from './pipeline/rate-limit.ts';
@@ -19,6 +19,7 @@ import { requestContext } from './pipeline/request-context.ts';
 import type { FunctionName, Route } from './pipeline/route.ts';
 import { Router, methodsFor } from './pipeline/router.ts';
 import { securityHeaders } from './pipeline/security-headers.ts';
+import { staticFiles } from './pipeline/static-files.ts';
 import { validate } from './pipeline/validate.ts';
 import { routes as declaredRoutes } from './routes.ts';
 import type { Runtime } from './runtime.ts';
@@ -27,18 +28,20 @@ export type RequestHandler = (req: Request, res: ServerResponse) => Promise<void
 
 export const FUNCTION_NAMES: readonly FunctionName[] = ['auth', 'items', 'uploads'];
 
+/** The local server's web app (Firebase Hosting serves it when deployed). */
+const WEB_APP = fileURLToPath(new URL('../../web/dist', import.meta.url));
+
 function pipelineFor(runtime: Runtime, router: Router | undefined): Middleware[] {
   const { config, logger, buckets, verify } = runtime;
-  const outer: Middleware[] = [
-    requestContext({ logger, projectId: config.store.projectId }), // request id, logs
-    errorMapper(), // one JSON error shape; no internals
-    securityHeaders(), // helmet, for JSON
-  ];
+  const context = requestContext({ logger, projectId: config.store.projectId }); // request id, logs
   if (!router) {
-    return [...outer, async () => { throw new NotFoundError('No such route.'); }];
+    // Anything outside the functions: the web app's files (with the headers of a page), or a JSON 404.
+    return [context, errorMapper(), securityHeaders(), rateLimitByIp(buckets), staticFiles({ root: WEB_APP })];
   }
   return [
-    ...outer,
+    context,
+    errorMapper(), // one JSON error shape; no internals
+    securityHeaders(), // helmet, for JSON
     cors({ origins: config.cors.origins, methodsFor: (path) => methodsFor(router, path) }),
     matchRoute(router), // 404 / 405; the route's policy from here on
     rateLimitByIp(buckets), // global, per IP, before any token work

@@ -112,10 +112,13 @@ export async function logout({ body, session, services, log }: Input<RefreshRequ
   return { status: 204, ...(cleared ? { headers: cleared } : {}) };
 }
 
-/** For a page that has the session cookie but lost its CSRF token (a reload): hands it out again. */
+/**
+ * For a page that reloaded: whether it has a session cookie, and if so its CSRF token again.
+ * "No" is an answer, not an error: a page asks this on every load (the cookie is HttpOnly).
+ */
 export async function sessionInfo({ session, services }: Input<unknown>): Promise<Reply> {
-  if (!session) throw new HttpError(401, 'no_session', 'No session cookie: sign in.');
-  return { status: 200, body: { csrfToken: csrfTokenFor(services.auth, session.sessionId) } };
+  if (!session) return { status: 200, body: { session: false } };
+  return { status: 200, body: { session: true, csrfToken: csrfTokenFor(services.auth, session.sessionId) } };
 }
 
 export async function me({ principal, services }: Input<unknown>): Promise<Reply> {

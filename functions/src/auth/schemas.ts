@@ -104,7 +104,9 @@ export const mfaChallengeResponse = z
 
 export const loginResponse = z.union([sessionResponse, mfaChallengeResponse]).meta({ id: 'LoginResult' });
 
-export const csrfTokenResponse = z.object({ csrfToken: z.string() }).meta({ id: 'CsrfToken' });
+export const csrfTokenResponse = z
+  .object({ session: z.boolean(), csrfToken: z.string().optional().meta({ description: 'When there is a session: send it as X-CSRF-Token' }) })
+  .meta({ id: 'BrowserSession' });
 
 export const jwksResponse = z
   .object({ keys: z.array(z.object({ kty: z.string(), kid: z.string() }).catchall(z.unknown())) })

@@ -1,10 +1,12 @@
 /**
  * CORS from an allowlist of exact origins. Credentials are allowed, so the allowed origin is
  * echoed (never `*`) and every response varies on Origin. A state-changing request from an
- * origin outside the list is refused outright instead of relying on the browser alone.
+ * origin outside the list (and not the site itself, see origin.ts) is refused outright instead
+ * of relying on the browser alone.
  */
 import type { Middleware } from './context.ts';
 import { ForbiddenError } from './errors.ts';
+import { fromAllowedPlace } from './origin.ts';
 import { reply } from './respond.ts';
 
 export interface CorsOptions {
@@ -51,7 +53,7 @@ export function cors(options: CorsOptions): Middleware {
       reply(ctx, 204, undefined, { Allow: [...methods, 'OPTIONS'].join(', ') });
       return;
     }
-    if (origin !== undefined && !allowed && !SAFE_METHODS.has(method)) {
+    if (origin !== undefined && !SAFE_METHODS.has(method) && !fromAllowedPlace(req, origins)) {
       throw new ForbiddenError('origin_not_allowed', 'This origin may not call the API.');
     }
     if (allowed) headers['Access-Control-Expose-Headers'] = exposedHeaders;

@@ -1,8 +1,8 @@
 /**
  * CSRF protection for requests that authenticate with the browser session cookie (routes
  * that declare `cookieSession`). A state-changing request carrying the cookie must come from
- * an allowed origin (`Origin` in the allowlist, or, without `Origin`, `Sec-Fetch-Site:
- * same-origin`) and carry the session's CSRF token in `X-CSRF-Token`; otherwise 403.
+ * an allowed place (`Origin` in the allowlist, or `Sec-Fetch-Site: same-origin`: see
+ * origin.ts) and carry the session's CSRF token in `X-CSRF-Token`; otherwise 403.
  * SameSite=Strict already keeps the cookie off cross-site requests in current browsers;
  * these checks do not rely on it. Requests with bearer tokens or a body refresh token carry no
  * ambient credential and are not concerned.
@@ -12,6 +12,7 @@ import { readSessionCookie } from '../auth/session-cookie.ts';
 import type { Config } from '../config/index.ts';
 import type { Middleware } from './context.ts';
 import { ForbiddenError } from './errors.ts';
+import { fromAllowedPlace } from './origin.ts';
 
 export interface CsrfOptions {
   auth: Config['auth'];
@@ -28,10 +29,7 @@ export function csrf(options: CsrfOptions): Middleware {
     const session = readSessionCookie(ctx.req, cookieName);
     if (!session) return next();
     if (!SAFE_METHODS.has(ctx.req.method ?? 'GET')) {
-      const origin = ctx.req.headers.origin;
-      const site = ctx.req.headers['sec-fetch-site'];
-      const fromAllowedPlace = origin !== undefined ? origins.has(origin) : site === 'same-origin';
-      if (!fromAllowedPlace) throw new ForbiddenError('origin_not_allowed', 'This origin may not use the session cookie.');
+      if (!fromAllowedPlace(ctx.req, origins)) throw new ForbiddenError('origin_not_allowed', 'This origin may not use the session cookie.');
       const token = ctx.req.headers['x-csrf-token'];
       if (!isValidCsrfToken(options.auth, session.sessionId, typeof token === 'string' ? token : undefined)) {
         throw new ForbiddenError('csrf_token_invalid', 'Send the X-CSRF-Token this session was given.');

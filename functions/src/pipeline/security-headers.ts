@@ -23,7 +23,8 @@ const directives: Record<ContentKind, Record<string, string[]>> = {
     defaultSrc: ["'self'"],
     scriptSrc: ["'self'"],
     styleSrc: ["'self'"],
-    imgSrc: ["'self'", 'data:'],
+    // data: for the QR code the API makes; blob: for uploaded images fetched with the token.
+    imgSrc: ["'self'", 'data:', 'blob:'],
     objectSrc: ["'none'"],
     frameAncestors: ["'none'"],
     baseUri: ["'none'"],

@@ -1,0 +1,175 @@
+/**
+ * The API, as the web app uses it: same origin, the session in the HttpOnly cookie (never in
+ * storage), the access token in memory only, and X-CSRF-Token on every cookie-authenticated
+ * write. An expired access token is renewed once through the cookie.
+ */
+import type { ApiProblem } from './messages.ts';
+
+export class ApiError extends Error implements ApiProblem {
+  readonly status: number;
+  readonly code: string;
+  readonly retryAfterSeconds: number | undefined;
+  readonly requestId: string | undefined;
+  readonly details: unknown;
+
+  constructor(problem: ApiProblem & { details?: unknown }) {
+    super(problem.message);
+    this.status = problem.status;
+    this.code = problem.code;
+    this.retryAfterSeconds = problem.retryAfterSeconds;
+    this.requestId = problem.requestId;
+    this.details = problem.details;
+  }
+}
+
+export interface Account {
+  id: string;
+  email: string;
+  roles: string[];
+  mfaEnabled: boolean;
+}
+
+interface SessionAnswer {
+  accessToken: string;
+  csrfToken?: string;
+  user: Account;
+}
+
+let accessToken: string | null = null;
+let csrfToken: string | null = null;
+export let account: Account | null = null;
+
+export function signedIn(): boolean {
+  return accessToken !== null;
+}
+
+function started(answer: SessionAnswer): Account {
+  accessToken = answer.accessToken;
+  if (answer.csrfToken) csrfToken = answer.csrfToken;
+  account = answer.user;
+  return answer.user;
+}
+
+export function forget(): void {
+  accessToken = null;
+  csrfToken = null;
+  account = null;
+}
+
+async function problemOf(response: Response): Promise<ApiError> {
+  const retryAfter = response.headers.get('Retry-After');
+  let body: { error?: { code?: string; message?: string; requestId?: string; details?: unknown } } = {};
+  try {
+    body = await response.json();
+  } catch {
+    // not JSON: described by the status alone
+  }
+  return new ApiError({
+    status: response.status,
+    code: body.error?.code ?? 'internal_error',
+    message: body.error?.message ?? `HTTP ${response.status}`,
+    retryAfterSeconds: retryAfter ? Number(retryAfter) : undefined,
+    requestId: body.error?.requestId,
+    details: body.error?.details,
+  });
+}
+
+interface CallOptions {
+  body?: unknown;
+  /** Send the access token (default), or not. */
+  bearer?: boolean;
+  /** A write authenticated by the session cookie: send the CSRF token. */
+  cookie?: boolean;
+  /** Answer as a Blob (file contents) instead of JSON. */
+  blob?: boolean;
+}
+
+async function send(method: string, path: string, options: CallOptions): Promise<Response> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (options.bearer !== false && accessToken) headers.Authorization = `Bearer ${accessToken}`;
+  if (options.cookie && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  try {
+    return await fetch(path, {
+      method,
+      headers,
+      body: options.body === undefined ? null : JSON.stringify(options.body),
+      credentials: 'same-origin',
+    });
+  } catch {
+    throw new ApiError({ status: 0, code: 'network', message: 'The server could not be reached.' });
+  }
+}
+
+export async function call<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
+  let response = await send(method, path, options);
+  if (response.status === 401 && options.bearer !== false && accessToken && (await renew())) {
+    response = await send(method, path, options);
+  }
+  if (!response.ok) throw await problemOf(response);
+  if (options.blob) return (await response.blob()) as T;
+  return (response.status === 204 ? undefined : await response.json()) as T;
+}
+
+/** A new access token through the session cookie; false when there is no session any more. */
+export async function renew(): Promise<boolean> {
+  try {
+    if (!csrfToken) {
+      const state = await call<{ session: boolean; csrfToken?: string }>('GET', '/auth/session', { bearer: false });
+      if (!state.session || !state.csrfToken) return false;
+      csrfToken = state.csrfToken;
+    }
+    started(await call<SessionAnswer>('POST', '/auth/refresh', { body: {}, bearer: false, cookie: true }));
+    return true;
+  } catch {
+    forget();
+    return false;
+  }
+}
+
+export type LoginResult = { kind: 'signed-in'; account: Account } | { kind: 'mfa'; challenge: string };
+
+export async function login(email: string, password: string): Promise<LoginResult> {
+  const answer = await call<SessionAnswer | { mfaRequired: true; challenge: string }>('POST', '/auth/login', {
+    body: { email, password, session: 'cookie' },
+    bearer: false,
+  });
+  if ('mfaRequired' in answer) return { kind: 'mfa', challenge: answer.challenge };
+  return { kind: 'signed-in', account: started(answer) };
+}
+
+export async function verifyMfa(challenge: string, code: string): Promise<Account> {
+  const recovery = !/^\d{6}$/.test(code);
+  const body = { challenge, session: 'cookie', ...(recovery ? { recoveryCode: code } : { code }) };
+  return started(await call<SessionAnswer>('POST', '/auth/mfa/verify', { body, bearer: false }));
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await call('POST', '/auth/logout', { body: {}, bearer: false, cookie: true });
+  } finally {
+    forget();
+  }
+}
+
+/** POST /uploads with progress (fetch cannot report upload progress; XMLHttpRequest can). */
+export function uploadFile<T>(file: File, onProgress: (fraction: number) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open('POST', '/uploads');
+    if (accessToken) request.setRequestHeader('Authorization', `Bearer ${accessToken}`);
+    request.upload.onprogress = (event) => event.lengthComputable && onProgress(event.loaded / event.total);
+    request.onerror = () => reject(new ApiError({ status: 0, code: 'network', message: 'The server could not be reached.' }));
+    request.onload = async () => {
+      const response = new Response(request.responseText, {
+        status: request.status,
+        headers: { 'Retry-After': request.getResponseHeader('Retry-After') ?? '' },
+      });
+      if (request.status === 201) resolve(JSON.parse(request.responseText) as T);
+      else reject(await problemOf(response));
+    };
+    const form = new FormData();
+    form.append('file', file);
+    request.send(form);
+  });
+}

@@ -1,0 +1,70 @@
+/** Small DOM helpers. Text goes in as text (textContent), never as HTML. */
+import { ApiError } from './api.ts';
+import { describe } from './messages.ts';
+
+type Child = Node | string | null | undefined | false;
+
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<Record<string, string | boolean | number>> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (value === false || value === undefined) continue;
+    if (name === 'text') element.textContent = String(value);
+    else element.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children) if (child) element.append(child);
+  return element;
+}
+
+export function field(label: string, input: HTMLInputElement | HTMLTextAreaElement): HTMLLabelElement {
+  return h('label', {}, h('span', { text: label }), input);
+}
+
+const notice = () => document.getElementById('notice') as HTMLParagraphElement;
+
+/** Shows an error (or any failure) in words, with field details when the API gave them. */
+export function showError(error: unknown): void {
+  const box = notice();
+  box.className = '';
+  if (error instanceof ApiError) {
+    const details = Array.isArray(error.details)
+      ? (error.details as { path?: string; message?: string }[]).map((d) => `${d.path ? `${d.path}: ` : ''}${d.message ?? ''}`).join('; ')
+      : '';
+    box.textContent = describe(error) + (details ? ` ${details}` : '');
+  } else {
+    box.textContent = 'Something went wrong in the app. Reload the page.';
+  }
+  box.hidden = false;
+}
+
+export function showInfo(text: string): void {
+  const box = notice();
+  box.className = 'info';
+  box.textContent = text;
+  box.hidden = false;
+}
+
+export function clearNotice(): void {
+  notice().hidden = true;
+}
+
+/** Runs a form's action with its button disabled; failures are shown, not thrown. */
+export function onSubmit(form: HTMLFormElement, action: (data: FormData) => Promise<void>): HTMLFormElement {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const buttons = form.querySelectorAll('button');
+    buttons.forEach((b) => (b.disabled = true));
+    clearNotice();
+    try {
+      await action(new FormData(form));
+    } catch (error) {
+      showError(error);
+    } finally {
+      buttons.forEach((b) => (b.disabled = false));
+    }
+  });
+  return form;
+}

@@ -1,0 +1,56 @@
+/**
+ * The web app: screens by the URL's fragment (#/items…), the session restored from the cookie
+ * after a reload, and every failure shown in words.
+ */
+import { logout, renew, signedIn } from './api.ts';
+import { clearNotice, showError } from './dom.ts';
+import { accountScreen } from './screens/account.ts';
+import { loginScreen, mfaScreen, registerScreen } from './screens/auth.ts';
+import { itemsScreen } from './screens/items.ts';
+import { uploadsScreen } from './screens/uploads.ts';
+
+const PUBLIC: Record<string, (go: (hash: string) => void) => HTMLElement> = {
+  '#/login': loginScreen,
+  '#/register': registerScreen,
+  '#/mfa': mfaScreen,
+};
+const PRIVATE: Record<string, () => HTMLElement> = {
+  '#/items': itemsScreen,
+  '#/uploads': uploadsScreen,
+  '#/account': accountScreen,
+};
+
+function go(hash: string): void {
+  if (location.hash === hash) render();
+  else location.hash = hash;
+}
+
+function render(): void {
+  const screen = document.getElementById('screen')!;
+  const nav = document.getElementById('nav')!;
+  const hash = location.hash || '#/items';
+  nav.hidden = !signedIn();
+  if (PUBLIC[hash]) {
+    screen.replaceChildren(PUBLIC[hash](go));
+    return;
+  }
+  if (!signedIn()) return go('#/login');
+  screen.replaceChildren((PRIVATE[hash] ?? itemsScreen)());
+}
+
+document.getElementById('logout')!.addEventListener('click', async () => {
+  try {
+    await logout();
+  } catch (error) {
+    showError(error);
+  }
+  go('#/login');
+});
+
+window.addEventListener('hashchange', () => render());
+
+// After a reload the access token is gone; the session cookie, if any, brings it back.
+renew().then(() => {
+  clearNotice();
+  render();
+});

@@ -1,0 +1,59 @@
+/** Every error the API can answer, in words for the person using the app (by its stable code). */
+const MESSAGES: Record<string, string> = {
+  validation_failed: 'Some fields are not valid.',
+  invalid_json: 'The app sent something the server could not read.',
+  invalid_credentials: 'The email or the password is wrong.',
+  email_taken: 'An account with this email exists already. Sign in instead.',
+  weak_password: 'Choose a stronger password.',
+  invalid_mfa_code: 'That code is wrong, expired or was used already.',
+  invalid_challenge: 'The sign-in took too long or had too many wrong codes. Sign in again.',
+  mfa_required: 'This needs a recent sign-in with your authenticator app.',
+  mfa_already_enabled: 'Two-step sign-in is already on.',
+  mfa_not_enrolled: 'Start the set-up first.',
+  mfa_not_enabled: 'Two-step sign-in is not on.',
+  missing_token: 'Please sign in.',
+  invalid_token: 'Your sign-in is no longer valid. Please sign in again.',
+  token_expired: 'Your sign-in has expired. Please sign in again.',
+  invalid_refresh_token: 'Your session has ended. Please sign in again.',
+  forbidden: 'Your account is not allowed to do this.',
+  csrf_token_invalid: 'The page is out of date. Reload it and try again.',
+  origin_not_allowed: 'This site may not use the API.',
+  not_found: 'That no longer exists.',
+  rate_limited: 'Too many requests.',
+  payload_too_large: 'That is too large.',
+  file_too_large: 'The file is too large.',
+  quota_exceeded: 'Your storage is full. Delete some uploads first.',
+  too_many_files: 'Choose one file at a time.',
+  image_too_large: 'The image has too many pixels.',
+  empty_file: 'The file is empty.',
+  extension_not_allowed: 'Only .png, .jpg, .jpeg and .gif files can be uploaded.',
+  declared_type_not_allowed: 'Only PNG, JPEG and GIF images can be uploaded.',
+  content_not_allowed: 'The file is not a PNG, JPEG or GIF image.',
+  extension_mismatch: "The file's name does not match what the file is (was it renamed?).",
+  declared_type_mismatch: 'The file is not the kind of image it says it is.',
+  image_unreadable: 'The image is damaged.',
+  trailing_data: 'The image has extra data after its end and was refused.',
+  active_content: 'The file contains script or markup and was refused.',
+  upload_aborted: 'The upload was interrupted. Try again.',
+  store_unavailable: 'The service is busy. Nothing was changed; try again shortly.',
+  store_contention: 'The service is busy. Nothing was changed; try again shortly.',
+  blob_store_unavailable: 'File storage is unavailable. Nothing was changed; try again shortly.',
+  internal_error: 'Something went wrong on our side.',
+  network: 'The server could not be reached. Check your connection.',
+};
+
+export interface ApiProblem {
+  status: number;
+  code: string;
+  message: string;
+  retryAfterSeconds?: number | undefined;
+  requestId?: string | undefined;
+}
+
+/** What to tell the person: the words for the code, when to retry, and what to quote. */
+export function describe(problem: ApiProblem): string {
+  const words = MESSAGES[problem.code] ?? problem.message;
+  const retry = problem.retryAfterSeconds !== undefined ? ` Try again in ${problem.retryAfterSeconds} seconds.` : '';
+  const reference = problem.status >= 500 && problem.requestId ? ` (reference ${problem.requestId})` : '';
+  return `${words}${retry}${reference}`;
+}
