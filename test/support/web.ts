@@ -1,0 +1,11 @@
+/** The web app, built once per test run (as `npm start` builds it) for the tests that serve it. */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+let built = false;
+
+export function buildWebApp(): void {
+  if (built) return;
+  execFileSync(process.execPath, [fileURLToPath(new URL('../../web/build.ts', import.meta.url))], { stdio: 'inherit' });
+  built = true;
+}

@@ -1,0 +1,215 @@
+/**
+ * The web client in real headless Chromium, over real HTTP: the whole flow a person goes
+ * through, asserting what the page shows and what the API stored, with no console error and no
+ * CSP violation anywhere. A screenshot of each screen lands in test/.artifacts/screenshots.
+ */
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { currentCode } from '../../functions/src/auth/mfa.ts';
+import { startApi, type TestApi } from '../support/api.ts';
+import { buildWebApp } from '../support/web.ts';
+import { chromiumInstalled, launch, screenshot, watchedPage, type WatchedPage } from './support.ts';
+
+const EMAIL = 'ada@example.com';
+const PASSWORD = 'correct-horse-battery-staple-1815';
+const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+const STEP_MS = 30_000;
+
+describe('web client in Chromium', function () {
+  this.timeout(60_000);
+  let api: TestApi;
+  let browser: Browser;
+  let context: BrowserContext;
+  let watched: WatchedPage;
+  let page: Page;
+
+  before(async function () {
+    if (!chromiumInstalled()) this.skip(); // .ci/run installs it; see the README
+    buildWebApp();
+    api = await startApi();
+    browser = await launch();
+    context = await browser.newContext();
+    watched = await watchedPage(context);
+    page = watched.page;
+  });
+
+  after(async function () {
+    await browser?.close();
+    await api?.close();
+  });
+
+  afterEach(function () {
+    assert.deepEqual(watched?.cspViolations ?? [], [], 'no CSP violation');
+    assert.deepEqual(watched?.consoleErrors ?? [], [], 'no console error');
+  });
+
+  const notice = () => page.locator('#notice');
+
+  /**
+   * Chromium logs every non-2xx answer to fetch as a console error. Where the flow provokes one
+   * on purpose, take exactly that line off the list; anything else still fails the test.
+   */
+  function expectFailedLoad(status: number): void {
+    const index = watched.consoleErrors.findIndex((line) => line.includes(`status of ${status}`));
+    assert.notEqual(index, -1, `the browser saw the ${status}`);
+    watched.consoleErrors.splice(index, 1);
+  }
+  const items = () => api.store.query('items', { limit: 100 });
+
+  async function signIn(): Promise<void> {
+    await page.goto(`${api.url}/#/login`);
+    await page.getByLabel('Email').fill(EMAIL);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  it('creates an account, refusing a weak password in words first', async function () {
+    await page.goto(`${api.url}/#/register`);
+    await screenshot(page, '1-register');
+    await page.getByLabel('Email').fill(EMAIL);
+    await page.getByLabel(/^Password/).fill('password1234');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await assert.doesNotReject(notice().filter({ hasText: 'Choose a stronger password.' }).waitFor());
+    await page.getByLabel(/^Password/).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await notice().filter({ hasText: 'Account created' }).waitFor();
+    const accounts = await api.store.query('users', { limit: 10 });
+    assert.equal(accounts.documents.length, 1);
+    assert.equal(accounts.documents[0]!.data.email, EMAIL);
+    expectFailedLoad(400); // the weak password's answer
+  });
+
+  it('signs in with the session cookie (HttpOnly, Secure, SameSite=Strict, __Host-) and keeps no token in storage', async function () {
+    await signIn();
+    await screenshot(page, '2-login');
+    await page.getByRole('heading', { name: 'Items' }).waitFor();
+    const [cookie] = await context.cookies();
+    assert.equal(cookie?.name, '__Host-session');
+    assert.deepEqual([cookie?.httpOnly, cookie?.secure, cookie?.sameSite, cookie?.path], [true, true, 'Strict', '/']);
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+    assert.equal(stored, '{}{}', 'nothing in localStorage or sessionStorage');
+  });
+
+  it('creates, pages through, edits and deletes items, as stored', async function () {
+    for (let i = 1; i <= 7; i += 1) {
+      await page.getByRole('form', { name: 'New item' }).getByLabel('Name').fill(`Lamp ${i}`);
+      await page.getByRole('form', { name: 'New item' }).getByLabel('Description').fill(`Light number ${i}`);
+      await page.getByRole('button', { name: 'Add item' }).click();
+      await page.locator('ul[aria-label="Items"] strong', { hasText: `Lamp ${i}` }).waitFor();
+    }
+    assert.equal((await items()).documents.length, 7);
+    await screenshot(page, '3-items');
+    assert.equal(await page.locator('ul[aria-label="Items"] li').count(), 5, 'a page of five');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByText('Page 2').waitFor();
+    assert.deepEqual(await page.locator('ul[aria-label="Items"] strong').allTextContents(), ['Lamp 2', 'Lamp 1']);
+    await page.getByRole('button', { name: 'Previous' }).click();
+    await page.getByText('Page 1').waitFor();
+
+    const row = page.locator('ul[aria-label="Items"] li', { hasText: 'Lamp 7' });
+    await row.getByRole('button', { name: 'Edit' }).click();
+    await page.getByRole('form', { name: 'Edit Lamp 7' }).getByLabel('Name').fill('Reading lamp');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('ul[aria-label="Items"] strong', { hasText: 'Reading lamp' }).waitFor();
+    assert.ok((await items()).documents.some((d) => d.data.name === 'Reading lamp'));
+
+    await page.locator('ul[aria-label="Items"] li', { hasText: 'Reading lamp' }).getByRole('button', { name: 'Delete' }).click();
+    await page.locator('ul[aria-label="Items"] strong', { hasText: 'Reading lamp' }).waitFor({ state: 'detached' });
+    assert.equal((await items()).documents.length, 6);
+  });
+
+  it('uploads an image with a progress bar and shows the stored image back', async function () {
+    await page.getByRole('link', { name: 'Uploads' }).click();
+    await page.getByRole('heading', { name: 'Uploads' }).waitFor();
+    await page.getByLabel('Image file').setInputFiles(`${FIXTURES}photo.jpg`);
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await notice().filter({ hasText: 'Stored photo.jpg.' }).waitFor();
+    assert.equal(await page.locator('progress').evaluate((p: HTMLProgressElement) => p.value), 1);
+    const image = page.locator('ul[aria-label="Uploads"] img');
+    await image.waitFor();
+    await page.waitForFunction(() => (document.querySelector('ul[aria-label="Uploads"] img') as HTMLImageElement | null)?.naturalWidth === 48);
+    assert.match(String(await image.getAttribute('src')), /^blob:/);
+    await screenshot(page, '4-uploads');
+    const uploads = await api.store.query('uploads', { limit: 10 });
+    assert.equal(uploads.documents.length, 1);
+    assert.equal((await api.blobs.list('uploads/')).length, 1);
+  });
+
+  it('says in words why a renamed file is refused, and stores nothing', async function () {
+    await page.getByLabel('Image file').setInputFiles({ name: 'renamed.gif', mimeType: 'image/gif', buffer: Buffer.from(await (await import('node:fs/promises')).readFile(`${FIXTURES}picture.png`)) });
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await notice().filter({ hasText: "The file's name does not match what the file is" }).waitFor();
+    assert.equal((await api.store.query('uploads', { limit: 10 })).documents.length, 1);
+    expectFailedLoad(415); // the refused file's answer
+  });
+
+  it('sets up two-step sign-in: QR code, then recovery codes shown once', async function () {
+    const left = STEP_MS - (Date.now() % STEP_MS);
+    if (left < 8_000) await new Promise((resolve) => setTimeout(resolve, left + 50));
+    await page.getByRole('link', { name: 'Account' }).click();
+    await page.getByRole('button', { name: 'Set up two-step sign-in' }).click();
+    const qr = page.getByRole('img', { name: 'QR code for your authenticator app' });
+    await qr.waitFor();
+    assert.match(String(await qr.getAttribute('src')), /^data:image\/png;base64,/);
+    const secret = String(await page.locator('[data-secret]').getAttribute('data-secret'));
+    await screenshot(page, '5-mfa-enroll');
+    await page.getByLabel('Code from the app').fill(currentCode(secret, Date.now() - STEP_MS));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    const codes = page.getByLabel('Recovery codes');
+    await codes.waitFor();
+    assert.equal((await codes.textContent())!.split('\n').length, 10);
+    await screenshot(page, '6-recovery-codes');
+    const [user] = (await api.store.query('users', { limit: 1 })).documents;
+    assert.ok(user!.data.mfa, 'MFA is on in the store');
+    secretForLater = secret;
+  });
+
+  let secretForLater = '';
+
+  it('signs out (the cookie goes), and back in with a TOTP code', async function () {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    assert.deepEqual(await context.cookies(), [], 'the session cookie is cleared');
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+
+    await signIn();
+    await page.getByRole('heading', { name: 'Two-step sign-in' }).waitFor();
+    await screenshot(page, '7-mfa-challenge');
+    await page.getByLabel(/Code from your authenticator app/).fill(currentCode(secretForLater, Date.now() + STEP_MS));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByRole('heading', { name: 'Items' }).waitFor();
+    assert.equal(await page.locator('ul[aria-label="Items"] li').count(), 5);
+  });
+});
+
+describe('web client in Chromium, when rate limited', function () {
+  this.timeout(60_000);
+
+  it('says when to retry', async function () {
+    if (!chromiumInstalled()) this.skip();
+    buildWebApp();
+    const api = await startApi({ RATE_LIMIT_API_PER_MINUTE: '3' });
+    const browser = await launch();
+    try {
+      const watched = await watchedPage(await browser.newContext());
+      const { page } = watched;
+      await page.goto(`${api.url}/#/login`);
+      for (let i = 0; i < 4; i += 1) {
+        await page.getByLabel('Email').fill('nobody@example.com');
+        await page.getByLabel('Password').fill('not-the-password-at-all');
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.locator('#notice:not([hidden])').waitFor();
+      }
+      await page.locator('#notice', { hasText: /Too many requests\. Try again in \d+ seconds\./ }).waitFor();
+      await screenshot(page, '8-rate-limited');
+      assert.deepEqual(watched.cspViolations, []);
+      // The refused sign-ins, and nothing else.
+      assert.ok(watched.consoleErrors.every((line) => /status of (401|429)/.test(line)), watched.consoleErrors.join('\n'));
+    } finally {
+      await browser.close();
+      await api.close();
+    }
+  });
+});
