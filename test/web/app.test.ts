@@ -180,6 +180,7 @@ describe('web client in Chromium', function () {
     await page.getByLabel(/Code from your authenticator app/).fill(currentCode(secretForLater, Date.now() + STEP_MS));
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByRole('heading', { name: 'Items' }).waitFor();
+    await page.locator('ul[aria-label="Items"] li').nth(4).waitFor(); // the list loads after the screen
     assert.equal(await page.locator('ul[aria-label="Items"] li').count(), 5);
   });
 });
