@@ -163,9 +163,11 @@ describe('web client in Chromium', function () {
     const [user] = (await api.store.query('users', { limit: 1 })).documents;
     assert.ok(user!.data.mfa, 'MFA is on in the store');
     secretForLater = secret;
+    recoveryCodes = (await codes.textContent())!.split('\n');
   });
 
   let secretForLater = '';
+  let recoveryCodes: string[] = [];
 
   it('signs out (the cookie goes), and back in with a TOTP code', async function () {
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -182,6 +184,22 @@ describe('web client in Chromium', function () {
     await page.getByRole('heading', { name: 'Items' }).waitFor();
     await page.locator('ul[aria-label="Items"] li').nth(4).waitFor(); // the list loads after the screen
     assert.equal(await page.locator('ul[aria-label="Items"] li').count(), 5);
+  });
+
+  it('signs in with a recovery code instead, which then is spent', async function () {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn();
+    await page.getByRole('heading', { name: 'Two-step sign-in' }).waitFor();
+    await page.getByLabel(/Code from your authenticator app/).fill(recoveryCodes[0]!);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByRole('heading', { name: 'Items' }).waitFor();
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn();
+    await page.getByLabel(/Code from your authenticator app/).fill(recoveryCodes[0]!);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await notice().filter({ hasText: 'That code is wrong, expired or was used already.' }).waitFor();
+    expectFailedLoad(401);
   });
 });
 

@@ -1,6 +1,6 @@
 /** The account: two-step sign-in (TOTP) set-up, with recovery codes shown once. */
 import { account, call } from '../api.ts';
-import { field, h, onSubmit, showInfo } from '../dom.ts';
+import { field, h, onSubmit, showError, showInfo } from '../dom.ts';
 
 export function accountScreen(): HTMLElement {
   const section = h('section', {}, h('h2', { text: 'Account' }), h('p', { text: `Signed in as ${account?.email ?? ''}` }));
@@ -36,7 +36,7 @@ export function accountScreen(): HTMLElement {
         activate,
       );
     } catch (error) {
-      (await import('../dom.ts')).showError(error);
+      showError(error);
     }
   });
   section.append(start);

@@ -1,6 +1,5 @@
 /** Register, sign in, and the second step of a sign-in with MFA. */
-import { login, verifyMfa } from '../api.ts';
-import { call } from '../api.ts';
+import { call, login, verifyMfa } from '../api.ts';
 import { field, h, onSubmit, showInfo } from '../dom.ts';
 
 type Go = (hash: string) => void;
