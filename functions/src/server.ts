@@ -52,6 +52,7 @@ async function main(): Promise<void> {
   const { config } = runtime;
   runtime.logger.info('listening', { url: running.url, store: config.store.driver, env: config.env });
   process.stdout.write(`\nbastion is listening on ${running.url}  (store: ${config.store.driver}, ${config.env})\n`);
+  process.stdout.write(`  web app:  ${running.url}/   ·   API contract: ${running.url}/openapi.json\n`);
   process.stdout.write(`  try: curl -i ${running.url}/items -H "Authorization: Bearer $(npm run -s token -- --sub alice --roles user)"\n\n`);
   const stop = async () => {
     await running.close();
