@@ -57,6 +57,13 @@ describe('web client in Chromium', function () {
   }
   const items = () => api.store.query('items', { limit: 100 });
 
+  /** Signs out and waits until the app has finished doing so (the server may be slow to answer). */
+  async function signOut(): Promise<void> {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#nav[hidden]').waitFor({ state: 'attached' });
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  }
+
   async function signIn(): Promise<void> {
     await page.goto(`${api.url}/#/login`);
     await page.getByLabel('Email').fill(EMAIL);
@@ -170,8 +177,7 @@ describe('web client in Chromium', function () {
   let recoveryCodes: string[] = [];
 
   it('signs out (the cookie goes), and back in with a TOTP code', async function () {
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await signOut();
     assert.deepEqual(await context.cookies(), [], 'the session cookie is cleared');
     await page.reload();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
@@ -187,15 +193,16 @@ describe('web client in Chromium', function () {
   });
 
   it('signs in with a recovery code instead, which then is spent', async function () {
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signOut();
     await signIn();
     await page.getByRole('heading', { name: 'Two-step sign-in' }).waitFor();
     await page.getByLabel(/Code from your authenticator app/).fill(recoveryCodes[0]!);
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByRole('heading', { name: 'Items' }).waitFor();
 
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signOut();
     await signIn();
+    await page.getByRole('heading', { name: 'Two-step sign-in' }).waitFor();
     await page.getByLabel(/Code from your authenticator app/).fill(recoveryCodes[0]!);
     await page.getByRole('button', { name: 'Verify' }).click();
     await notice().filter({ hasText: 'That code is wrong, expired or was used already.' }).waitFor();
