@@ -24,6 +24,7 @@ describe('configuration', function () {
     assert.equal(config.bodyLimitBytes, 102400);
     assert.equal(config.auth.clockToleranceSeconds, 5);
     assert.equal(config.trustedProxyHops, 0);
+    assert.equal(config.auth.sessionCookieName, '__Host-session');
     assert.equal(config.blobs.driver, 'disk');
     assert.equal(config.blobs.dir, join(process.cwd(), '.data', 'blobs'));
     assert.deepEqual(config.uploads, { maxFileBytes: 5 * 1024 * 1024, maxPixels: 25_000_000, quotaBytesPerUser: 100 * 1024 * 1024 });
@@ -38,6 +39,7 @@ describe('configuration', function () {
     assert.deepEqual(config.blobs, { driver: 'cloud-storage', dir: config.blobs.dir, bucket: 'demo-x.firebasestorage.app', projectId: undefined });
     assert.equal(config.log.target, 'cloud-logging');
     assert.equal(config.trustedProxyHops, 1);
+    assert.equal(config.auth.sessionCookieName, '__session', 'the one cookie Firebase Hosting forwards');
     assert.deepEqual(config.cors.origins, ['https://app.example.com']);
   });
 

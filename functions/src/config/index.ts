@@ -15,6 +15,8 @@ export type AppEnv = 'development' | 'test' | 'production';
 /** Defaults the generated documentation (docs/) describes too. */
 export const DEFAULT_RATE_LIMITS = { globalPerMinute: 100, apiPerMinute: 10, createPerMinute: 5 } as const;
 export const DEFAULT_SESSION_COOKIE_NAME = '__Host-session';
+/** Firebase Hosting forwards no other cookie to a function, and the web app is served there. */
+export const HOSTING_SESSION_COOKIE_NAME = '__session';
 
 export class ConfigError extends Error {
   readonly code = 'ERR_CONFIG';
@@ -71,7 +73,7 @@ function schemaFor(env: NodeJS.ProcessEnv) {
     SESSION_COOKIE_NAME: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a plain cookie name such as __Host-session or __session')
-      .default(DEFAULT_SESSION_COOKIE_NAME),
+      .default(deployed ? HOSTING_SESSION_COOKIE_NAME : DEFAULT_SESSION_COOKIE_NAME),
     RATE_LIMIT_GLOBAL_PER_MINUTE: perMinute.default(DEFAULT_RATE_LIMITS.globalPerMinute),
     RATE_LIMIT_API_PER_MINUTE: perMinute.default(DEFAULT_RATE_LIMITS.apiPerMinute),
     RATE_LIMIT_CREATE_PER_MINUTE: perMinute.default(DEFAULT_RATE_LIMITS.createPerMinute),
