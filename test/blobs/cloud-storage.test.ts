@@ -67,6 +67,20 @@ describe('Cloud Storage blob driver, against a stand-in endpoint', function () {
     assert.ok(text.includes('bytes'));
   });
 
+  it('sends nothing at all when the source fails midway (no upload left hanging open)', async function () {
+    const cause = new Error('client went away');
+    const source = Readable.from(
+      (async function* () {
+        yield Buffer.alloc(70_000, 1);
+        throw cause;
+      })(),
+    );
+    await assert.rejects(blobs.put('uploads/a/1.png', source, { contentType: 'image/png' }), (error) => error === cause);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(seen, []);
+    assert.equal(await new Promise((resolve) => server.getConnections((_, count) => resolve(count))), 0, 'no connection open');
+  });
+
   it('reads 412 (the name is taken) as BlobExistsError', async function () {
     answer = { status: 412, body: { error: { code: 412, message: 'At least one of the pre-conditions you specified did not hold.' } } };
     await assert.rejects(blobs.put('uploads/a/1.png', Readable.from([Buffer.from('x')]), { contentType: 'image/png' }), BlobExistsError);

@@ -2,13 +2,12 @@
  * Cloud Storage driver for the blob-store port (@google-cloud/storage, which firebase-admin's
  * storage wraps), used when deployed and by the contract suite when STORAGE_EMULATOR_HOST is set.
  *
- * Uploads are single-request (not resumable) and conditional on the object not existing
- * (`ifGenerationMatch: 0`): Cloud Storage creates the object only when the whole request
- * arrives, so a source that fails midway leaves nothing, and no key is ever overwritten.
+ * Uploads are single-request (not resumable), sent once the source has ended, and conditional
+ * on the object not existing (`ifGenerationMatch: 0`): a source that fails midway sends
+ * nothing, and no key is ever overwritten.
  * The library is imported on first use only.
  */
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Bucket } from '@google-cloud/storage';
 import { BlobExistsError, BlobNotFoundError, BlobStoreUnavailableError } from './errors.ts';
 import { assertBlobKey, assertBlobPrefix, type BlobInfo, type BlobStore } from './port.ts';
@@ -41,20 +40,24 @@ export class CloudStorageBlobStore implements BlobStore {
 
   async put(key: string, source: Readable, options: { contentType: string }): Promise<BlobInfo> {
     assertBlobKey(key);
-    let sourceError: unknown;
-    source.once('error', (error) => (sourceError ??= error));
+    // Gathered first, sent in one request once complete: the library cannot abort an upload
+    // request midway (a destroyed write stream leaves its socket waiting for the rest), so a
+    // source that fails must fail before anything is sent. Uploads are at most a few MiB, and
+    // on Cloud Functions the request body is in memory already.
+    const chunks: Buffer[] = [];
     let size = 0;
-    const counted = source.map((chunk: Buffer) => ((size += chunk.length), chunk));
-    const sink = this.#bucket.file(key).createWriteStream({
-      resumable: false,
-      contentType: options.contentType,
-      metadata: { cacheControl: 'private, no-store' },
-      preconditionOpts: { ifGenerationMatch: 0 },
-    });
+    for await (const chunk of source) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
     try {
-      await pipeline(counted, sink);
+      await this.#bucket.file(key).save(Buffer.concat(chunks, size), {
+        resumable: false,
+        contentType: options.contentType,
+        metadata: { cacheControl: 'private, no-store' },
+        preconditionOpts: { ifGenerationMatch: 0 },
+      });
     } catch (error) {
-      if (sourceError !== undefined) throw sourceError;
       if (statusOf(error) === 412) throw new BlobExistsError(key);
       throw unavailable(error);
     }
