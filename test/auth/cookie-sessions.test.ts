@@ -79,7 +79,8 @@ describe('cookie sessions and CSRF', function () {
       const missing = await api.request('POST', '/auth/refresh', { body: {}, headers: browser(cookie.pair) });
       assert.equal(missing.status, 403);
       assert.equal(missing.json.error.code, 'csrf_token_invalid');
-      const wrong = await api.request('POST', '/auth/refresh', { body: {}, headers: browser(cookie.pair, { 'x-csrf-token': `${csrfToken.slice(0, -1)}A` }) });
+      const altered = `${csrfToken.slice(0, 10)}${csrfToken[10] === 'A' ? 'B' : 'A'}${csrfToken.slice(11)}`; // always one character off
+      const wrong = await api.request('POST', '/auth/refresh', { body: {}, headers: browser(cookie.pair, { 'x-csrf-token': altered }) });
       assert.equal(wrong.status, 403);
       // ... and the CSRF token of another session does not fit this one.
       const other = await cookieLogin();
