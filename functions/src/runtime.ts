@@ -7,7 +7,7 @@ import type { Logger } from 'winston';
 import { createAccessTokenVerifier, type VerifyAccessToken } from './auth/tokens.ts';
 import { loadConfig, type Config } from './config/index.ts';
 import { createLogger } from './pipeline/logger.ts';
-import type { Buckets } from './pipeline/rate-limit.ts';
+import { BUCKET_DEFINITIONS, WINDOW_SECONDS, type Bucket, type Buckets } from './pipeline/rate-limit.ts';
 import { openBlobStore } from './blobs/index.ts';
 import type { BlobStore } from './blobs/port.ts';
 import { openStore } from './store/index.ts';
@@ -33,20 +33,18 @@ export interface RuntimeOptions {
   blobs?: BlobStore;
 }
 
-const MINUTE = 60;
-
 export function createBuckets(store: DocumentStore, limits: Config['rateLimits']): Buckets {
-  const bucket = (name: string, points: number, perRoute: boolean) => ({
-    limiter: new RateLimiterDocumentStore({ store, keyPrefix: `rl:${name}`, points, duration: MINUTE }),
-    points,
-    durationSeconds: MINUTE,
-    perRoute,
-  });
-  return {
-    global: bucket('global', limits.globalPerMinute, false),
-    api: bucket('api', limits.apiPerMinute, false),
-    create: bucket('create', limits.createPerMinute, true),
+  const bucket = (name: keyof Buckets): Bucket => {
+    const { perRoute, points } = BUCKET_DEFINITIONS[name];
+    const size = points(limits);
+    return {
+      limiter: new RateLimiterDocumentStore({ store, keyPrefix: `rl:${name}`, points: size, duration: WINDOW_SECONDS }),
+      points: size,
+      durationSeconds: WINDOW_SECONDS,
+      perRoute,
+    };
   };
+  return { global: bucket('global'), api: bucket('api'), create: bucket('create') };
 }
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { Config } from '../config/index.ts';
 import { ROLES } from '../config/index.ts';
+import { BUCKET_DEFINITIONS, WINDOW_SECONDS } from '../pipeline/rate-limit.ts';
 import { isPublic, type BucketName, type Route } from '../pipeline/route.ts';
 
 /** The API's version in the OpenAPI document: raise it when the contract changes. */
@@ -64,17 +65,23 @@ const override = ({ jsonSchema }: { jsonSchema: JsonSchema }) => {
   if (jsonSchema.format === 'date-time') delete jsonSchema.pattern;
 };
 
-function inputSchema(schema: z.ZodType): JsonSchema {
-  const { $schema: _, ...json } = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any', override }) as JsonSchema;
+/** JSON Schema as OpenAPI 3.1 has it (draft 2020-12); what JSON cannot say is left open. */
+const JSON_SCHEMA = { target: 'draft-2020-12', unrepresentable: 'any', override } as const;
+
+/** What a client sends (`input`: before zod's defaults and transforms) or gets back (`output`). */
+function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const { $schema: _, ...json } = z.toJSONSchema(schema, { ...JSON_SCHEMA, io }) as JsonSchema;
   return json;
+}
+
+function inputSchema(schema: z.ZodType): JsonSchema {
+  return jsonSchemaOf(schema, 'input');
 }
 
 /** A response schema: a reference when it has an id (see components), else inline. */
 function outputSchema(schema: z.ZodType): JsonSchema {
   const id = z.globalRegistry.get(schema)?.id;
-  if (id) return { $ref: `#/components/schemas/${id}` };
-  const { $schema: _, ...json } = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output', unrepresentable: 'any', override }) as JsonSchema;
-  return json;
+  return id ? { $ref: `#/components/schemas/${id}` } : jsonSchemaOf(schema, 'output');
 }
 
 function parameters(route: Route): JsonSchema[] {
@@ -130,13 +137,15 @@ interface BucketDoc {
   per: string;
 }
 
+/** The buckets a route draws from, as pipeline/rate-limit.ts counts them. */
 export function rateLimitsOf(route: Route, limits: Config['rateLimits']): BucketDoc[] {
-  const perMinute: Record<'global' | BucketName, number> = { global: limits.globalPerMinute, api: limits.apiPerMinute, create: limits.createPerMinute };
+  // The global bucket counts per IP before authentication; the route's own, per user (per IP when public).
   const subject = isPublic(route.access) ? 'ip' : 'user';
-  return [
-    { bucket: 'global', limit: perMinute.global, windowSeconds: 60, per: 'ip' },
-    ...route.rateLimit.map((bucket) => ({ bucket, limit: perMinute[bucket], windowSeconds: 60, per: bucket === 'create' ? `${subject} and route` : subject })),
-  ];
+  return (['global', ...route.rateLimit] as const).map((bucket) => {
+    const { perRoute, points } = BUCKET_DEFINITIONS[bucket];
+    const per = bucket === 'global' ? 'ip' : subject;
+    return { bucket, limit: points(limits), windowSeconds: WINDOW_SECONDS, per: perRoute ? `${per} and route` : per };
+  });
 }
 
 function operation(route: Route, options: OpenApiOptions): Operation {
@@ -180,13 +189,9 @@ function componentSchemas(routes: readonly Route[]): Record<string, JsonSchema> 
   };
   add(errorResponse);
   for (const route of routes) if (route.success.body) add(route.success.body);
-  const { schemas } = z.toJSONSchema(registry, {
-    target: 'draft-2020-12',
-    io: 'output',
-    unrepresentable: 'any',
-    override,
-    uri: (id) => `#/components/schemas/${id}`,
-  }) as { schemas: Record<string, JsonSchema> };
+  const { schemas } = z.toJSONSchema(registry, { ...JSON_SCHEMA, io: 'output', uri: (id) => `#/components/schemas/${id}` }) as {
+    schemas: Record<string, JsonSchema>;
+  };
   // Nested schemas with ids of their own (Account inside Session) land in zod's `__shared`
   // definitions: make them components too, and point the references at them.
   const { __shared: shared, ...named } = schemas;

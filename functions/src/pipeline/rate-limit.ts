@@ -5,6 +5,7 @@
  * `Retry-After`; every limited response carries `RateLimit-*` headers for its tightest bucket.
  */
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Config } from '../config/index.ts';
 import { StoreUnavailableError } from '../store/errors.ts';
 import type { Context, Middleware } from './context.ts';
 import { RateLimitedError } from './errors.ts';
@@ -19,6 +20,17 @@ export interface Bucket {
 }
 
 export type Buckets = Record<'global' | BucketName, Bucket>;
+
+/** Every bucket counts over one minute. */
+export const WINDOW_SECONDS = 60;
+
+/** What each bucket is: its size in the configuration, and whether it counts per route. */
+export const BUCKET_DEFINITIONS: Record<keyof Buckets, { perRoute: boolean; points: (limits: Config['rateLimits']) => number }> = {
+  global: { perRoute: false, points: (limits) => limits.globalPerMinute },
+  api: { perRoute: false, points: (limits) => limits.apiPerMinute },
+  // Five creates of one kind do not use up another kind's.
+  create: { perRoute: true, points: (limits) => limits.createPerMinute },
+};
 
 export interface BucketState {
   bucket: Bucket;
