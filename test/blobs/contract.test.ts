@@ -8,7 +8,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { text } from 'node:stream/consumers';
+import { buffer, text } from 'node:stream/consumers';
 import { DiskBlobStore } from '../../functions/src/blobs/disk.ts';
 import { BlobExistsError, BlobNotFoundError } from '../../functions/src/blobs/errors.ts';
 import type { BlobStore } from '../../functions/src/blobs/port.ts';
@@ -60,12 +60,6 @@ function failingSource(chunks: Buffer[], error: Error): Readable {
   );
 }
 
-async function bytesOf(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 for (const driver of drivers) {
@@ -93,14 +87,14 @@ for (const driver of drivers) {
       const bytes = randomBytes(3 * 1024 * 1024 + 17); // many chunks
       const info = await blobs.put(`${prefix}/a.png`, Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]), { contentType: 'image/png' });
       assert.deepEqual(info, { size: bytes.length, contentType: 'image/png' });
-      assert.equal(sha256(await bytesOf(await blobs.get(`${prefix}/a.png`))), sha256(bytes));
+      assert.equal(sha256(await buffer(await blobs.get(`${prefix}/a.png`))), sha256(bytes));
       assert.deepEqual(await blobs.stat(`${prefix}/a.png`), { size: bytes.length, contentType: 'image/png' });
     });
 
     it('stores an empty blob', async function () {
       await blobs.put(`${prefix}/empty`, Readable.from([]), { contentType: 'application/octet-stream' });
       assert.equal((await blobs.stat(`${prefix}/empty`))?.size, 0);
-      assert.equal((await bytesOf(await blobs.get(`${prefix}/empty`))).length, 0);
+      assert.equal((await buffer(await blobs.get(`${prefix}/empty`))).length, 0);
     });
 
     it('refuses to overwrite, and keeps the first blob whole', async function () {
@@ -148,7 +142,7 @@ for (const driver of drivers) {
       const payloads = Array.from({ length: 8 }, () => randomBytes(256 * 1024));
       await Promise.all(payloads.map((bytes, i) => blobs.put(`${prefix}/${i}`, Readable.from([bytes]), { contentType: 'image/png' })));
       for (const [i, bytes] of payloads.entries()) {
-        assert.equal(sha256(await bytesOf(await blobs.get(`${prefix}/${i}`))), sha256(bytes));
+        assert.equal(sha256(await buffer(await blobs.get(`${prefix}/${i}`))), sha256(bytes));
       }
     });
 

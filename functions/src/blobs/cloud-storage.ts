@@ -91,7 +91,7 @@ export class CloudStorageBlobStore implements BlobStore {
   }
 
   async list(prefix: string): Promise<string[]> {
-    if (prefix !== '') assertBlobPrefix(prefix);
+    assertBlobPrefix(prefix);
     try {
       const [files] = await this.#bucket.getFiles({ prefix, autoPaginate: true });
       return files.map((file) => file.name).sort();

@@ -111,7 +111,7 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async list(prefix: string): Promise<string[]> {
-    if (prefix !== '') assertBlobPrefix(prefix);
+    assertBlobPrefix(prefix);
     // Walk only the folder the prefix names, not the whole tree.
     const folder = join(this.#root, prefix.slice(0, prefix.lastIndexOf('/') + 1));
     let entries;

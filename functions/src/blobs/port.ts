@@ -48,7 +48,7 @@ export function assertBlobKey(key: string): void {
   }
 }
 
-/** Prefixes are keys, optionally ending in `/`. */
+/** Prefixes are keys, optionally ending in `/`, or empty (everything). */
 export function assertBlobPrefix(prefix: string): void {
-  assertBlobKey(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
+  if (prefix !== '') assertBlobKey(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
 }

@@ -3,17 +3,18 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Context } from './context.ts';
 
-/**
- * Writes a JSON body (or nothing, for 204) with an exact Content-Length. All headers go out in
- * one `writeHead` with a flat list, which node writes without the per-header bookkeeping of
- * `setHeader` (measured: a fifth of a bare response's cost for our ~20 headers).
- */
-function flatten(headers: Record<string, string>): string[] {
+/** Headers as the flat [name, value, …] list `writeHead` takes without per-header bookkeeping. */
+export function flatten(headers: Record<string, string>): string[] {
   const flat: string[] = [];
   for (const name in headers) flat.push(name, headers[name]!);
   return flat;
 }
 
+/**
+ * Writes a JSON body (or nothing, for 204) with an exact Content-Length. All headers go out in
+ * one `writeHead` with a flat list, which node writes without the per-header bookkeeping of
+ * `setHeader` (measured: a fifth of a bare response's cost for our ~20 headers).
+ */
 export function sendJson(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
   const flat = flatten(headers);
   if (body === undefined) {

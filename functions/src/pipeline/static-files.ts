@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import type { Middleware } from './context.ts';
 import { MethodNotAllowedError, NotFoundError } from './errors.ts';
+import { flatten } from './respond.ts';
 import { recordHelmetHeaders } from './security-headers.ts';
 
 const TYPES: Record<string, string> = {
@@ -57,7 +58,7 @@ export function staticFiles(options: StaticFilesOptions): Middleware {
     if (!file) throw new NotFoundError(files.size > 0 ? 'No such file.' : 'No such file (the web app is built by npm start, or npm run build:web).');
     if (method !== 'GET' && method !== 'HEAD') throw new MethodNotAllowedError(['GET', 'HEAD']);
     const headers = { ...ctx.responseHeaders, ...pageHeaders, 'Content-Type': file.type, 'Content-Length': String(file.bytes.length) };
-    ctx.res.writeHead(200, Object.entries(headers).flat());
+    ctx.res.writeHead(200, flatten(headers));
     ctx.res.end(method === 'HEAD' ? undefined : file.bytes);
   };
 }

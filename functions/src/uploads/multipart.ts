@@ -53,9 +53,7 @@ export async function receiveSingleFile<T>(
   const declaredLength = Number(req.headers['content-length']);
   if (declaredLength > limits.fileBytes + FORM_OVERHEAD_BYTES) throw tooLarge(limits);
 
-  if (!String(req.headers['content-type']).toLowerCase().startsWith('multipart/form-data')) {
-    throw new UnsupportedMediaTypeError('multipart/form-data');
-  }
+  // The validation stage has checked the Content-Type already (see pipeline/validate.ts).
   let parser: busboy.Busboy;
   try {
     parser = busboy({

@@ -20,11 +20,10 @@ export function sanitiseFileName(name: string | undefined): string {
   return characters.slice(0, MAX_NAME_CHARACTERS - Array.from(extension).length).join('') + extension;
 }
 
-/** The lower-cased extension of a file name (`photo.JPG` → `jpg`), or null if it has none. */
-export function extensionOf(name: string | undefined): string | null {
-  const base = sanitiseFileName(name);
-  const dot = base.lastIndexOf('.');
-  return dot > 0 && dot < base.length - 1 ? base.slice(dot + 1).toLowerCase() : null;
+/** The lower-cased extension of a sanitised file name (`photo.JPG` → `jpg`), or null if it has none. */
+export function extensionOf(sanitisedName: string): string | null {
+  const dot = sanitisedName.lastIndexOf('.');
+  return dot > 0 && dot < sanitisedName.length - 1 ? sanitisedName.slice(dot + 1).toLowerCase() : null;
 }
 
 const PLAIN_SEGMENT = /^[A-Za-z0-9_-]{1,128}$/;

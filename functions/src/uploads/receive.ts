@@ -31,7 +31,8 @@ export interface ReceivedImage {
 
 export function receiveImage(options: ReceiveOptions): Promise<ReceivedImage> {
   return receiveSingleFile(options.request, { fileBytes: options.maxBytes, fileLimitCode: options.limitCode }, async (file, complete) => {
-    const extension = extensionOf(file.filename);
+    const originalName = sanitiseFileName(file.filename);
+    const extension = extensionOf(originalName);
     const declaredType = file.declaredType.toLowerCase();
     const byExtension = extension === null ? undefined : typeByExtension(extension);
     const byDeclaredType = typeByMime(declaredType);
@@ -45,6 +46,6 @@ export function receiveImage(options: ReceiveOptions): Promise<ReceivedImage> {
     const key = options.key(byExtension.extension);
     pipeline(file.stream, inspector).catch(() => {}); // a failure reaches put() through the inspector
     await options.blobs.put(key, inspector, { contentType: byExtension.mime });
-    return { key, originalName: sanitiseFileName(file.filename), inspection: inspector.result };
+    return { key, originalName, inspection: inspector.result };
   });
 }
