@@ -51,20 +51,30 @@ export function clearNotice(): void {
   notice().hidden = true;
 }
 
-/** Runs a form's action with its button disabled; failures are shown, not thrown. */
+/** Runs an action with these buttons disabled; failures are shown, not thrown. */
+async function run(buttons: Iterable<HTMLButtonElement>, action: () => Promise<void>): Promise<void> {
+  for (const button of buttons) button.disabled = true;
+  clearNotice();
+  try {
+    await action();
+  } catch (error) {
+    showError(error);
+  } finally {
+    for (const button of buttons) button.disabled = false;
+  }
+}
+
+/** A form's action, with its buttons disabled while it runs. */
 export function onSubmit(form: HTMLFormElement, action: (data: FormData) => Promise<void>): HTMLFormElement {
-  form.addEventListener('submit', async (event) => {
+  form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const buttons = form.querySelectorAll('button');
-    buttons.forEach((b) => (b.disabled = true));
-    clearNotice();
-    try {
-      await action(new FormData(form));
-    } catch (error) {
-      showError(error);
-    } finally {
-      buttons.forEach((b) => (b.disabled = false));
-    }
+    void run(form.querySelectorAll('button'), () => action(new FormData(form)));
   });
   return form;
+}
+
+/** A button's action, with the button disabled while it runs. */
+export function onClick(button: HTMLButtonElement, action: () => Promise<void>): HTMLButtonElement {
+  button.addEventListener('click', () => void run([button], action));
+  return button;
 }

@@ -3,7 +3,7 @@
  * after a reload, and every failure shown in words.
  */
 import { logout, renew, signedIn } from './api.ts';
-import { clearNotice, showError } from './dom.ts';
+import { clearNotice, onClick } from './dom.ts';
 import { accountScreen } from './screens/account.ts';
 import { loginScreen, mfaScreen, registerScreen } from './screens/auth.ts';
 import { itemsScreen } from './screens/items.ts';
@@ -38,13 +38,12 @@ function render(): void {
   screen.replaceChildren((PRIVATE[hash] ?? itemsScreen)());
 }
 
-document.getElementById('logout')!.addEventListener('click', async () => {
+onClick(document.getElementById('logout') as HTMLButtonElement, async () => {
   try {
     await logout();
-  } catch (error) {
-    showError(error);
+  } finally {
+    go('#/login');
   }
-  go('#/login');
 });
 
 window.addEventListener('hashchange', () => render());

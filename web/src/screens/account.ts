@@ -1,6 +1,6 @@
 /** The account: two-step sign-in (TOTP) set-up, with recovery codes shown once. */
 import { account, call } from '../api.ts';
-import { field, h, onSubmit, showError, showInfo } from '../dom.ts';
+import { field, h, onClick, onSubmit, showInfo } from '../dom.ts';
 
 export function accountScreen(): HTMLElement {
   const section = h('section', {}, h('h2', { text: 'Account' }), h('p', { text: `Signed in as ${account?.email ?? ''}` }));
@@ -9,35 +9,31 @@ export function accountScreen(): HTMLElement {
     return section;
   }
   const start = h('button', { type: 'button', text: 'Set up two-step sign-in' });
-  start.addEventListener('click', async () => {
-    try {
-      const enrollment = await call<{ secret: string; otpauthUri: string; qrCode: string }>('POST', '/auth/mfa/enroll');
-      const qr = h('img', { class: 'qr', alt: 'QR code for your authenticator app' });
-      qr.src = enrollment.qrCode; // a data: URL the API made
-      const activate = h('form', { 'aria-label': 'Confirm two-step sign-in' },
-        field('Code from the app', h('input', { name: 'code', autocomplete: 'one-time-code', required: true, inputmode: 'numeric' })),
-        h('button', { type: 'submit', text: 'Turn on' }),
-      );
-      onSubmit(activate, async (data) => {
-        const answer = await call<{ recoveryCodes: string[] }>('POST', '/auth/mfa/activate', { body: { code: String(data.get('code')).trim() } });
-        if (account) account.mfaEnabled = true;
-        showInfo('Two-step sign-in is on.');
-        section.replaceChildren(
-          h('h2', { text: 'Recovery codes' }),
-          h('p', { text: 'Each works once if you lose your phone. They are shown only now: keep them somewhere safe.' }),
-          h('code', { class: 'codes', 'aria-label': 'Recovery codes', text: answer.recoveryCodes.join('\n') }),
-        );
-      });
+  onClick(start, async () => {
+    const enrollment = await call<{ secret: string; otpauthUri: string; qrCode: string }>('POST', '/auth/mfa/enroll');
+    const qr = h('img', { class: 'qr', alt: 'QR code for your authenticator app' });
+    qr.src = enrollment.qrCode; // a data: URL the API made
+    const activate = h('form', { 'aria-label': 'Confirm two-step sign-in' },
+      field('Code from the app', h('input', { name: 'code', autocomplete: 'one-time-code', required: true, inputmode: 'numeric' })),
+      h('button', { type: 'submit', text: 'Turn on' }),
+    );
+    onSubmit(activate, async (data) => {
+      const answer = await call<{ recoveryCodes: string[] }>('POST', '/auth/mfa/activate', { body: { code: String(data.get('code')).trim() } });
+      if (account) account.mfaEnabled = true;
+      showInfo('Two-step sign-in is on.');
       section.replaceChildren(
-        h('h2', { text: 'Set up two-step sign-in' }),
-        h('p', { text: 'Scan the code with an authenticator app, or type the key in.' }),
-        qr,
-        h('p', { class: 'muted' }, 'Key: ', h('code', { 'data-secret': enrollment.secret, text: enrollment.secret })),
-        activate,
+        h('h2', { text: 'Recovery codes' }),
+        h('p', { text: 'Each works once if you lose your phone. They are shown only now: keep them somewhere safe.' }),
+        h('code', { class: 'codes', 'aria-label': 'Recovery codes', text: answer.recoveryCodes.join('\n') }),
       );
-    } catch (error) {
-      showError(error);
-    }
+    });
+    section.replaceChildren(
+      h('h2', { text: 'Set up two-step sign-in' }),
+      h('p', { text: 'Scan the code with an authenticator app, or type the key in.' }),
+      qr,
+      h('p', { class: 'muted' }, 'Key: ', h('code', { 'data-secret': enrollment.secret, text: enrollment.secret })),
+      activate,
+    );
   });
   section.append(start);
   return section;

@@ -1,6 +1,6 @@
 /** Items: a page at a time, create, edit and delete. */
 import { call } from '../api.ts';
-import { field, h, onSubmit, showError } from '../dom.ts';
+import { field, h, onClick, onSubmit, showError } from '../dom.ts';
 
 interface Item {
   id: string;
@@ -37,13 +37,9 @@ export function itemsScreen(): HTMLElement {
     const edit = h('button', { type: 'button', class: 'secondary', text: 'Edit' });
     const remove = h('button', { type: 'button', class: 'secondary', text: 'Delete' });
     const li = h('li', { 'data-id': item.id }, h('strong', { text: item.name }), h('span', { text: item.description }), h('div', { class: 'row' }, edit, remove));
-    remove.addEventListener('click', async () => {
-      try {
-        await call('DELETE', `/items/${item.id}`);
-        await load();
-      } catch (error) {
-        showError(error);
-      }
+    onClick(remove, async () => {
+      await call('DELETE', `/items/${item.id}`);
+      await load();
     });
     edit.addEventListener('click', () => {
       const form = h('form', { 'aria-label': `Edit ${item.name}` },

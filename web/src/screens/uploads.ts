@@ -1,6 +1,6 @@
 /** Uploads: one image at a time with a progress bar; stored images shown back. */
 import { call, uploadFile } from '../api.ts';
-import { h, showError, showInfo } from '../dom.ts';
+import { h, onClick, showError, showInfo } from '../dom.ts';
 
 interface Upload {
   id: string;
@@ -27,13 +27,9 @@ export function uploadsScreen(): HTMLElement {
 
   async function row(upload: Upload): Promise<HTMLLIElement> {
     const remove = h('button', { type: 'button', class: 'secondary', text: 'Delete' });
-    remove.addEventListener('click', async () => {
-      try {
-        await call('DELETE', `/uploads/${upload.id}`);
-        await load();
-      } catch (error) {
-        showError(error);
-      }
+    onClick(remove, async () => {
+      await call('DELETE', `/uploads/${upload.id}`);
+      await load();
     });
     const meta = `${upload.contentType}, ${upload.width}×${upload.height}, ${upload.size} bytes`;
     return h('li', { 'data-id': upload.id }, h('strong', { text: upload.originalName }), h('span', { class: 'muted', text: meta }), await preview(upload), h('div', { class: 'row' }, remove));
@@ -45,23 +41,16 @@ export function uploadsScreen(): HTMLElement {
     if (answer.uploads.length === 0) list.append(h('li', { class: 'muted', text: 'No uploads yet.' }));
   }
 
-  button.addEventListener('click', async () => {
+  onClick(button, async () => {
     const file = input.files?.[0];
-    if (!file) return showError(new Error('no file'));
-    button.disabled = true;
+    if (!file) throw new Error('no file');
     progress.hidden = false;
     progress.value = 0;
-    try {
-      const stored = await uploadFile<Upload>(file, (fraction) => (progress.value = fraction));
-      progress.value = 1;
-      showInfo(`Stored ${stored.originalName}.`);
-      input.value = '';
-      await load();
-    } catch (error) {
-      showError(error);
-    } finally {
-      button.disabled = false;
-    }
+    const stored = await uploadFile<Upload>(file, (fraction) => (progress.value = fraction));
+    progress.value = 1;
+    showInfo(`Stored ${stored.originalName}.`);
+    input.value = '';
+    await load();
   });
 
   load().catch(showError);
