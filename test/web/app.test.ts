@@ -129,6 +129,8 @@ describe('web client in Chromium', function () {
   it('uploads an image with a progress bar and shows the stored image back', async function () {
     await page.getByRole('link', { name: 'Uploads' }).click();
     await page.getByRole('heading', { name: 'Uploads' }).waitFor();
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await notice().filter({ hasText: 'Choose an image file first.' }).waitFor();
     await page.getByLabel('Image file').setInputFiles(`${FIXTURES}photo.jpg`);
     await page.getByRole('button', { name: 'Upload' }).click();
     await notice().filter({ hasText: 'Stored photo.jpg.' }).waitFor();

@@ -25,11 +25,16 @@ export function field(label: string, input: HTMLInputElement | HTMLTextAreaEleme
 
 const notice = () => document.getElementById('notice') as HTMLParagraphElement;
 
+/** A mistake the person can fix, said in the app's own words. */
+export class UserMistake extends Error {}
+
 /** Shows an error (or any failure) in words, with field details when the API gave them. */
 export function showError(error: unknown): void {
   const box = notice();
   box.className = '';
-  if (error instanceof ApiError) {
+  if (error instanceof UserMistake) {
+    box.textContent = error.message;
+  } else if (error instanceof ApiError) {
     const details = Array.isArray(error.details)
       ? (error.details as { path?: string; message?: string }[]).map((d) => `${d.path ? `${d.path}: ` : ''}${d.message ?? ''}`).join('; ')
       : '';

@@ -1,6 +1,6 @@
 /** Uploads: one image at a time with a progress bar; stored images shown back. */
 import { call, uploadFile } from '../api.ts';
-import { h, onClick, showError, showInfo } from '../dom.ts';
+import { UserMistake, h, onClick, showError, showInfo } from '../dom.ts';
 
 interface Upload {
   id: string;
@@ -43,7 +43,7 @@ export function uploadsScreen(): HTMLElement {
 
   onClick(button, async () => {
     const file = input.files?.[0];
-    if (!file) throw new Error('no file');
+    if (!file) throw new UserMistake('Choose an image file first.');
     progress.hidden = false;
     progress.value = 0;
     const stored = await uploadFile<Upload>(file, (fraction) => (progress.value = fraction));
