@@ -70,6 +70,19 @@ describe('Cloud Functions entry point (functions/src/index.ts)', function () {
     assert.deepEqual([endpoint(exported.uploads).availableMemoryMb, endpoint(exported.uploads).concurrency], [512, 20]);
   });
 
+  it("runs every function in the one declared region, which Hosting's rewrites name, with a bound on instances", async function () {
+    const exported = await import('../functions/src/index.ts');
+    const { REGION, MAX_INSTANCES } = await import('../functions/src/deploy/options.ts');
+    const { hostingRewrites } = await import('../functions/src/deploy/hosting.ts');
+    for (const name of ['auth', 'items', 'uploads'] as const) {
+      const endpoint = (exported[name] as unknown as { __endpoint: { region: string[]; maxInstances: number; timeoutSeconds: number } }).__endpoint;
+      assert.deepEqual(endpoint.region, [REGION], name);
+      assert.equal(endpoint.maxInstances, MAX_INSTANCES, name);
+      assert.ok(endpoint.timeoutSeconds >= 10, name);
+    }
+    assert.ok(hostingRewrites().every((rewrite) => rewrite.function.region === REGION));
+  });
+
   it('stores an upload that arrives as rawBody', async function () {
     const form = fileForm('picture.png', 'image/png', png());
     const created = await send(base, 'POST', '/uploads', { token, raw: form.body, headers: { 'content-type': form.contentType } });

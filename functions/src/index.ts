@@ -8,26 +8,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { defineSecret } from 'firebase-functions/params';
-import { onRequest, type HttpsOptions } from 'firebase-functions/v2/https';
+import { onRequest } from 'firebase-functions/v2/https';
 import type { RequestHandler } from './app.ts';
-import { sendJson } from './pipeline/respond.ts';
+import { FUNCTION_OPTIONS } from './deploy/options.ts';
+import { CACHE_CONTROL, sendJson } from './pipeline/respond.ts';
 import type { FunctionName } from './pipeline/route.ts';
 
 /** JWK set of signing keys (see README, "Configuration"); set with `firebase functions:secrets:set AUTH_SIGNING_KEYS`. */
 const signingKeys = defineSecret('AUTH_SIGNING_KEYS');
 
-const options: HttpsOptions = {
-  secrets: [signingKeys],
-  // The pipeline is the access control; the platform must let browsers and apps reach it.
-  invoker: 'public',
-  concurrency: 80,
-  memory: '256MiB',
-  timeoutSeconds: 30,
-};
-
 function lazily(name: FunctionName): (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1]) => Promise<void> {
   let handler: Promise<RequestHandler> | undefined;
   return async (req, res) => {
+    // Express (which hosts the function on Cloud Functions and in the emulator) announces itself.
+    res.removeHeader('X-Powered-By');
     handler ??= (async () => {
       const [{ createFunctionHandler }, { getRuntime }] = await Promise.all([import('./app.ts'), import('./runtime.ts')]);
       return createFunctionHandler(name, await getRuntime());
@@ -39,15 +33,14 @@ function lazily(name: FunctionName): (req: Parameters<RequestHandler>[0], res: P
       const requestId = randomUUID();
       console.error(JSON.stringify({ severity: 'CRITICAL', message: 'function failed to start', function: name, requestId, error: String(error) }));
       if (!res.headersSent) {
-        sendJson(res, 503, { error: { code: 'unavailable', message: 'The service could not start; retry shortly.', requestId } }, { 'Cache-Control': 'no-store' });
+        sendJson(res, 503, { error: { code: 'unavailable', message: 'The service could not start; retry shortly.', requestId } }, { 'Cache-Control': CACHE_CONTROL });
       }
     }
   };
 }
 
-// A password hash (scrypt, N=2^17, r=8) holds 128 MiB while it runs: room for six at once.
-export const auth = onRequest({ ...options, memory: '1GiB', cpu: 1, concurrency: 6 }, lazily('auth'));
-export const items = onRequest(options, lazily('items'));
-// The platform reads each request body into memory (rawBody) before the function runs; an
-// upload at the 5 MiB limit may be held up to three times over while it is parsed and sent on.
-export const uploads = onRequest({ ...options, memory: '512MiB', concurrency: 20 }, lazily('uploads'));
+const exported = (name: FunctionName) => onRequest({ ...FUNCTION_OPTIONS[name], secrets: [signingKeys] }, lazily(name));
+
+export const auth = exported('auth');
+export const items = exported('items');
+export const uploads = exported('uploads');

@@ -5,9 +5,26 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
 import { createLocalHandler } from './app.ts';
 import { ConfigError } from './config/index.ts';
 import { getRuntime, type Runtime } from './runtime.ts';
+
+/**
+ * Where the local server listens. Only this server reads PORT and HOST: the Functions
+ * emulator and Cloud Functions set PORT for their own host process (a socket path, in the
+ * emulator), which is none of the functions' business.
+ */
+const listenSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+});
+
+export function listenAddress(env: NodeJS.ProcessEnv = process.env): { port: number; host: string } {
+  const parsed = listenSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
+  return { port: parsed.data.PORT, host: parsed.data.HOST };
+}
 
 export interface RunningServer {
   url: string;
@@ -15,7 +32,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(runtime: Runtime, port = runtime.config.server.port, host = runtime.config.server.host): Promise<RunningServer> {
+export async function startServer(runtime: Runtime, port: number, host: string): Promise<RunningServer> {
   const server = createServer(createLocalHandler(runtime));
   // Slow clients may not hold sockets open forever.
   server.headersTimeout = 10_000;
@@ -39,7 +56,9 @@ export async function startServer(runtime: Runtime, port = runtime.config.server
 
 async function main(): Promise<void> {
   let runtime: Runtime;
+  let address: { port: number; host: string };
   try {
+    address = listenAddress();
     runtime = await getRuntime();
   } catch (error) {
     if (error instanceof ConfigError || (error as { code?: string }).code === 'ERR_SIGNING_KEYS') {
@@ -48,7 +67,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const running = await startServer(runtime);
+  const running = await startServer(runtime, address.port, address.host);
   const { config } = runtime;
   runtime.logger.info('listening', { url: running.url, store: config.store.driver, env: config.env });
   process.stdout.write(`\nbastion is listening on ${running.url}  (store: ${config.store.driver}, ${config.env})\n`);

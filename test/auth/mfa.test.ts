@@ -62,7 +62,7 @@ describe('MFA (TOTP)', function () {
       assert.match(decodeURIComponent(uri.pathname), /alice@example\.com/);
       assert.match(response.json.secret, /^[A-Z2-7]{32}$/, '160 bits, base32');
       assert.match(response.json.qrCode, /^data:image\/png;base64,/);
-      assert.equal(response.headers['cache-control'], 'no-store');
+      assert.equal(response.headers['cache-control'], 'private, no-store');
       assert.equal((await api.request('GET', '/auth/me', { token })).json.user.mfaEnabled, false);
       assert.equal((await login()).json.mfaRequired, undefined, 'login still needs only the password');
     });

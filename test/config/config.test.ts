@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../functions/src/config/index.ts';
+import { listenAddress } from '../../functions/src/server.ts';
 import { SigningKeyError, generateSigningKey, parseSigningKeys } from '../../functions/src/config/signing-keys.ts';
 
 const productionBase = async () => ({
@@ -17,8 +18,9 @@ const productionBase = async () => ({
 describe('configuration', function () {
   it('has the documented defaults locally', async function () {
     const config = await loadConfig({ APP_ENV: 'test' });
-    assert.equal(config.server.port, 3000);
-    assert.equal(config.server.host, '127.0.0.1');
+    assert.deepEqual(listenAddress({}), { port: 3000, host: '127.0.0.1' });
+    assert.equal(config.platform, 'local');
+    assert.equal(config.store.deadlineMs, 5000);
     assert.equal(config.store.driver, 'sqlite');
     assert.deepEqual(config.rateLimits, { globalPerMinute: 100, apiPerMinute: 10, createPerMinute: 5 });
     assert.equal(config.bodyLimitBytes, 102400);
@@ -41,6 +43,32 @@ describe('configuration', function () {
     assert.equal(config.trustedProxyHops, 1);
     assert.equal(config.auth.sessionCookieName, '__session', 'the one cookie Firebase Hosting forwards');
     assert.deepEqual(config.cors.origins, ['https://app.example.com']);
+  });
+
+  it('starts under the Functions emulator as it sets the environment: PORT a socket path, K_SERVICE and FUNCTIONS_EMULATOR set', async function () {
+    // What firebase-tools' Functions emulator gives each function's process (functionsEmulator.ts).
+    const emulator = {
+      PORT: '/tmp/fire_emu_5a3b.sock',
+      K_SERVICE: 'items',
+      FUNCTION_TARGET: 'items',
+      FUNCTIONS_EMULATOR: 'true',
+      GCLOUD_PROJECT: 'demo-bastion',
+      FIRESTORE_EMULATOR_HOST: '127.0.0.1:8080',
+      STORAGE_EMULATOR_HOST: 'http://127.0.0.1:9199',
+    };
+    const config = await loadConfig({ ...emulator, AUTH_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }) });
+    assert.equal(config.platform, 'functions-emulator');
+    assert.equal(config.env, 'development', 'a development machine, though shaped like the platform');
+    assert.equal(config.store.driver, 'firestore');
+    assert.equal(config.blobs.driver, 'cloud-storage');
+    assert.equal(config.auth.sessionCookieName, '__session', 'behind the Hosting emulator');
+    assert.equal(config.log.target, 'cloud-logging');
+    assert.equal(config.trustedProxyHops, 0, 'the emulators append nothing to X-Forwarded-For');
+    assert.throws(() => listenAddress(emulator), ConfigError, 'only the local server reads PORT');
+  });
+
+  it('refuses the local server a port that is not one, naming PORT', function () {
+    assert.throws(() => listenAddress({ PORT: 'eighty' }), (error: Error) => error instanceof ConfigError && error.message.includes('PORT'));
   });
 
   it('refuses to start on Cloud Storage without knowing the bucket, and says what to set', async function () {
@@ -96,7 +124,7 @@ describe('configuration', function () {
 
   it('refuses out-of-range and non-numeric values, naming the variable', async function () {
     const bad: Record<string, string> = {
-      PORT: 'eighty',
+      STORE_DEADLINE_MS: '0',
       RATE_LIMIT_API_PER_MINUTE: '0',
       BODY_LIMIT_BYTES: '999999999',
       AUTH_CLOCK_TOLERANCE_SECONDS: '3600',

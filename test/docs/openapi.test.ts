@@ -89,7 +89,7 @@ describe('OpenAPI document', function () {
         const { rateLimits, auth } = api.runtime.config;
         assert.deepEqual(response.json, openApiDocument(routes, { version: API_VERSION, rateLimits, sessionCookieName: auth.sessionCookieName }));
         assert.equal(response.headers['x-content-type-options'], 'nosniff');
-        assert.equal(response.headers['cache-control'], 'no-store');
+        assert.equal(response.headers['cache-control'], 'private, no-store');
         assert.match(String(response.headers['content-security-policy']), /default-src 'none'/);
         assert.ok(response.headers['ratelimit-limit'], 'rate-limited');
       }

@@ -42,7 +42,7 @@ function assertRateLimited(response: Response, limit: number): void {
   assert.match(String(response.headers['ratelimit-reset']), /^\d+$/);
   assert.equal(response.headers['ratelimit-policy'], `${limit};w=60`);
   // Refusals are responses like any other: headers, request id.
-  assert.equal(response.headers['cache-control'], 'no-store');
+  assert.equal(response.headers['cache-control'], 'private, no-store');
   assert.equal(response.json.error.requestId, response.headers['x-request-id']);
 }
 

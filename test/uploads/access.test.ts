@@ -112,7 +112,7 @@ describe('uploads: reading, deleting, quota and rate limit', function () {
       const csp = String(response.headers['content-security-policy']).split(';').map((d) => d.trim());
       assert.ok(csp.includes('sandbox'), csp.join('; '));
       assert.ok(csp.includes("default-src 'none'"));
-      assert.equal(response.headers['cache-control'], 'no-store');
+      assert.equal(response.headers['cache-control'], 'private, no-store');
       assert.equal(response.headers['cross-origin-resource-policy'], 'same-origin');
     });
 

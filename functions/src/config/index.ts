@@ -15,6 +15,8 @@ export type AppEnv = 'development' | 'test' | 'production';
 /** Defaults the generated documentation (docs/) describes too. */
 export const DEFAULT_RATE_LIMITS = { globalPerMinute: 100, apiPerMinute: 10, createPerMinute: 5 } as const;
 export const DEFAULT_SESSION_COOKIE_NAME = '__Host-session';
+/** A few seconds: a store that answers slower than this is treated as down (functions time out at 30 s). */
+export const DEFAULT_STORE_DEADLINE_MS = 5000;
 /** Firebase Hosting forwards no other cookie to a function, and the web app is served there. */
 export const HOSTING_SESSION_COOKIE_NAME = '__session';
 
@@ -33,26 +35,34 @@ const origin = z.string().refine((value) => {
 
 const perMinute = z.coerce.number().int().min(1).max(1_000_000_000);
 
-/** Running inside Cloud Functions / Cloud Run: the platform sets K_SERVICE. */
-function isDeployed(env: NodeJS.ProcessEnv): boolean {
-  return Boolean(env.K_SERVICE || env.FUNCTION_TARGET);
+/**
+ * Where the code runs, which picks the defaults: `npm start` and the tests (`local`), the
+ * Firebase Functions emulator (`functions-emulator`: the platform's shape, behind the Hosting
+ * emulator, but a development machine), or Cloud Functions / Cloud Run (`cloud-functions`).
+ */
+export type Platform = 'local' | 'functions-emulator' | 'cloud-functions';
+
+export function platformOf(env: NodeJS.ProcessEnv): Platform {
+  // The Functions emulator sets K_SERVICE and FUNCTION_TARGET as the platform does, and also this.
+  if (env.FUNCTIONS_EMULATOR === 'true') return 'functions-emulator';
+  return env.K_SERVICE || env.FUNCTION_TARGET ? 'cloud-functions' : 'local';
 }
 
 function schemaFor(env: NodeJS.ProcessEnv) {
-  const deployed = isDeployed(env);
-  const appEnv: AppEnv = deployed ? 'production' : 'development';
+  const platform = platformOf(env);
+  const cloud = platform === 'cloud-functions';
+  const hosted = platform !== 'local'; // behind (the emulator of) Firebase Hosting
   return z.object({
-    APP_ENV: z.enum(['development', 'test', 'production']).default(appEnv),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-    HOST: z.string().min(1).default('127.0.0.1'),
+    APP_ENV: z.enum(['development', 'test', 'production']).default(cloud ? 'production' : 'development'),
     DATA_DIR: z.string().min(1).default('.data'),
     STORE_DRIVER: z
       .enum(['sqlite', 'firestore'])
-      .default(deployed || env.FIRESTORE_EMULATOR_HOST ? 'firestore' : 'sqlite'),
+      .default(cloud || env.FIRESTORE_EMULATOR_HOST ? 'firestore' : 'sqlite'),
     SQLITE_PATH: z.string().min(1).optional(),
+    STORE_DEADLINE_MS: z.coerce.number().int().min(100).max(20_000).default(DEFAULT_STORE_DEADLINE_MS),
     BLOB_DRIVER: z
       .enum(['disk', 'cloud-storage'])
-      .default(deployed || env.STORAGE_EMULATOR_HOST ? 'cloud-storage' : 'disk'),
+      .default(cloud || env.STORAGE_EMULATOR_HOST ? 'cloud-storage' : 'disk'),
     BLOB_DIR: z.string().min(1).optional(),
     STORAGE_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'must be a Cloud Storage bucket name').optional(),
     UPLOAD_MAX_FILE_BYTES: z.coerce.number().int().min(1024).max(30 * 1024 * 1024).default(5 * 1024 * 1024),
@@ -61,7 +71,7 @@ function schemaFor(env: NodeJS.ProcessEnv) {
     GCLOUD_PROJECT: z.string().min(1).optional(),
     CORS_ORIGINS: z
       .string()
-      .default(deployed ? '' : 'http://localhost:3000,http://127.0.0.1:3000')
+      .default(platform === 'local' ? 'http://localhost:3000,http://127.0.0.1:3000' : '')
       .transform((list) => list.split(',').map((s) => s.trim()).filter(Boolean))
       .pipe(z.array(origin)),
     AUTH_ISSUER: z.string().min(1).optional(),
@@ -73,22 +83,29 @@ function schemaFor(env: NodeJS.ProcessEnv) {
     SESSION_COOKIE_NAME: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a plain cookie name such as __Host-session or __session')
-      .default(deployed ? HOSTING_SESSION_COOKIE_NAME : DEFAULT_SESSION_COOKIE_NAME),
+      .default(hosted ? HOSTING_SESSION_COOKIE_NAME : DEFAULT_SESSION_COOKIE_NAME),
     RATE_LIMIT_GLOBAL_PER_MINUTE: perMinute.default(DEFAULT_RATE_LIMITS.globalPerMinute),
     RATE_LIMIT_API_PER_MINUTE: perMinute.default(DEFAULT_RATE_LIMITS.apiPerMinute),
     RATE_LIMIT_CREATE_PER_MINUTE: perMinute.default(DEFAULT_RATE_LIMITS.createPerMinute),
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(100 * 1024),
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
-    LOG_TARGET: z.enum(['stdout', 'cloud-logging']).default(deployed ? 'cloud-logging' : 'stdout'),
-    TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(deployed ? 1 : 0),
+    LOG_TARGET: z.enum(['stdout', 'cloud-logging']).default(hosted ? 'cloud-logging' : 'stdout'),
+    // Cloud Functions' front end appends the caller's address; the emulators append nothing.
+    TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(cloud ? 1 : 0),
   });
 }
 
 export interface Config {
   env: AppEnv;
-  server: { port: number; host: string };
+  platform: Platform;
   dataDir: string;
-  store: { driver: 'sqlite' | 'firestore'; sqlitePath: string; projectId: string | undefined };
+  store: {
+    driver: 'sqlite' | 'firestore';
+    sqlitePath: string;
+    projectId: string | undefined;
+    /** Longest a store call may take before the request is answered 503 (well under the function's timeout). */
+    deadlineMs: number;
+  };
   blobs: { driver: 'disk' | 'cloud-storage'; dir: string; bucket: string | undefined; projectId: string | undefined };
   uploads: {
     /** Bytes of one file (Cloud Functions caps a whole request at 32 MiB). */
@@ -155,12 +172,13 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   const keys = await loadSigningKeys({ json: vars.AUTH_SIGNING_KEYS, env: vars.APP_ENV, dataDir });
   return {
     env: vars.APP_ENV,
-    server: { port: vars.PORT, host: vars.HOST },
+    platform: platformOf(env),
     dataDir,
     store: {
       driver: vars.STORE_DRIVER,
       sqlitePath: vars.SQLITE_PATH ?? resolve(dataDir, 'bastion.sqlite'),
       projectId,
+      deadlineMs: vars.STORE_DEADLINE_MS,
     },
     blobs: { driver: vars.BLOB_DRIVER, dir: vars.BLOB_DIR ? resolve(vars.BLOB_DIR) : resolve(dataDir, 'blobs'), bucket, projectId },
     uploads: {

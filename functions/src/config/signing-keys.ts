@@ -85,7 +85,13 @@ export async function loadSigningKeys(options: {
   }
   const keys = JSON.stringify({ keys: [await generateSigningKey('dev-')] }, null, 2);
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  writeFileSync(file, keys, { mode: 0o600, flag: 'wx' });
+  try {
+    writeFileSync(file, keys, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    // Another process (the emulator starts one per function) wrote it first: use theirs.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return parseSigningKeys(readFileSync(file, 'utf8'));
+    throw error;
+  }
   process.stderr.write(
     [
       '',

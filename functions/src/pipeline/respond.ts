@@ -3,6 +3,9 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Context } from './context.ts';
 
+/** Never cached; `private` too, without which Firebase Hosting drops a function's Set-Cookie. */
+export const CACHE_CONTROL = 'private, no-store';
+
 /** Headers as the flat [name, value, …] list `writeHead` takes without per-header bookkeeping. */
 export function flatten(headers: Record<string, string>): string[] {
   const flat: string[] = [];

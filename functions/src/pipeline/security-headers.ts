@@ -1,12 +1,14 @@
 /**
  * Security headers, from helmet configured for an API rather than for its HTML defaults.
  * JSON responses get the tightest CSP there is; a page we serve gets `default-src 'self'`
- * with no inline script or style. Plus `Cache-Control: no-store` (helmet leaves caching alone):
- * responses carry personal data and must not sit in shared or browser caches.
+ * with no inline script or style. Plus `Cache-Control: private, no-store` (helmet leaves caching
+ * alone): responses carry personal data and must not sit in shared or browser caches, and
+ * Firebase Hosting passes a function's `Set-Cookie` on only when `Cache-Control` says `private`.
  */
 import helmet, { type HelmetOptions } from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Middleware } from './context.ts';
+import { CACHE_CONTROL } from './respond.ts';
 
 export type ContentKind = 'api' | 'page';
 
@@ -62,7 +64,7 @@ export function recordHelmetHeaders(kind: ContentKind): [string, string][] {
     getHeader: () => undefined,
   };
   (helmet(helmetOptions(kind)) as unknown as NodeMiddleware)({} as IncomingMessage, recorder as unknown as ServerResponse, () => {});
-  return [...headers, ['Cache-Control', 'no-store']];
+  return [...headers, ['Cache-Control', CACHE_CONTROL]];
 }
 
 export function securityHeaders(options: { kind?: ContentKind } = {}): Middleware {

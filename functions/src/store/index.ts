@@ -1,13 +1,13 @@
 /**
- * Opens the configured driver. Firestore (and its 0.5 s import) is loaded only when chosen.
- * The embedded driver enforces the composite indexes declared in firestore.indexes.json, so a
+ * Opens the configured driver, loading only that driver: Firestore's client takes half a
+ * second to import, and `node:sqlite` is experimental in Node 22 (a warning at load) and
+ * absent from older Node, so neither is imported unless chosen. The embedded driver enforces the composite indexes declared in firestore.indexes.json, so a
  * query that would fail on Firestore for want of an index fails locally too.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/index.ts';
 import { parseFirestoreIndexes, type DocumentStore, type IndexDefinition } from './port.ts';
-import { SqliteDocumentStore } from './sqlite.ts';
 
 /** firestore.indexes.json at the repository root (absent in a deployed function, which uses Firestore). */
 const INDEXES_FILE = fileURLToPath(new URL('../../../firestore.indexes.json', import.meta.url));
@@ -21,5 +21,6 @@ export async function openStore(config: Config['store']): Promise<DocumentStore>
     const { openFirestoreStore } = await import('./firestore.ts');
     return openFirestoreStore({ projectId: config.projectId });
   }
+  const { SqliteDocumentStore } = await import('./sqlite.ts');
   return new SqliteDocumentStore({ path: config.sqlitePath, indexes: declaredIndexes() });
 }
