@@ -19,6 +19,9 @@ const common = {
   region: REGION,
   // The pipeline is the access control; the platform must let browsers and apps reach it.
   invoker: 'public',
+  // CORS is the pipeline's (an allowlist, credentials): firebase-functions must add none of its
+  // own, and under the emulator it would otherwise answer every preflight for any origin.
+  cors: false,
   maxInstances: MAX_INSTANCES,
   timeoutSeconds: TIMEOUT_SECONDS,
   concurrency: 80,
