@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { authenticate } from './pipeline/authenticate.ts';
 import { authorize } from './pipeline/authorize.ts';
-import { clientIp } from './pipeline/client-ip.ts';
+import { clientIp, forwardingChain } from './pipeline/client-ip.ts';
 import { compose } from './pipeline/compose.ts';
 import { RequestContext, type Middleware, type Request } from './pipeline/context.ts';
 import { cors } from './pipeline/cors.ts';
@@ -58,11 +58,15 @@ function toHandler(runtime: Runtime, router: Router | undefined): RequestHandler
   const run = compose(pipelineFor(runtime, router));
   const { config } = runtime;
   const services = { store: runtime.store, blobs: runtime.blobs, auth: config.auth, uploads: config.uploads, rateLimits: config.rateLimits };
-  const hops = runtime.config.trustedProxyHops;
+  const ipOf = clientIp({ trustedProxyHops: config.trustedProxyHops, trustedProxies: config.trustedProxies });
   return async (req, res) => {
-    const ctx = new RequestContext({ req, res, services, logger: runtime.logger, ip: clientIp(req, hops) });
+    const ctx = new RequestContext({ req, res, services, logger: runtime.logger, ip: ipOf(req) });
     try {
       await run(ctx);
+      // The raw chain next to the address taken from it, so an operator can check the rule.
+      if (req.headers['x-forwarded-for'] !== undefined && runtime.logger.isDebugEnabled()) {
+        ctx.log.debug('client address', { ip: ctx.ip, ...forwardingChain(req) });
+      }
     } catch (error) {
       // Only reachable if logging itself failed: never leave the client hanging.
       runtime.logger.error('pipeline failed outside the error mapper', { err: error });

@@ -140,6 +140,70 @@ describe('configuration', function () {
     }
   });
 
+  describe('TRUSTED_PROXIES', function () {
+    // Fastly's https://api.fastly.com/public-ip-list, copied by hand: Firebase Hosting's CDN.
+    const FASTLY = [
+      '23.235.32.0/20', '43.249.72.0/22', '103.244.50.0/24', '103.245.222.0/23', '103.245.224.0/24',
+      '104.156.80.0/20', '140.248.64.0/18', '140.248.128.0/17', '146.75.0.0/17', '151.101.0.0/16',
+      '157.52.64.0/18', '167.82.0.0/17', '167.82.128.0/20', '167.82.160.0/20', '167.82.224.0/20',
+      '172.111.64.0/18', '185.31.16.0/22', '199.27.72.0/21', '199.232.0.0/16',
+      '2a04:4e40::/32', '2a04:4e42::/32',
+    ];
+    const cloud = async (env: Record<string, string> = {}) =>
+      loadConfig({ ...(await productionBase()), APP_ENV: undefined, K_SERVICE: 'items', STORAGE_BUCKET: 'demo-x', ...env });
+
+    it('trusts no proxy by address locally and under the emulator, and Firebase Hosting\'s CDN when deployed', async function () {
+      assert.deepEqual((await loadConfig({ APP_ENV: 'test' })).trustedProxies, []);
+      const emulator = { K_SERVICE: 'items', FUNCTIONS_EMULATOR: 'true', GCLOUD_PROJECT: 'demo-bastion', STORAGE_BUCKET: 'demo-x' };
+      assert.deepEqual((await loadConfig({ APP_ENV: 'test', ...emulator })).trustedProxies, []);
+      assert.deepEqual((await cloud()).trustedProxies, FASTLY);
+    });
+
+    it('takes a deployment\'s own list instead, none, or the Hosting list by name next to its own', async function () {
+      assert.deepEqual((await cloud({ TRUSTED_PROXIES: 'none' })).trustedProxies, []);
+      assert.deepEqual((await cloud({ TRUSTED_PROXIES: ' 10.0.0.0/8 , 2001:DB8:0::/32,' })).trustedProxies, ['10.0.0.0/8', '2001:db8::/32']);
+      assert.deepEqual((await loadConfig({ APP_ENV: 'test', TRUSTED_PROXIES: '127.0.0.9' })).trustedProxies, ['127.0.0.9/32']);
+      assert.deepEqual((await loadConfig({ APP_ENV: 'test', TRUSTED_PROXIES: '2001:db8::7' })).trustedProxies, ['2001:db8::7/128']);
+      assert.deepEqual((await cloud({ TRUSTED_PROXIES: 'firebase-hosting,192.168.0.0/16' })).trustedProxies, [...FASTLY, '192.168.0.0/16']);
+    });
+
+    it('refuses malformed ranges, a /0 and host bits at start-up, naming the variable and the entry', async function () {
+      const bad = [
+        'garbage',
+        '10.0.0.0/33',
+        '2001:db8::/129',
+        '10.0.0.0/',
+        '10.0.0.0/8/8',
+        '10.0.0.0/255.0.0.0',
+        '10.0.0.0/08',
+        '0.0.0.0/0',
+        '::/0',
+        '10.0.0.1/8',
+        '127.1',
+        '0x7f.0.0.1/32',
+        '[2001:db8::1]',
+        '::ffff:10.0.0.0/104',
+        'fe80::1%eth0',
+        '',
+        ' , ',
+        'none,10.0.0.0/8',
+        'NONE',
+        '10.0.0.0/8 192.168.0.0/16',
+      ];
+      for (const value of bad) {
+        await assert.rejects(
+          loadConfig({ APP_ENV: 'test', TRUSTED_PROXIES: value }),
+          (error: Error) => error instanceof ConfigError && error.message.includes('TRUSTED_PROXIES'),
+          JSON.stringify(value),
+        );
+      }
+      await assert.rejects(
+        loadConfig({ APP_ENV: 'test', TRUSTED_PROXIES: '10.0.0.0/8,10.1.2.3/16' }),
+        (error: Error) => error.message.includes('10.1.2.3/16') && error.message.includes('10.1.0.0/16'),
+      );
+    });
+  });
+
   it('generates a development signing key once, private to the owner, and reuses it', async function () {
     const dataDir = mkdtempSync(join(tmpdir(), 'bastion-config-'));
     const first = await loadConfig({ APP_ENV: 'development', DATA_DIR: dataDir });

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { loadSigningKeys, type SigningKeys } from './signing-keys.ts';
+import { FIREBASE_HOSTING, NO_TRUSTED_PROXIES, parseTrustedProxies } from './trusted-proxies.ts';
 
 export const ROLES = ['viewer', 'user', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -92,6 +93,16 @@ function schemaFor(env: NodeJS.ProcessEnv) {
     LOG_TARGET: z.enum(['stdout', 'cloud-logging']).default(hosted ? 'cloud-logging' : 'stdout'),
     // Cloud Functions' front end appends the caller's address; the emulators append nothing.
     TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(cloud ? 1 : 0),
+    // Deployed, Firebase Hosting's CDN forwards for its clients; locally no proxy does.
+    TRUSTED_PROXIES: z
+      .string()
+      .default(cloud ? FIREBASE_HOSTING : NO_TRUSTED_PROXIES)
+      .transform((value, ctx) => {
+        const read = parseTrustedProxies(value);
+        if ('ranges' in read) return read.ranges;
+        for (const message of read.errors) ctx.issues.push({ code: 'custom', message, input: value });
+        return z.NEVER;
+      }),
   });
 }
 
@@ -129,6 +140,8 @@ export interface Config {
   bodyLimitBytes: number;
   log: { level: 'error' | 'warn' | 'info' | 'debug'; target: 'stdout' | 'cloud-logging' };
   trustedProxyHops: number;
+  /** CIDR ranges of the proxies trusted, by address, to name whom they forward for. */
+  trustedProxies: string[];
 }
 
 /**
@@ -203,5 +216,6 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     bodyLimitBytes: vars.BODY_LIMIT_BYTES,
     log: { level: vars.LOG_LEVEL, target: vars.LOG_TARGET },
     trustedProxyHops: vars.TRUSTED_PROXY_HOPS,
+    trustedProxies: vars.TRUSTED_PROXIES,
   };
 }

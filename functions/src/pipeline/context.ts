@@ -45,7 +45,7 @@ export interface Context {
   logFields: Record<string, string>;
   /** A logger that adds `logFields` to each line. */
   readonly log: Logger;
-  /** Client address (see TRUSTED_PROXY_HOPS). */
+  /** The client as rate limits count it: an IPv4 address or an IPv6 /64 (pipeline/client-ip.ts). */
   ip: string;
   /** Path with any query string removed. */
   path: string;

@@ -40,7 +40,7 @@ export interface HandlerInput<P, Q, B> {
   /** Present on every route that is not public. */
   principal: Principal;
   requestId: string;
-  /** The client's address (see TRUSTED_PROXY_HOPS). */
+  /** The client as rate limits count it: an IPv4 address or an IPv6 /64 (pipeline/client-ip.ts). */
   ip: string;
   /** The browser session cookie, on `cookieSession` routes, CSRF-checked. */
   session: CookieSession | undefined;
