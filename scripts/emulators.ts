@@ -43,8 +43,8 @@ const firebaseJson = () => JSON.parse(readFileSync(join(REPOSITORY, 'firebase.js
 export interface StackOptions {
   firestore?: 'auto' | 'firebase' | 'cloud-sdk';
   storage?: 'auto' | 'firebase' | 'api-server';
-  /** Extra environment for the functions (it loses to functions/.env*, as in firebase-tools). */
-  functionsEnv?: Record<string, string>;
+  /** Extra environment for every process of the stack; the functions see it below functions/.env* (firebase-tools' order). */
+  env?: Record<string, string>;
   /** Every line the stack prints. */
   onLine?: (line: string) => void;
 }
@@ -243,7 +243,7 @@ export async function startEmulatorStack(options: StackOptions = {}): Promise<Em
   };
 
   try {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...options.functionsEnv, ...hermetic, GCLOUD_PROJECT: PROJECT_ID };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, ...hermetic, GCLOUD_PROJECT: PROJECT_ID };
     const only = ['functions', 'hosting'];
     const clientEnv: Record<string, string> = { ...hermetic, GCLOUD_PROJECT: PROJECT_ID };
     const firestoreAt = `${ports.firestore!.host}:${ports.firestore!.port}`;

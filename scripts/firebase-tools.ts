@@ -65,6 +65,8 @@ export async function hermeticEnv(): Promise<Record<string, string>> {
     // firebase-tools skips its message-of-the-day fetch under CI, and update-notifier its check.
     CI: 'true',
     NO_UPDATE_NOTIFIER: '1',
+    // The Functions emulator asks npm for firebase-functions' latest version (`npm show`): from the cache only.
+    npm_config_offline: 'true',
   };
 }
 

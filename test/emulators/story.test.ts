@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { currentCode } from '../../functions/src/auth/mfa.ts';
 import { send, type RequestOptions, type Response } from '../support/api.ts';
-import { emulatorStack } from '../support/emulator-stack.ts';
+import { emulatorOutput, emulatorStack } from '../support/emulator-stack.ts';
 import type { EmulatorStack } from '../../scripts/emulators.ts';
 import { png } from '../support/images.ts';
 import { fileForm } from '../support/multipart.ts';
@@ -75,6 +75,14 @@ describe('the Firebase path on the Emulator Suite (npm run test:emulators)', fun
     });
     assert.equal(made.status, 0, made.stderr);
     assert.match(made.stdout, /is now an admin/);
+  });
+
+  it('runs the built functions on Node 22, loading no driver they do not use (no node:sqlite on Firestore)', function () {
+    const lines = emulatorOutput();
+    assert.ok(lines.some((line) => /Using node@22 from host/.test(line)), 'the Functions emulator runs them on Node 22');
+    assert.ok(lines.some((line) => /Loaded functions definitions from source: auth, items, uploads/.test(line)));
+    assert.deepEqual(lines.filter((line) => /ExperimentalWarning|SQLite|node:sqlite/.test(line)), []);
+    assert.deepEqual(lines.filter((line) => /invalid configuration|function failed to start/.test(line)), []);
   });
 
   it('serves the web app with the page headers, and the API contract and JWKS through rewrites with the API headers', async function () {

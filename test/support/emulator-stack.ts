@@ -16,11 +16,17 @@ const ARTIFACTS = fileURLToPath(new URL('../.artifacts/', import.meta.url));
 const LOG_FILE = `${ARTIFACTS}emulators.log`;
 
 let stack: EmulatorStack | undefined;
+const output: string[] = [];
 const functionLogs: Record<string, any>[] = [];
 
 /** The running stack under `npm run test:emulators`; undefined under `npm test`. */
 export function emulatorStack(): EmulatorStack | undefined {
   return stack;
+}
+
+/** Every line the stack has printed so far (the emulators', firebase-tools', the functions'). */
+export function emulatorOutput(): readonly string[] {
+  return output;
 }
 
 /** The functions' log entries so far (Cloud Logging's structured lines, as the emulator prints them). */
@@ -33,6 +39,7 @@ export function emulatorFunctionLogs(): Record<string, any>[] {
  * Logging's JSON, with the entry's fields under `metadata`.
  */
 function collect(line: string): void {
+  output.push(line);
   appendFileSync(LOG_FILE, `${line}\n`);
   const json = /^\[firebase\] >\s+(\{.*\})\s*$/.exec(line)?.[1];
   if (!json) return;
@@ -53,7 +60,7 @@ export async function mochaGlobalSetup(): Promise<void> {
     // Every request reaches the functions from the one loopback address (the emulators append
     // no X-Forwarded-For), so the specs share one identity: generous per-IP and per-user limits.
     // Login brute-force limits keep their defaults.
-    functionsEnv: {
+    env: {
       RATE_LIMIT_GLOBAL_PER_MINUTE: '100000',
       RATE_LIMIT_API_PER_MINUTE: '100000',
       RATE_LIMIT_CREATE_PER_MINUTE: '100000',
