@@ -29,8 +29,6 @@ import { REPOSITORY, ensureFirebaseTools, hermeticEnv } from './firebase-tools.t
 
 export const PROJECT_ID = 'demo-bastion';
 const FUNCTIONS_DIR = join(REPOSITORY, 'functions');
-export const SECRET_LOCAL = join(FUNCTIONS_DIR, '.secret.local');
-export const ENV_LOCAL = join(FUNCTIONS_DIR, '.env.local');
 const CLOUD_SDK_FIRESTORE = '/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud_firestore_emulator';
 
 interface Address {
@@ -99,18 +97,20 @@ function firebaseJar(firebaseTools: string, emulator: 'firestore' | 'storage'): 
  * functions/.secret.local and functions/.env.local, written once and said so. Values already
  * there are the user's and stay.
  */
-export async function prepareLocalConfig(say: (line: string) => void): Promise<void> {
-  if (!existsSync(SECRET_LOCAL)) {
+export async function prepareLocalConfig(say: (line: string) => void, folder = FUNCTIONS_DIR): Promise<void> {
+  const secretLocal = join(folder, '.secret.local');
+  const envLocal = join(folder, '.env.local');
+  if (!existsSync(secretLocal)) {
     const keys = JSON.stringify({ keys: [await generateSigningKey('emulator-')] });
-    writeFileSync(SECRET_LOCAL, `AUTH_SIGNING_KEYS=${keys}\n`, { mode: 0o600 });
+    writeFileSync(secretLocal, `AUTH_SIGNING_KEYS=${keys}\n`, { mode: 0o600 });
     say('!! wrote functions/.secret.local: a DEVELOPMENT signing key (AUTH_SIGNING_KEYS) for the Functions emulator.');
     say('!! It is git-ignored and never deployed; production keys are set with firebase functions:secrets:set.');
   }
-  if (!existsSync(ENV_LOCAL)) {
+  if (!existsSync(envLocal)) {
     const { hosting } = firebaseJson().emulators;
     const site = `http://${hosting!.host}:${hosting!.port}`;
     writeFileSync(
-      ENV_LOCAL,
+      envLocal,
       [
         '# Written by npm run emulators: values for the Firebase Emulator Suite only.',
         '# Git-ignored, and not deployed (firebase.json ignores *.local). Deployed values go in .env.<project-id>.',
