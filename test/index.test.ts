@@ -41,6 +41,8 @@ describe('Cloud Functions entry point (functions/src/index.ts)', function () {
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         Object.assign(req, { rawBody: Buffer.concat(chunks) });
+        // As an Express host does (the Functions emulator's runtime, for one), before the function runs.
+        res.setHeader('X-Powered-By', 'Express');
         const fn = req.url!.startsWith('/uploads') ? exported.uploads : exported.items;
         void (fn as unknown as (q: IncomingMessage, s: ServerResponse) => Promise<void>)(req, res);
       });
@@ -101,6 +103,12 @@ describe('Cloud Functions entry point (functions/src/index.ts)', function () {
     const list = await send(base, 'GET', '/items?limit=5', { token });
     assert.equal(list.json.items.length, 1);
     assert.equal(viaHosting.headers['x-frame-options'], 'DENY');
+  });
+
+  it('takes off the X-Powered-By its host added, on answers and on errors alike', async function () {
+    const answers = [await send(base, 'GET', '/items', { token }), await send(base, 'GET', '/items'), await send(base, 'DELETE', '/items')];
+    assert.deepEqual(answers.map((answer) => answer.status), [200, 401, 405]);
+    for (const answer of answers) assert.equal(answer.headers['x-powered-by'], undefined);
   });
 
   it('validates bodies that arrive as rawBody like any other', async function () {
