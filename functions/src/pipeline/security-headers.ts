@@ -70,7 +70,6 @@ export function recordHelmetHeaders(kind: ContentKind): [string, string][] {
 export function securityHeaders(options: { kind?: ContentKind } = {}): Middleware {
   const headers = Object.fromEntries(recordHelmetHeaders(options.kind ?? 'api'));
   return async (ctx, next) => {
-    ctx.res.removeHeader('X-Powered-By'); // Express (Cloud Functions) adds it
     Object.assign(ctx.responseHeaders, headers);
     await next();
   };
