@@ -6,8 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { RateLimiterRes } from 'rate-limiter-flexible';
+import { StoreUnavailableError } from '../../functions/src/store/errors.ts';
+import type { Transaction } from '../../functions/src/store/port.ts';
 import { RateLimiterDocumentStore } from '../../functions/src/store/rate-limiter-store.ts';
 import { SqliteDocumentStore } from '../../functions/src/store/sqlite.ts';
+import { withOverrides } from '../support/stores.ts';
 
 describe('RateLimiterDocumentStore', function () {
   let store: SqliteDocumentStore;
@@ -107,6 +110,24 @@ describe('RateLimiterDocumentStore', function () {
     const admitted = results.filter((r) => r.status === 'fulfilled').length;
     assert.ok(admitted <= 10, `${admitted} admitted`);
     assert.ok(admitted >= 2, 'each instance admits some');
+  });
+
+  it("fails every consume waiting on a key's store round trip when that round trip fails, at once", async function () {
+    // A store that takes 300 ms to fail each transaction, as one past its deadline does.
+    let transactions = 0;
+    const failing = withOverrides(store, {
+      runTransaction: <R>(_work: (tx: Transaction) => Promise<R>): Promise<R> => {
+        transactions += 1;
+        return new Promise((_resolve, reject) => setTimeout(() => reject(new StoreUnavailableError('store down')), 300));
+      },
+    });
+    const rl = new RateLimiterDocumentStore({ store: failing, keyPrefix: 'test', points: 100, duration: 60 });
+    const started = performance.now();
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => rl.consume('one-user')));
+    const elapsed = performance.now() - started;
+    assert.ok(results.every((r) => r.status === 'rejected' && r.reason instanceof StoreUnavailableError));
+    assert.equal(transactions, 1, 'the waiters share the one failed round trip instead of each trying again');
+    assert.ok(elapsed < 3 * 300, `all answered with the first failure (${elapsed.toFixed(0)} ms), not one after another`);
   });
 
   it('keeps keys that hold colons, slashes and IPv6 addresses apart', async function () {

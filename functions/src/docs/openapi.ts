@@ -52,7 +52,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   415: 'Unsupported media type (or, for uploads, a type witness that disagrees)',
   429: 'Rate limited: retry after Retry-After seconds',
   500: 'Something failed on the server (internal_error); quote the request id',
-  503: 'A store is unavailable or busy; nothing was changed; retry after Retry-After',
+  503: 'A store is unavailable or busy; retry after Retry-After',
 };
 
 /** `/items/:id` → `/items/{id}`. */

@@ -14,7 +14,7 @@ function toHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
   if (error instanceof InvalidCursorError) return new BadRequestError('invalid_cursor', 'The cursor is not valid.');
   if (error instanceof StoreUnavailableError) {
-    return new ServiceUnavailableError('store_unavailable', 'The data store is unavailable; nothing was changed. Retry shortly.');
+    return new ServiceUnavailableError('store_unavailable', 'The data store did not answer in time. Retry shortly.');
   }
   if (error instanceof BlobStoreUnavailableError) {
     return new ServiceUnavailableError('blob_store_unavailable', 'File storage is unavailable; nothing was changed. Retry shortly.');

@@ -23,7 +23,11 @@ export class DocumentNotFoundError extends StoreError {
   }
 }
 
-/** The store could not be reached or failed; nothing was written. */
+/**
+ * The store could not be reached, failed, or did not answer within the call's deadline.
+ * Nothing was written, unless a commit was sent and its answer never came (its outcome is
+ * unknown; drivers send no write after the deadline and wait for the answer to one sent).
+ */
 export class StoreUnavailableError extends StoreError {
   static override readonly code = 'UNAVAILABLE';
   override readonly code = StoreUnavailableError.code;

@@ -2,7 +2,9 @@
  * Opens the configured driver, loading only that driver: Firestore's client takes half a
  * second to import, and `node:sqlite` is experimental in Node 22 (a warning at load) and
  * absent from older Node, so neither is imported unless chosen. The embedded driver enforces the composite indexes declared in firestore.indexes.json, so a
- * query that would fail on Firestore for want of an index fails locally too.
+ * query that would fail on Firestore for want of an index fails locally too. Firestore's calls
+ * get the configured deadline (`STORE_DEADLINE_MS`); the embedded driver answers in-process,
+ * synchronously, so there is nothing for a deadline to cut.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +21,7 @@ export function declaredIndexes(file = INDEXES_FILE): IndexDefinition[] | undefi
 export async function openStore(config: Config['store']): Promise<DocumentStore> {
   if (config.driver === 'firestore') {
     const { openFirestoreStore } = await import('./firestore.ts');
-    return openFirestoreStore({ projectId: config.projectId });
+    return openFirestoreStore({ projectId: config.projectId, deadlineMs: config.deadlineMs });
   }
   const { SqliteDocumentStore } = await import('./sqlite.ts');
   return new SqliteDocumentStore({ path: config.sqlitePath, indexes: declaredIndexes() });

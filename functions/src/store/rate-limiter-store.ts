@@ -10,7 +10,7 @@
  * still backed by a point added to the stored counter, so no instance can admit more than the
  * limit; the price is that points one instance reserved are not available to another until
  * the window ends. One lease request per key is in flight at a time, so a burst cannot
- * reserve more than it uses.
+ * reserve more than it uses; when it fails, the consumes waiting on it fail with it.
  */
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import RateLimiterStoreAbstract from 'rate-limiter-flexible/lib/RateLimiterStoreAbstract.js';
@@ -70,7 +70,9 @@ export class RateLimiterDocumentStore extends RateLimiterStoreAbstract {
       if (fromLease) return fromLease;
       const inFlight = this.#leasing.get(rlKey);
       if (!inFlight) break;
-      await inFlight.catch(() => undefined);
+      // Its failure is ours too: a store that just failed (past its deadline, say) is not
+      // asked again by each waiter in turn, which would hold the last of k waiters k deadlines.
+      await inFlight;
     }
     const leasing = this.#lease(rlKey, points, msDuration);
     this.#leasing.set(rlKey, leasing);
