@@ -143,7 +143,11 @@ interface Started {
   stop(): Promise<void>;
 }
 
-/** Starts a process and resolves once a line matches `ready` (rejects if it exits or takes too long). */
+/**
+ * Starts a process in a group of its own and resolves once a line matches `ready` (rejects if it
+ * exits or takes too long). Stopping sends the group SIGINT, then SIGKILL after `graceMs` (the
+ * Cloud SDK's Firestore emulator shuts its server down on SIGINT but its JVM lingers).
+ */
 function startProcess(
   name: string,
   command: string,
@@ -151,7 +155,7 @@ function startProcess(
   env: NodeJS.ProcessEnv,
   ready: RegExp,
   onLine: (line: string) => void,
-  timeoutMs = 120_000,
+  { timeoutMs = 120_000, graceMs = 3000 }: { timeoutMs?: number; graceMs?: number } = {},
 ): Promise<Started> {
   const child = spawn(command, args, { cwd: REPOSITORY, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const stop = () =>
@@ -163,7 +167,7 @@ function startProcess(
         } catch {
           // gone already
         }
-      }, 15_000);
+      }, graceMs);
       child.once('exit', () => {
         clearTimeout(force);
         resolve();
@@ -305,7 +309,8 @@ export async function startEmulatorStack(options: StackOptions = {}): Promise<Em
         env,
         /All emulators ready/,
         onLine,
-        180_000,
+        // It stops its own emulators first.
+        { timeoutMs: 180_000, graceMs: 15_000 },
       ),
     );
 

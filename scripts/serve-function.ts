@@ -110,8 +110,10 @@ async function ensureBuilt(options: ServeOptions, entry: string): Promise<void> 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2), process.env);
   const require = createRequire(import.meta.url);
-  // Where functions-framework's loader finds the code: the source folder's package.json "main".
-  const entry = require.resolve(FUNCTIONS_DIR);
+  // Where functions-framework's loader finds the code: the source folder's package.json "main"
+  // (read, not resolved: on a fresh checkout it exists only once built).
+  const { main: mainFile } = JSON.parse(readFileSync(join(FUNCTIONS_DIR, 'package.json'), 'utf8')) as { main: string };
+  const entry = join(FUNCTIONS_DIR, mainFile);
   await ensureBuilt(options, entry);
 
   const { http } = await import('@google-cloud/functions-framework');
