@@ -19,17 +19,20 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateSigningKey } from '../functions/src/config/signing-keys.ts';
 import { REGION } from '../functions/src/deploy/options.ts';
 import { REPOSITORY, ensureFirebaseTools, hermeticEnv } from './firebase-tools.ts';
+import { isListening } from './loopback.ts';
+import { waitFor } from './wait.ts';
 
 export const PROJECT_ID = 'demo-bastion';
 const FUNCTIONS_DIR = join(REPOSITORY, 'functions');
-const CLOUD_SDK_FIRESTORE = '/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud_firestore_emulator';
+/** Where the Cloud SDK puts its Firestore emulator (`gcloud components install cloud-firestore-emulator`); CLOUD_FIRESTORE_EMULATOR overrides. */
+export const CLOUD_SDK_FIRESTORE =
+  process.env.CLOUD_FIRESTORE_EMULATOR ?? '/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud_firestore_emulator';
 
 interface Address {
   host: string;
@@ -127,17 +130,6 @@ export async function prepareLocalConfig(say: (line: string) => void, folder = F
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-function isListening({ host, port }: Address): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 interface Started {
   child: ChildProcess;
   stop(): Promise<void>;
@@ -208,15 +200,6 @@ function startProcess(
   });
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The stack
 
@@ -234,7 +217,7 @@ export async function startEmulatorStack(options: StackOptions = {}): Promise<Em
   const say = (line: string) => onLine(`[bastion] ${line}`);
   const ports = firebaseJson().emulators;
   const wanted: Address[] = ['hub', 'functions', 'hosting', 'firestore', 'storage'].map((name) => ports[name]!).filter(Boolean);
-  const busy = (await Promise.all(wanted.map(async (a) => ((await isListening(a)) ? `${a.host}:${a.port}` : undefined)))).filter(Boolean);
+  const busy = (await Promise.all(wanted.map(async (a) => ((await isListening(a.port, a.host)) ? `${a.host}:${a.port}` : undefined)))).filter(Boolean);
   if (busy.length > 0) throw new Error(`ports already in use: ${busy.join(', ')} (is another emulator stack running?)`);
 
   build(say);
@@ -318,7 +301,8 @@ export async function startEmulatorStack(options: StackOptions = {}): Promise<Em
     const functionUrl = (name: string) => `http://${ports.functions!.host}:${ports.functions!.port}/${PROJECT_ID}/${REGION}/${name}`;
     // The functions load on their first request: wait until each answers through Hosting.
     for (const path of ['/auth/.well-known/jwks.json', '/items', '/uploads']) {
-      await waitUntil(`${path} through Hosting`, async () => [200, 401].includes((await fetch(`${hostingUrl}${path}`)).status), 60_000);
+      const answers = () => fetch(`${hostingUrl}${path}`).then((response) => [200, 401].includes(response.status), () => false);
+      await waitFor(answers, { timeoutMs: 60_000, what: `${path} through Hosting`, intervalMs: 250 });
     }
     return { projectId: PROJECT_ID, hostingUrl, functionUrl, clientEnv, provided, stop };
   } catch (error) {

@@ -9,9 +9,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { freePort } from './loopback.ts';
 
 export const FIREBASE_TOOLS_VERSION = '15.34.2';
 
@@ -43,25 +43,14 @@ export function ensureFirebaseTools(log: (line: string) => void = (line) => proc
   return folder;
 }
 
-/** A loopback port nothing listens on: where Google's libraries look for a metadata server, and find none. */
-export async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** The environment every Firebase or Google Cloud tool gets here: nothing reaches past loopback. */
 export async function hermeticEnv(): Promise<Record<string, string>> {
   return {
-    // google-auth-library and gcp-metadata: never look for the metadata server (169.254.169.254).
+    // google-auth-library and gcp-metadata: never look for the metadata server (169.254.169.254);
+    // where they would, a loopback port nothing listens on.
     METADATA_SERVER_DETECTION: 'none',
-    GCE_METADATA_HOST: `127.0.0.1:${await closedPort()}`,
-    GCE_METADATA_IP: `127.0.0.1:${await closedPort()}`,
+    GCE_METADATA_HOST: `127.0.0.1:${await freePort()}`,
+    GCE_METADATA_IP: `127.0.0.1:${await freePort()}`,
     // firebase-tools skips its message-of-the-day fetch under CI, and update-notifier its check.
     CI: 'true',
     NO_UPDATE_NOTIFIER: '1',

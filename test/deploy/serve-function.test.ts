@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hermeticEnv } from '../../scripts/firebase-tools.ts';
 import { send, type Response } from '../support/api.ts';
 import { png } from '../support/images.ts';
 import { fileForm } from '../support/multipart.ts';
@@ -17,21 +17,11 @@ import { fileForm } from '../support/multipart.ts';
 const NODE_ARGS = ['--disable-warning=ExperimentalWarning'];
 const SCRIPT = 'scripts/serve-function.ts';
 
-/** A loopback port nothing listens on: where Google's libraries would look for a metadata server. */
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function environment(dataDir: string): Promise<Record<string, string>> {
   return {
     PATH: process.env.PATH!,
     DATA_DIR: dataDir,
-    METADATA_SERVER_DETECTION: 'none',
-    GCE_METADATA_HOST: `127.0.0.1:${await closedPort()}`,
+    ...(await hermeticEnv()),
     // Room for every request of a test in the per-user buckets.
     RATE_LIMIT_API_PER_MINUTE: '1000',
     RATE_LIMIT_CREATE_PER_MINUTE: '1000',

@@ -20,6 +20,7 @@ import { StoreUnavailableError } from '../../functions/src/store/errors.ts';
 import { openFirestoreStore, type FirestoreDocumentStore, type FirestoreStoreOptions } from '../../functions/src/store/firestore.ts';
 import { send, startApi, type RequestOptions, type Response, type TestApi } from '../support/api.ts';
 import { emulatorUnavailable, FirestoreEmulator } from '../support/firestore-emulator.ts';
+import { waitFor } from '../../scripts/wait.ts';
 
 const DEADLINE_MS = 1000;
 /** Every request is answered within this, whatever the store does. */
@@ -165,7 +166,7 @@ describe(`Firestore faults${unavailable ? ` (skipped: ${unavailable})` : ''}`, f
     it('are bounded in number: past the bound a call fails at once; once the store answers, calls are taken again', async function () {
       const store = await openStore({ maxOutstandingCalls: 4 });
       try {
-        await until(() => store.set('things', 'a', { n: 1 }).then(() => true, () => false), 30_000, 'a first write (the emulator may be cold)');
+        await waitFor(() => store.set('things', 'a', { n: 1 }).then(() => true, () => false), { timeoutMs: 30_000, what: 'a first write (the emulator may be cold)' });
         emulator!.freeze();
         const hung = Array.from({ length: 4 }, () => rejection(store.get('things', 'a')));
         const started = performance.now();
@@ -175,7 +176,7 @@ describe(`Firestore faults${unavailable ? ` (skipped: ${unavailable})` : ''}`, f
         for (const error of await Promise.all(hung)) assert.ok(error instanceof StoreUnavailableError);
 
         emulator!.resume();
-        await until(() => store.outstandingCalls === 0, 30_000, 'the hung calls end once the store answers');
+        await waitFor(() => store.outstandingCalls === 0, { timeoutMs: 30_000, what: 'the hung calls end once the store answers' });
         assert.deepEqual(await store.get('things', 'a'), { n: 1 });
       } finally {
         await emulator!.ensureRunning();
@@ -196,18 +197,16 @@ async function seed(api: TestApi): Promise<Fixtures> {
   const email = `load-${randomUUID().slice(0, 8)}@example.com`;
   // 409: an earlier try was stored though its answer was a 503.
   let last: Response | undefined;
-  await until(
+  await waitFor(
     async () => [201, 409].includes((last = await api.request('POST', '/auth/register', { body: { email, password: PASSWORD } })).status),
-    30_000,
-    () => `registered (last answer: ${last?.status} ${last?.text})`,
+    { timeoutMs: 30_000, what: () => `registered (last answer: ${last?.status} ${last?.text})` },
   );
   const readers = [];
   for (let i = 0; i < READERS; i += 1) {
     const token = await api.token({ sub: `owner-${randomUUID()}` });
-    await until(
+    await waitFor(
       async () => (last = await api.request('POST', '/items', { token, body: { name: 'Desk lamp', description: 'Warm light' } })).status === 201,
-      30_000,
-      () => `item created (last answer: ${last?.status} ${last?.text})`,
+      { timeoutMs: 30_000, what: () => `item created (last answer: ${last?.status} ${last?.text})` },
     );
     readers.push({ token, itemId: last!.json.id as string });
   }
@@ -288,7 +287,7 @@ async function startLoad(api: TestApi, fixtures: Fixtures) {
     answersOf,
     /** Waits until each worker has `count` answers that `matches`. */
     untilEveryWorker(matches: (answer: Answer, worker: Worker) => boolean, count: number, what: string, timeoutMs = 20_000) {
-      return until(() => workers.every((w) => answersOf(w).filter((answer) => matches(answer, w)).length >= count), timeoutMs, what);
+      return waitFor(() => workers.every((w) => answersOf(w).filter((answer) => matches(answer, w)).length >= count), { timeoutMs, what });
     },
     /** Stops sending, and waits for the requests in flight to be answered. */
     async stop() {
@@ -305,11 +304,4 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
     return error;
   }
   assert.fail('expected a rejection');
-}
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string | (() => string)): Promise<void> {
-  for (const deadline = performance.now() + timeoutMs; !(await condition()); ) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for: ${typeof what === 'string' ? what : what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

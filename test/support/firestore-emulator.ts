@@ -9,11 +9,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { CLOUD_SDK_FIRESTORE } from '../../scripts/emulators.ts';
+import { freePort, isListening } from '../../scripts/loopback.ts';
+import { waitFor } from '../../scripts/wait.ts';
 
-/** Where the Cloud SDK puts it (`gcloud components install cloud-firestore-emulator`); CLOUD_FIRESTORE_EMULATOR overrides. */
-export const EMULATOR_PATH =
-  process.env.CLOUD_FIRESTORE_EMULATOR ?? '/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud_firestore_emulator';
+export const EMULATOR_PATH = CLOUD_SDK_FIRESTORE;
 
 const READY = /API endpoint: http:\/\/[^\s]+/;
 const START_TIMEOUT_MS = 60_000;
@@ -64,7 +64,7 @@ export class FirestoreEmulator {
     await this.#exited;
     this.#process = undefined;
     // The wrapper's exit can come a moment before the Java process has let go of the port.
-    await until(async () => !(await listening(this.port)), 5000, `port ${this.port} still taken after the emulator was killed`);
+    await waitFor(async () => !(await isListening(this.port)), { timeoutMs: 5000, what: `port ${this.port} to be let go after the emulator was killed` });
   }
 
   /** After `kill`: the emulator again, on the same port, with no data. */
@@ -137,36 +137,5 @@ export class FirestoreEmulator {
     } catch {
       // already gone
     }
-  }
-}
-
-/** A loopback port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** Whether something accepts connections on the loopback port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number, message: string): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !(await condition()); ) {
-    if (Date.now() > deadline) throw new Error(message);
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -10,17 +10,13 @@ import { createFunctionHandler } from '../../functions/src/app.ts';
 import { send, startApi, type TestApi } from '../support/api.ts';
 import { png } from '../support/images.ts';
 import { fileForm, multipart } from '../support/multipart.ts';
+import { waitFor } from '../../scripts/wait.ts';
 import { assertNothingStored, sha256 } from './support.ts';
 
 const MiB = 1024 * 1024;
 
-async function until(condition: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+/** Until `what` holds: within 5 s, asking every 5 ms. */
+const until = (condition: () => Promise<boolean> | boolean, what: string) => waitFor(condition, { timeoutMs: 5000, what, intervalMs: 5 });
 
 describe('uploads: how the bytes arrive', function () {
   let api: TestApi;
