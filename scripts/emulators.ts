@@ -18,11 +18,12 @@
  * stack and runs the end-to-end specifications against it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateSigningKey } from '../functions/src/config/signing-keys.ts';
+import { generateTotpKeys } from '../functions/src/config/totp-keys.ts';
 import { REGION } from '../functions/src/deploy/options.ts';
 import { REPOSITORY, ensureFirebaseTools, hermeticEnv } from './firebase-tools.ts';
 import { isListening } from './loopback.ts';
@@ -103,10 +104,20 @@ function firebaseJar(firebaseTools: string, emulator: 'firestore' | 'storage'): 
 export async function prepareLocalConfig(say: (line: string) => void, folder = FUNCTIONS_DIR): Promise<void> {
   const secretLocal = join(folder, '.secret.local');
   const envLocal = join(folder, '.env.local');
-  if (!existsSync(secretLocal)) {
-    const keys = JSON.stringify({ keys: [await generateSigningKey('emulator-')] });
-    writeFileSync(secretLocal, `AUTH_SIGNING_KEYS=${keys}\n`, { mode: 0o600 });
-    say('!! wrote functions/.secret.local: a DEVELOPMENT signing key (AUTH_SIGNING_KEYS) for the Functions emulator.');
+  // Each secret the functions declare, added when missing (a file from an older checkout may lack the newer ones).
+  const present = existsSync(secretLocal) ? readFileSync(secretLocal, 'utf8') : '';
+  const missing: [string, () => Promise<string>][] = (
+    [
+      ['AUTH_SIGNING_KEYS', async () => JSON.stringify({ keys: [await generateSigningKey('emulator-')] })],
+      ['AUTH_TOTP_KEYS', async () => generateTotpKeys('emulator')],
+    ] as [string, () => Promise<string>][]
+  ).filter(([name]) => !new RegExp(`^${name}=`, 'm').test(present));
+  if (missing.length > 0) {
+    const lines = await Promise.all(missing.map(async ([name, make]) => `${name}=${await make()}\n`));
+    const separator = present && !present.endsWith('\n') ? '\n' : '';
+    writeFileSync(secretLocal, present + separator + lines.join(''), { mode: 0o600 });
+    chmodSync(secretLocal, 0o600);
+    say(`!! wrote functions/.secret.local: DEVELOPMENT keys (${missing.map(([name]) => name).join(', ')}) for the Functions emulator.`);
     say('!! It is git-ignored and never deployed; production keys are set with firebase functions:secrets:set.');
   }
   if (!existsSync(envLocal)) {

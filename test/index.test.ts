@@ -68,8 +68,9 @@ describe('Cloud Functions entry point (functions/src/index.ts)', function () {
     const exported = await import('../functions/src/index.ts');
     const endpoint = (fn: unknown) => (fn as { __endpoint: { availableMemoryMb: number; concurrency: number } }).__endpoint;
     assert.deepEqual([endpoint(exported.auth).availableMemoryMb, endpoint(exported.auth).concurrency], [1024, 6]);
-    // 20 uploads at the 5 MiB limit, each held up to three times over, fit in 512 MiB.
-    assert.deepEqual([endpoint(exported.uploads).availableMemoryMb, endpoint(exported.uploads).concurrency], [512, 20]);
+    // 20 uploads at the 5 MiB limit, each held up to three times over (300 MiB), and one image
+    // being decoded (up to ~360 MiB) fit in 1 GiB.
+    assert.deepEqual([endpoint(exported.uploads).availableMemoryMb, endpoint(exported.uploads).concurrency], [1024, 20]);
   });
 
   it("runs every function in the one declared region, which Hosting's rewrites name, with a bound on instances", async function () {

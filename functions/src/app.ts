@@ -10,6 +10,7 @@ import { clientIp, forwardingChain } from './pipeline/client-ip.ts';
 import { compose } from './pipeline/compose.ts';
 import { RequestContext, type Middleware, type Request } from './pipeline/context.ts';
 import { cors } from './pipeline/cors.ts';
+import { corsHeaders } from './pipeline/cors-headers.ts';
 import { csrf } from './pipeline/csrf.ts';
 import { errorMapper } from './pipeline/error-mapper.ts';
 import { handle } from './pipeline/handle.ts';
@@ -42,9 +43,10 @@ function pipelineFor(runtime: Runtime, router: Router | undefined): Middleware[]
     context,
     errorMapper(), // one JSON error shape; no internals
     securityHeaders(), // helmet, for JSON
-    cors({ origins: config.cors.origins, methodsFor: (path) => methodsFor(router, path) }),
+    corsHeaders({ origins: config.cors.origins }), // so an allowed origin can read any answer, a 429 included
+    rateLimitByIp(buckets), // global, per IP: every request counts once, before anything answers or refuses it
+    cors({ origins: config.cors.origins, methodsFor: (path) => methodsFor(router, path) }), // preflights; foreign origins refused
     matchRoute(router), // 404 / 405; the route's policy from here on
-    rateLimitByIp(buckets), // global, per IP, before any token work
     authenticate({ verify }), // JWT (jose), cached until exp
     rateLimitByUser(buckets), // the route's buckets, per user
     authorize(), // roles and MFA step-up

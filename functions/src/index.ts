@@ -1,5 +1,6 @@
 /**
- * The Cloud Functions entry point: `auth`, `items` and `uploads` as v2 HTTPS functions.
+ * The Cloud Functions entry point: `auth`, `items` and `uploads` as v2 HTTPS functions, and
+ * `reconcile`, scheduled, which removes upload blobs no document names (uploads/reconcile.ts).
  *
  * Each export loads its pipeline on its first request, so deploying three functions from one
  * codebase does not make every instance pay for the others' code, and config errors surface
@@ -9,13 +10,16 @@
 import { randomUUID } from 'node:crypto';
 import { defineSecret } from 'firebase-functions/params';
 import { onRequest } from 'firebase-functions/v2/https';
+import { onSchedule } from 'firebase-functions/scheduler';
 import type { RequestHandler } from './app.ts';
-import { FUNCTION_OPTIONS } from './deploy/options.ts';
+import { FUNCTION_OPTIONS, RECONCILE_OPTIONS } from './deploy/options.ts';
 import { CACHE_CONTROL, sendJson } from './pipeline/respond.ts';
 import type { FunctionName } from './pipeline/route.ts';
 
 /** JWK set of signing keys (see README, "Configuration"); set with `firebase functions:secrets:set AUTH_SIGNING_KEYS`. */
 const signingKeys = defineSecret('AUTH_SIGNING_KEYS');
+/** JWK set of the keys that seal TOTP secrets at rest; `firebase functions:secrets:set AUTH_TOTP_KEYS`. */
+const totpKeys = defineSecret('AUTH_TOTP_KEYS');
 
 function lazily(name: FunctionName): (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1]) => Promise<void> {
   let handler: Promise<RequestHandler> | undefined;
@@ -39,8 +43,19 @@ function lazily(name: FunctionName): (req: Parameters<RequestHandler>[0], res: P
   };
 }
 
-const exported = (name: FunctionName) => onRequest({ ...FUNCTION_OPTIONS[name], secrets: [signingKeys] }, lazily(name));
+const exported = (name: FunctionName) => onRequest({ ...FUNCTION_OPTIONS[name], secrets: [signingKeys, totpKeys] }, lazily(name));
 
 export const auth = exported('auth');
 export const items = exported('items');
 export const uploads = exported('uploads');
+
+/**
+ * Hourly. It shares the HTTP functions' runtime, whose configuration wants the signing and TOTP
+ * keys in production, so it is given them although it uses neither. A failure is logged and thrown, so
+ * the run shows as failed.
+ */
+export const reconcile = onSchedule({ ...RECONCILE_OPTIONS, secrets: [signingKeys, totpKeys] }, async () => {
+  const [{ reconcileUploads }, { getRuntime }] = await Promise.all([import('./uploads/reconcile.ts'), import('./runtime.ts')]);
+  const { store, blobs, logger } = await getRuntime();
+  await reconcileUploads({ store, blobs, logger });
+});

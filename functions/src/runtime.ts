@@ -49,7 +49,7 @@ export function createBuckets(store: DocumentStore, limits: Config['rateLimits']
 
 export async function createRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const logger = await createLogger({ ...config.log, ...(options.logStream ? { stream: options.logStream } : {}) });
-  const store = options.store ?? (await openStore(config.store));
+  const store = options.store ?? (await openStore(config.store, { logger }));
   const blobs = options.blobs ?? openBlobStore(config.blobs);
   return {
     config,

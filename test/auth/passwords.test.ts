@@ -1,10 +1,21 @@
 /**
- * Password hashing (scrypt at OWASP's parameters, self-describing, upgradable) and the
- * password policy (length, and zxcvbn-ts for weak and common passwords).
+ * Password hashing (scrypt at OWASP's parameters, self-describing, upgradable, a bounded number
+ * at once) and the password policy (length, and zxcvbn-ts for weak and common passwords, on
+ * the first 64 characters, off the main thread).
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { AuthBusyError, PasswordCheckUnavailableError } from '../../functions/src/auth/busy-errors.ts';
 import { judgePassword } from '../../functions/src/auth/password-policy.ts';
-import { CURRENT_PARAMETERS, PasswordHashFormatError, decoyHash, hashPassword, needsRehash, verifyPassword } from '../../functions/src/auth/passwords.ts';
+import { createStrengthChecker } from '../../functions/src/auth/password-strength.ts';
+import { CURRENT_PARAMETERS, HASH_LIMITS, PasswordHashFormatError, decoyHash, hashPassword, needsRehash, verifyPassword } from '../../functions/src/auth/passwords.ts';
+
+/** Random characters from a set with no words, runs or keyboard rows in it to speak of. */
+function randomCharacters(length: number): string {
+  const alphabet = 'bcdfghjkmnpqrstvwxzBCDFGHJKMNPQRSTVWXZ23456789';
+  return [...randomBytes(length)].map((byte) => alphabet[byte % alphabet.length]).join('');
+}
 
 describe('password hashing', function () {
   it("uses OWASP's scrypt parameters: N=2^17, r=8, p=1, a 16-byte salt, in a self-describing format", async function () {
@@ -53,6 +64,25 @@ describe('password hashing', function () {
     assert.equal(needsRehash(decoy), false, 'as costly to verify as a real hash');
     assert.equal(await verifyPassword('password', decoy), false);
   });
+
+  it("derives at most two hashes at once, below libuv's default pool of four, so file I/O keeps threads", function () {
+    assert.ok(HASH_LIMITS.concurrency >= 1 && HASH_LIMITS.concurrency <= 2, `concurrency ${HASH_LIMITS.concurrency}`);
+  });
+
+  it('turns away hashes beyond the line with 503 auth_busy and Retry-After, and makes the others', async function () {
+    const cheap = { ln: 10, r: 8, p: 1 };
+    const outcomes = await Promise.allSettled(Array.from({ length: 40 }, () => hashPassword('same password here', cheap)));
+    const refused = outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => (outcome as PromiseRejectedResult).reason);
+    assert.ok(refused.length > 0 && refused.length < 40, `${refused.length} of 40 refused`);
+    for (const error of refused) {
+      assert.ok(error instanceof AuthBusyError, String(error));
+      assert.equal(error.status, 503);
+      assert.equal(error.code, 'auth_busy');
+      assert.match(error.headers['Retry-After'] ?? '', /^[1-9][0-9]*$/);
+    }
+    for (const outcome of outcomes) if (outcome.status === 'fulfilled') assert.match(outcome.value, /^scrypt\$ln=10,/);
+    assert.match(await hashPassword('same password here', cheap), /^scrypt\$/, 'and the line moves on');
+  });
 });
 
 describe('password policy', function () {
@@ -86,5 +116,30 @@ describe('password policy', function () {
   it("refuses a password built from the account's own email", async function () {
     assert.deepEqual(await judgePassword('alice.wonderland!'), { ok: true }, 'fine for anyone else');
     assert.equal((await judgePassword('alice.wonderland!', ['alice.wonderland@example.com'])).ok, false);
+  });
+
+  it('judges the first 64 characters: what follows them neither saves nor sinks a password', async function () {
+    assert.deepEqual(await judgePassword(randomCharacters(64) + 'a'.repeat(64)), { ok: true });
+    const verdict = await judgePassword('a'.repeat(64) + randomCharacters(64));
+    assert.equal(verdict.ok, false);
+    assert.ok((verdict as { reason: string }).reason.length > 0);
+  });
+
+  it('still sees a repeated password as a repeat, however long', async function () {
+    // 'Summer2026!!' repeated scores 3 (zxcvbn, whole); cut at 64 characters mid-repeat it would score 4.
+    for (const times of [4, 6, 10]) assert.equal((await judgePassword('Summer2026!!'.repeat(times))).ok, false, `${times} times`);
+  });
+
+  it('answers 503, not "weak", when the password cannot be checked', async function () {
+    const hung = createStrengthChecker({ spawn: () => new Worker('setInterval(() => {}, 1000);', { eval: true }), deadlineMs: 200 });
+    try {
+      await assert.rejects(judgePassword('kX9#mP2$vL8@nQ4!', [], hung), (error: unknown) => {
+        assert.ok(error instanceof PasswordCheckUnavailableError);
+        assert.equal(error.status, 503);
+        return true;
+      });
+    } finally {
+      await hung.close();
+    }
   });
 });

@@ -14,7 +14,9 @@ describe('accounts and sessions', function () {
   let api: TestApi;
 
   beforeEach(async function () {
-    api = await startApi();
+    // No reuse interval: a second use of a refresh token is a theft, however soon it comes
+    // (the interval has its own spec, test/auth/session-security.test.ts).
+    api = await startApi({ AUTH_REFRESH_REUSE_SECONDS: '0' });
   });
 
   afterEach(async function () {

@@ -69,7 +69,10 @@ const { png } = await import('../support/images.ts');
 const { fileForm } = await import('../support/multipart.ts');
 const uploadForm = fileForm('bench.png', 'image/png', png({ bytes: 5 * MiB }));
 
-function postUpload(target: Target): Promise<void> {
+/** Shed uploads (503 upload_busy: the decode queue is full), counted and retried after Retry-After. */
+let shed = 0;
+
+function postUploadOnce(target: Target): Promise<{ status: number; retryAfter: number }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(`${target.url}/uploads`, {
       method: 'POST',
@@ -78,11 +81,21 @@ function postUpload(target: Target): Promise<void> {
     });
     req.on('response', (res) => {
       res.resume();
-      res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`upload answered ${res.statusCode}`))));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: Number(res.headers['retry-after'] ?? 1) }));
     });
     req.on('error', reject);
     req.end(uploadForm.body);
   });
+}
+
+async function postUpload(target: Target): Promise<void> {
+  for (;;) {
+    const { status, retryAfter } = await postUploadOnce(target);
+    if (status === 201) return;
+    if (status !== 503) throw new Error(`upload answered ${status}`);
+    shed += 1;
+    await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+  }
 }
 
 const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
@@ -134,7 +147,8 @@ if (only.has('uploads')) {
   console.log(
     `upload throughput = ${pct(pipelineUploads.oneAtATime / rawUploads.oneAtATime)} of the raw disk write one at a time, ` +
       `${pct(pipelineUploads.atOnce / rawUploads.atOnce)} with 20 at once; peak memory growth with ${Math.round(inFlight)} MiB in flight: ` +
-      `${Math.round(pipelineUploads.growth)} MiB (${pct(pipelineUploads.growth / inFlight)} of it; the raw write: ${Math.round(rawUploads.growth)} MiB)\n`,
+      `${Math.round(pipelineUploads.growth)} MiB (${pct(pipelineUploads.growth / inFlight)} of it; the raw write: ${Math.round(rawUploads.growth)} MiB); ` +
+      `${shed} answers were 503 upload_busy (the decode queue full), each retried after its Retry-After\n`,
   );
 }
 

@@ -86,12 +86,42 @@ describe('Cloud Storage blob driver, against a stand-in endpoint', function () {
     await assert.rejects(blobs.put('uploads/a/1.png', Readable.from([Buffer.from('x')]), { contentType: 'image/png' }), BlobExistsError);
   });
 
+  it('a refused put is that one conditional request, carrying the content type: nothing is sent that could change the existing object', async function () {
+    answer = { status: 412, body: { error: { code: 412, message: 'At least one of the pre-conditions you specified did not hold.' } } };
+    await assert.rejects(blobs.put('uploads/a/1.png', Readable.from([Buffer.from('x')]), { contentType: 'image/gif' }), BlobExistsError);
+    assert.deepEqual(seen.map((r) => [r.method, r.url.pathname, r.url.searchParams.get('ifGenerationMatch')]), [['POST', '/upload/storage/v1/b/b/o', '0']]);
+    assert.match(seen[0]!.body.toString('latin1'), /"contentType":"image\/gif"/);
+  });
+
+  it('lists a page: the size and page token asked for, sizes and timeCreated read, the next page token wrapped as the cursor', async function () {
+    answer = {
+      status: 200,
+      body: { kind: 'storage#objects', nextPageToken: 'token-2', items: [{ name: 'uploads/a/1.png', bucket: 'b', size: '5', timeCreated: '2025-01-02T03:04:05.678Z' }] },
+    };
+    const page = await blobs.listPage('uploads/', { limit: 1 });
+    assert.deepEqual(page.blobs, [{ key: 'uploads/a/1.png', size: 5, createdAt: new Date('2025-01-02T03:04:05.678Z') }]);
+    assert.equal(seen[0]!.url.pathname, '/b/b/o'); // the JSON API, under the emulator host's root
+    assert.equal(seen[0]!.url.searchParams.get('prefix'), 'uploads/');
+    assert.equal(seen[0]!.url.searchParams.get('maxResults'), '1');
+    assert.equal(seen[0]!.url.searchParams.get('pageToken'), null);
+
+    answer = { status: 200, body: { kind: 'storage#objects' } };
+    assert.deepEqual(await blobs.listPage('uploads/', { limit: 1, cursor: page.nextCursor! }), { blobs: [], nextCursor: null });
+    assert.equal(seen[1]!.url.searchParams.get('pageToken'), 'token-2');
+  });
+
+  it('has no leftovers to remove, and asks nothing to find that out', async function () {
+    assert.deepEqual(await blobs.removeLeftovers(new Date()), { files: 0, bytes: 0 });
+    assert.deepEqual(seen, []);
+  });
+
   it('reads other failures as BlobStoreUnavailableError, for every operation', async function () {
     answer = { status: 403, body: { error: { code: 403, message: 'denied' } } };
     await assert.rejects(blobs.put('uploads/a/1.png', Readable.from([Buffer.from('x')]), { contentType: 'image/png' }), BlobStoreUnavailableError);
     await assert.rejects(blobs.stat('uploads/a/1.png'), BlobStoreUnavailableError);
     await assert.rejects(blobs.delete('uploads/a/1.png'), BlobStoreUnavailableError);
     await assert.rejects(blobs.list('uploads/'), BlobStoreUnavailableError);
+    await assert.rejects(blobs.listPage('uploads/'), BlobStoreUnavailableError);
   });
 
   it('reads 404 as a missing blob', async function () {

@@ -6,12 +6,14 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../functions/src/config/index.ts';
 import { listenAddress } from '../../functions/src/server.ts';
 import { SigningKeyError, generateSigningKey, parseSigningKeys } from '../../functions/src/config/signing-keys.ts';
+import { generateTotpKeys } from '../../functions/src/config/totp-keys.ts';
 
 const productionBase = async () => ({
   APP_ENV: 'production',
   AUTH_ISSUER: 'https://auth.example.com',
   AUTH_AUDIENCE: 'example-api',
   AUTH_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
+  AUTH_TOTP_KEYS: generateTotpKeys(),
   CORS_ORIGINS: 'https://app.example.com',
 });
 
@@ -104,7 +106,7 @@ describe('configuration', function () {
     assert.equal(config.store.driver, 'firestore');
   });
 
-  for (const missing of ['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_SIGNING_KEYS']) {
+  for (const missing of ['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_SIGNING_KEYS', 'AUTH_TOTP_KEYS']) {
     it(`refuses to start in production without ${missing}`, async function () {
       const env: Record<string, string | undefined> = await productionBase();
       delete env[missing];

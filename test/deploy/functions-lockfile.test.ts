@@ -28,6 +28,7 @@ interface Entry {
   optional?: boolean;
   os?: string[];
   cpu?: string[];
+  libc?: string[];
   dependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
@@ -92,8 +93,35 @@ function edges(entry: Entry, atRoot: boolean): [string, Kind][] {
 const nameAt = (location: string) => location.slice(location.lastIndexOf('node_modules/') + 'node_modules/'.length);
 
 /** Whether npm installs a locked package here: optional ones only on the platforms they list. */
-const installsHere = (entry: Entry) =>
-  !entry.optional || ((entry.os ?? [process.platform]).includes(process.platform) && (entry.cpu ?? [process.arch]).includes(process.arch));
+/** This machine's C library, as npm matches a package's `libc` field against it. */
+const LIBC = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime ? 'glibc' : 'musl';
+
+const fitsHere = (entry: Entry) =>
+  (entry.os ?? [process.platform]).includes(process.platform) && (entry.cpu ?? [process.arch]).includes(process.arch) && (entry.libc ?? [LIBC]).includes(LIBC);
+
+/**
+ * The locations npm installs from a lockfile here: every required package, and each optional one
+ * that fits this platform and that something installed depends on (an optional dependency of a
+ * package for another platform, such as sharp's wasm build's runtime, is left out with it).
+ */
+function installedHere(packages: Record<string, Entry>): Set<string> {
+  const wanted = Object.entries(packages).filter(([location, entry]) => location && !entry.dev);
+  const chosen = new Set(wanted.filter(([, entry]) => !entry.optional).map(([location]) => location));
+  const dependedOn = (name: string) =>
+    [...chosen].some((location) => {
+      const entry = packages[location]!;
+      return name in (entry.dependencies ?? {}) || name in (entry.optionalDependencies ?? {});
+    }) || name in (packages['']?.dependencies ?? {});
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [location, entry] of wanted) {
+      if (chosen.has(location) || !fitsHere(entry) || !dependedOn(entry.name ?? nameAt(location))) continue;
+      chosen.add(location);
+      grew = true;
+    }
+  }
+  return chosen;
+}
 
 /** npm's environment without what an `npm test` parent exports (its local prefix is this repository). */
 function npmEnv(): NodeJS.ProcessEnv {
@@ -227,9 +255,10 @@ describe('functions/package-lock.json (what Cloud Build installs for the functio
     });
 
     it("installs exactly the lockfile's production packages, at its versions", function () {
+      const here = installedHere(lock.packages);
       const expected = new Map(
         Object.entries(lock.packages)
-          .filter(([location, entry]) => location && !entry.dev && installsHere(entry))
+          .filter(([location]) => here.has(location))
           .map(([location, entry]) => [location, `${entry.name ?? nameAt(location)}@${entry.version}`]),
       );
       assert.deepEqual(installed(dir), expected);

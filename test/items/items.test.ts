@@ -95,6 +95,77 @@ describe('items', function () {
     });
   });
 
+  describe('the text rule (validation/text.ts) for name and description', function () {
+    // One or more characters of each class the rule refuses, written out by hand.
+    const refused: [string, string][] = [
+      ['C0 control', '\u0007'],
+      ['DEL', '\u007F'],
+      ['C1 control', '\u0085'],
+      ['ARABIC LETTER MARK', '\u061C'],
+      ['LEFT-TO-RIGHT MARK', '\u200E'],
+      ['RIGHT-TO-LEFT MARK', '\u200F'],
+      ['RIGHT-TO-LEFT OVERRIDE', '\u202E'],
+      ['LEFT-TO-RIGHT EMBEDDING', '\u202A'],
+      ['RIGHT-TO-LEFT ISOLATE', '\u2067'],
+      ['POP DIRECTIONAL ISOLATE', '\u2069'],
+      ['ZERO WIDTH SPACE', '\u200B'],
+      ['WORD JOINER', '\u2060'],
+      ['BYTE ORDER MARK', '\uFEFF'],
+      ['SOFT HYPHEN', '\u00AD'],
+      ['tag character', '\u{E0041}'],
+      ['CANCEL TAG', '\u{E007F}'],
+      ['LINE SEPARATOR', '\u2028'],
+      ['PARAGRAPH SEPARATOR', '\u2029'],
+      ['private use', '\uE000'],
+      ['unassigned', '\u0378'],
+      ['noncharacter', '\uFFFF'],
+      ['lone surrogate', '\uD800'],
+      ['HANGUL FILLER', '\u3164'],
+    ];
+    for (const [what, character] of refused) {
+      it(`refuses ${what} (U+${character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) in name and in description, on create and on update, and stores nothing`, async function () {
+        const item = await create(alice);
+        const bodies = [
+          { name: `Desk${character}lamp`, description: 'Warm light' },
+          { name: 'Desk lamp', description: `Warm${character}light` },
+        ];
+        for (const body of bodies) {
+          const created = await api.request('POST', '/items', { token: alice, body });
+          assert.equal(created.status, 400, `${JSON.stringify(body)}: ${created.text}`);
+          assert.equal(created.json.error.code, 'validation_failed');
+          assert.match(created.json.error.details[0].message, /^must not contain U\+[0-9A-F]{4,5}/);
+          const updated = await api.request('PATCH', `/items/${item.id}`, { token: alice, body });
+          assert.equal(updated.status, 400, updated.text);
+        }
+        assert.equal((await api.store.query('items', { limit: 10 })).documents.length, 1);
+        assert.deepEqual(await api.store.get('items', item.id), { ownerId: 'alice', name: item.name, description: item.description, createdAt: item.createdAt, updatedAt: item.updatedAt });
+      });
+    }
+
+    it('refuses a line feed or tab in a name, keeps them in a description (carriage returns become line feeds)', async function () {
+      for (const name of ['Desk\nlamp', 'Desk\tlamp']) {
+        assert.equal((await api.request('POST', '/items', { token: alice, body: { name, description: 'Warm light' } })).status, 400, JSON.stringify(name));
+      }
+      const item = await create(alice, 'Desk lamp', 'Warm light\r\nfor\tlate work');
+      assert.equal(item.description, 'Warm light\nfor\tlate work');
+      assert.equal(((await api.store.get('items', item.id)) as { description: string }).description, 'Warm light\nfor\tlate work');
+    });
+
+    it('stores NFC, and keeps what people write: accents, scripts, emoji and the joiners they need', async function () {
+      const accented = await create(alice, 'Cafe\u0301 lamp', 'Lumie\u0300re chaude');
+      assert.equal(accented.name, 'Café lamp');
+      assert.equal(accented.description, 'Lumière chaude');
+      for (const [name, description] of [
+        ['👩\u200D💻 desk', 'for ❤\uFE0F\u200D🔥 nights'],
+        ['چراغ\u200Cها', 'می\u200Cخواهم بخوانم'],
+        ['क्\u200Dष lamp', '台灯，暖光'],
+      ]) {
+        const item = await create(alice, name, description);
+        assert.deepEqual([item.name, item.description], [name, description]);
+      }
+    });
+  });
+
   describe('GET /items', function () {
     it('lists only the caller\'s items, newest first', async function () {
       const first = await create(alice, 'First', 'the first one');

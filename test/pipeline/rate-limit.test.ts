@@ -1,17 +1,20 @@
 /**
  * Rate limiting (rate-limiter-flexible over the document store): a global bucket per client
- * IP, an `api` bucket per user, a `create` bucket per user and route. Exact under
- * concurrency; a refusal is 429 with `Retry-After` and `RateLimit-*`; once a key is over its
- * limit, further requests are refused from memory without touching the store; a store that
- * fails makes the limiter fail closed (503), never open.
+ * IP, an `api` bucket per user, a `create` bucket per user and route. The global bucket
+ * counts every request once, those refused before any route (preflights, foreign origins,
+ * 404, 405) included. Exact under concurrency; a refusal is 429 with `Retry-After` and
+ * `RateLimit-*`; once a key is over its limit, further requests are refused from memory
+ * without touching the store; a store that fails makes the limiter fail closed (503), never
+ * open.
  */
 import assert from 'node:assert/strict';
 import { StoreUnavailableError } from '../../functions/src/store/errors.ts';
 import type { DocumentStore } from '../../functions/src/store/port.ts';
-import { startApi, type Response, type TestApi } from '../support/api.ts';
+import { ALLOWED_ORIGIN, startApi, type Response, type TestApi } from '../support/api.ts';
 import { memoryStore, withOverrides } from '../support/stores.ts';
 
 const ITEM = { name: 'Desk lamp', description: 'Warm light' };
+const FOREIGN_ORIGIN = 'https://evil.example.net';
 
 /** A real store that counts the transactions the rate limiter runs on it. */
 function countingStore(): { store: DocumentStore; transactions: () => number } {
@@ -111,6 +114,58 @@ describe('rate limiting', function () {
       await api.request('GET', '/items', { token: 'forged.token.here' });
       const response = await api.request('GET', '/items', { token: 'forged.token.here' });
       assert.equal(response.status, 429, 'not 401: the token was never looked at');
+    });
+  });
+
+  describe('the global bucket, for requests refused before their route', function () {
+    // Each kind is answered without reaching a route (a preflight, a refusal of the origin, a
+    // 404 or 405 of the router, a path outside the functions); each must still count.
+    const LIMIT = 4;
+    const kinds: { name: string; method: string; path: string; headers?: Record<string, string>; status: number }[] = [
+      { name: 'preflights', method: 'OPTIONS', path: '/items', headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'POST' }, status: 204 },
+      { name: 'preflights from a foreign origin', method: 'OPTIONS', path: '/items', headers: { origin: FOREIGN_ORIGIN, 'access-control-request-method': 'POST' }, status: 403 },
+      { name: 'writes from a foreign origin', method: 'POST', path: '/items', headers: { origin: FOREIGN_ORIGIN }, status: 403 },
+      { name: '404s of a function', method: 'GET', path: '/items/a/b/c', status: 404 },
+      { name: '405s', method: 'PUT', path: '/items', status: 405 },
+      { name: '404s outside the functions', method: 'GET', path: '/no-such-page', status: 404 },
+    ];
+    for (const kind of kinds) {
+      it(`counts ${kind.name}: past the allowance, 429 with Retry-After`, async function () {
+        api = await startApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: String(LIMIT) });
+        const answered: number[] = [];
+        for (let i = 0; i < LIMIT; i += 1) answered.push((await api.request(kind.method, kind.path, { headers: kind.headers })).status);
+        assert.deepEqual(answered, Array.from({ length: LIMIT }, () => kind.status));
+        assertRateLimited(await api.request(kind.method, kind.path, { headers: kind.headers }), LIMIT);
+      });
+    }
+
+    it('counts every kind in the one bucket of the address', async function () {
+      api = await startApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: String(kinds.length) });
+      for (const kind of kinds) assert.equal((await api.request(kind.method, kind.path, { headers: kind.headers })).status, kind.status, kind.name);
+      const refused = await Promise.all(kinds.map((kind) => api!.request(kind.method, kind.path, { headers: kind.headers })));
+      for (const response of refused) assertRateLimited(response, kinds.length);
+    });
+
+    it('lets an allowed origin read the 429 (CORS headers on the refusal)', async function () {
+      api = await startApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: '1' });
+      await api.request('GET', '/items/a/b/c');
+      const refused = await api.request('GET', '/items', { headers: { origin: ALLOWED_ORIGIN } });
+      assertRateLimited(refused, 1);
+      assert.equal(refused.headers['access-control-allow-origin'], ALLOWED_ORIGIN);
+      assert.match(String(refused.headers['access-control-expose-headers']), /Retry-After/);
+    });
+
+    it('counts a request that reaches its route once, not once more at the route', async function () {
+      api = await startApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: '4' });
+      const token = await api.token();
+      const remaining: string[] = [];
+      for (let i = 0; i < 4; i += 1) {
+        const response: Response = await api.request('GET', '/items', { token });
+        assert.equal(response.status, 200);
+        remaining.push(String(response.headers['ratelimit-remaining']));
+      }
+      assert.deepEqual(remaining, ['3', '2', '1', '0']);
+      assertRateLimited(await api.request('GET', '/items', { token }), 4);
     });
   });
 

@@ -1,8 +1,8 @@
 /**
  * Request ids and logs: every request has an id (a well-formed incoming one, a Cloud Trace /
  * W3C trace id, or a fresh UUID), echoed in `X-Request-Id`, in error bodies and on every log
- * line; one structured access line per request; never a token, a query string or a secret
- * in a log.
+ * line; one structured access line per request, with at most 256 characters of the path;
+ * never a token, a query string or a secret in a log.
  */
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
@@ -113,6 +113,22 @@ describe('request context', function () {
       assert.ok(!text.includes(forged));
       assert.ok(!text.includes(token.split('.')[2]!), 'not even the signature');
       assert.ok(!text.includes('s3cr3t-session-value'));
+    });
+
+    it('keeps at most 256 characters of a long path, with a marker and the full length', async function () {
+      // 15 KB: under node's 16 KB header limit, so the request reaches the pipeline (a 404).
+      const path = `/items/long/${'a'.repeat(15 * 1024)}`;
+      const response = await api.request('GET', path, { token });
+      assert.equal(response.status, 404);
+      const line = accessLines().at(-1)!;
+      assert.equal(line.path, `${path.slice(0, 256)}…[${path.length} chars]`);
+      assert.ok(api.logText().length < 2048, `${api.logText().length} characters of log for one request`);
+    });
+
+    it('keeps a path of 256 characters whole', async function () {
+      const path = `/items/${'b'.repeat(256 - '/items/'.length)}`;
+      await api.request('GET', path, { token });
+      assert.equal(accessLines().at(-1)?.path, path);
     });
 
     it('puts the same request id on every line of a request', async function () {

@@ -1,21 +1,11 @@
 /**
  * Security headers: every response, success or error, of every function, carries the exact
- * values DEVELOPERS.md fixes (helmet configured for an API, not for HTML sites).
+ * values the README states (helmet configured for an API, not for HTML sites).
  */
 import assert from 'node:assert/strict';
 import { recordHelmetHeaders } from '../../functions/src/pipeline/security-headers.ts';
-import { startApi, type Response, type TestApi } from '../support/api.ts';
+import { API_SECURITY_HEADERS as API_HEADERS, startApi, type Response, type TestApi } from '../support/api.ts';
 
-const API_HEADERS: Record<string, string> = {
-  'content-security-policy': "default-src 'none';frame-ancestors 'none';base-uri 'none';form-action 'none'",
-  'strict-transport-security': 'max-age=63072000; includeSubDomains',
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'private, no-store',
-  'cross-origin-resource-policy': 'same-origin',
-  'cross-origin-opener-policy': 'same-origin',
-};
 
 function assertApiHeaders(response: Response): void {
   for (const [name, value] of Object.entries(API_HEADERS)) {

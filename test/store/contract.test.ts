@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { DocumentExistsError, DocumentNotFoundError, InvalidCursorError, StoreUnavailableError } from '../../functions/src/store/errors.ts';
 import type { FirestoreStoreOptions } from '../../functions/src/store/firestore.ts';
-import type { DocumentStore } from '../../functions/src/store/port.ts';
+import type { DocumentData, DocumentStore } from '../../functions/src/store/port.ts';
 import { SqliteDocumentStore } from '../../functions/src/store/sqlite.ts';
 
 interface DriverUnderTest {
@@ -202,11 +202,101 @@ for (const driver of drivers) {
         assert.notEqual(page.nextCursor, null);
       });
 
-      it('refuses a cursor it did not issue', async function () {
-        await assert.rejects(
-          store.query(things, { orderBy: { field: 'createdAt', direction: 'desc' }, limit: 2, cursor: 'garbage!' }),
-          InvalidCursorError,
-        );
+      it('refuses, with InvalidCursorError, every cursor it did not issue', async function () {
+        const spec = { where: { ownerId: 'alice' }, orderBy: { field: 'createdAt', direction: 'desc' as const }, limit: 2 };
+        const issued = (await store.query(things, spec)).nextCursor!;
+        // What a client who decoded one of ours sees (the format is opaque, not secret).
+        const ours = JSON.parse(Buffer.from(issued, 'base64url').toString('utf8')) as Record<string, unknown>;
+        assert.deepEqual(Object.keys(ours), ['q', 'v', 'id']);
+        const spelled = (json: string) => Buffer.from(json, 'utf8').toString('base64url');
+        const edited = (changes: Record<string, unknown>) => spelled(JSON.stringify({ ...ours, ...changes }));
+        const without = (field: string) => spelled(JSON.stringify(Object.fromEntries(Object.entries(ours).filter(([key]) => key !== field))));
+        const forged: [string, string][] = [
+          ['the report: an object for a value, as a list', spelled('[{"a":1},"x"]')],
+          ['a list [value, id]', spelled('["t3","a3"]')],
+          ['not base64url', 'garbage!'],
+          ['empty', ''],
+          ['base64url, not JSON', spelled('not-a-cursor')],
+          ['not UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]).toString('base64url')],
+          ['JSON null', spelled('null')],
+          ['a JSON string', spelled('"a3"')],
+          ['a JSON number', spelled('42')],
+          ['a value that is an object', edited({ v: { a: 1 } })],
+          ['a value that is a list', edited({ v: ['t3'] })],
+          ['no value', without('v')],
+          ['no id', without('id')],
+          ['no query', without('q')],
+          ['an id that is a number', edited({ id: 5 })],
+          ['an id that is no document name', edited({ id: 'a/b' })],
+          ['an id too long for a document name', edited({ id: 'a'.repeat(1501) })],
+          ['another query', edited({ q: 'AAAAAAAAAAA' })],
+          ['an extra field', edited({ admin: true })],
+          ['the same JSON spaced out', spelled(JSON.stringify(ours, null, 1))],
+          ['the same JSON, keys in another order', spelled(JSON.stringify({ id: ours.id, v: ours.v, q: ours.q }))],
+          ['the same id spelled with escapes', spelled(JSON.stringify(ours).replace(`"id":"${ours.id as string}"`, '"id":"\\u0061\\u0034"'))],
+          ['a number too big for a double', spelled(JSON.stringify(ours).replace(/"v":"[^"]*"/, '"v":1e400'))],
+          ['huge: 100 000 characters', 'A'.repeat(100_000)],
+          ['huge: a 5000-character value', edited({ v: 'x'.repeat(5000) })],
+        ];
+        assert.equal(ours.id, 'a4', 'the issued cursor names the last document of the page');
+        for (const [what, cursor] of forged) {
+          await assert.rejects(store.query(things, { ...spec, cursor }), InvalidCursorError, what);
+        }
+        // and the one it issued is taken back
+        assert.deepEqual((await store.query(things, { ...spec, cursor: issued })).documents.map((d) => d.id), ['a3', 'a2']);
+      });
+
+      it('refuses a cursor issued for another query', async function () {
+        const spec = { where: { ownerId: 'alice' }, orderBy: { field: 'createdAt', direction: 'desc' as const }, limit: 2 };
+        const cursor = (await store.query(things, spec)).nextCursor!;
+        const others: [string, Parameters<DocumentStore['query']>][] = [
+          ['another owner', [things, { ...spec, where: { ownerId: 'bob' }, cursor }]],
+          ['no filter', [things, { ...spec, where: {}, cursor }]],
+          ['the other direction', [things, { ...spec, orderBy: { field: 'createdAt', direction: 'asc' }, cursor }]],
+          ['no order', [things, { where: spec.where, limit: 2, cursor }]],
+          ['another collection', [`${things}_other`, { ...spec, cursor }]],
+        ];
+        for (const [what, [collection, other]] of others) await assert.rejects(store.query(collection, other), InvalidCursorError, what);
+        // the page size is not part of the query
+        assert.deepEqual((await store.query(things, { ...spec, limit: 1, cursor })).documents.map((d) => d.id), ['a3']);
+      });
+
+      it('pages one by one through nulls, booleans and numbers, leaving out documents without the field', async function () {
+        const paged = things + '_kinds';
+        const documents: [string, DocumentData][] = [
+          ['a', { rank: 'b' }],
+          ['b', { rank: null }],
+          ['c', {}],
+          ['d', { rank: null }],
+          ['e', { rank: 'a' }],
+          ['f1', { flag: true }],
+          ['f2', { flag: false }],
+          ['f3', { flag: true }],
+          ['n1', { n: 3 }],
+          ['n2', { n: -1 }],
+          ['n3', { n: 2.5 }],
+          ['n4', { n: 0 }],
+        ];
+        for (const [id, data] of documents) await store.create(paged, id, data);
+        // null sorts first; ties by id, in the same direction
+        const expected: [string, 'asc' | 'desc', string[]][] = [
+          ['rank', 'asc', ['b', 'd', 'e', 'a']],
+          ['rank', 'desc', ['a', 'e', 'd', 'b']],
+          ['flag', 'asc', ['f2', 'f1', 'f3']],
+          ['flag', 'desc', ['f3', 'f1', 'f2']],
+          ['n', 'asc', ['n2', 'n4', 'n3', 'n1']],
+          ['n', 'desc', ['n1', 'n3', 'n4', 'n2']],
+        ];
+        for (const [field, direction, ids] of expected) {
+          const seen: string[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await store.query(paged, { orderBy: { field, direction }, limit: 1, cursor });
+            seen.push(...page.documents.map((d) => d.id));
+            cursor = page.nextCursor ?? undefined;
+          } while (cursor && seen.length <= ids.length);
+          assert.deepEqual(seen, ids, `${field} ${direction}`);
+        }
       });
 
       it('bounds the limit', async function () {

@@ -112,6 +112,59 @@ describe('RateLimiterDocumentStore', function () {
     assert.ok(admitted >= 2, 'each instance admits some');
   });
 
+  describe('across two instances on one store', function () {
+    it('counts penalties exactly: 8 failures on 8 instances read as 8 on any of them', async function () {
+      const instances = Array.from({ length: 8 }, () => limiter(100, 3600));
+      for (const instance of instances) await instance.penalty('account', 1);
+      for (const instance of instances) assert.equal((await instance.get('account'))?.consumedPoints, 8);
+      assert.equal((await limiter(100, 3600).get('account'))?.consumedPoints, 8);
+    });
+
+    it('reports points used, not the points another instance has reserved', async function () {
+      const one = limiter(100);
+      const two = limiter(100);
+      await one.consume('k');
+      assert.equal((await two.get('k'))?.consumedPoints, 1, 'the lease one took is not counted as used by two');
+      await one.consume('k');
+      await one.consume('k');
+      assert.equal((await one.get('k'))?.consumedPoints, 3, 'one knows what it drew from its own lease');
+      await two.consume('k');
+      assert.equal((await one.get('k'))?.consumedPoints, 4, "two's consume is counted; two's lease is not");
+    });
+
+    it('never lets a penalty or a reward upset the reservations: the limit still holds between the two', async function () {
+      const one = limiter(40);
+      const two = limiter(40);
+      await one.consume('k');
+      await two.penalty('k', 5);
+      await two.reward('k', 2);
+      assert.equal((await one.get('k'))?.consumedPoints, 4);
+      const results = await Promise.allSettled(Array.from({ length: 80 }, (_, i) => (i % 2 ? one : two).consume('k')));
+      const admitted = results.filter((r) => r.status === 'fulfilled').length;
+      assert.ok(admitted <= 36, `${admitted} admitted, 36 were left`);
+    });
+
+    it('blocks and deletes for every instance', async function () {
+      const one = limiter(10);
+      const two = limiter(10);
+      await one.block('k', 30);
+      await rejection(two.consume('k'));
+      assert.equal(await one.delete('k'), true);
+      assert.equal(await two.get('k'), null);
+    });
+
+    it('with leases off, consumes exactly in the store: get on another instance sees every one', async function () {
+      const exact = (points: number) => new RateLimiterDocumentStore({ store, keyPrefix: 'exact', points, duration: 60, leases: false });
+      const one = exact(10);
+      const two = exact(10);
+      await one.consume('k');
+      await one.consume('k');
+      assert.equal((await two.get('k'))?.consumedPoints, 2);
+      const { documents } = await store.query('rateLimits', { limit: 10 });
+      assert.equal(documents[0]!.data.points, 2, 'nothing reserved');
+    });
+  });
+
   it("fails every consume waiting on a key's store round trip when that round trip fails, at once", async function () {
     // A store that takes 300 ms to fail each transaction, as one past its deadline does.
     let transactions = 0;

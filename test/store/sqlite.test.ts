@@ -7,6 +7,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { MissingIndexError, StoreUnavailableError } from '../../functions/src/store/errors.ts';
 import { declaredIndexes } from '../../functions/src/store/index.ts';
 import { SqliteDocumentStore } from '../../functions/src/store/sqlite.ts';
+import { waitFor } from '../../scripts/wait.ts';
 
 describe('SQLite document store', function () {
   it('keeps documents in a file across reopening', async function () {
@@ -81,11 +82,15 @@ describe('SQLite document store', function () {
     const store = new SqliteDocumentStore({ path, sweepIntervalMs: 20 });
     await store.set('sessions', 'old', { expiresAt: Date.now() + 10 });
     await store.set('sessions', 'live', { expiresAt: Date.now() + 60_000 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await store.close();
-    const raw = new DatabaseSync(path);
-    const rows = raw.prepare('SELECT id FROM documents ORDER BY id').all() as { id: string }[];
-    raw.close();
-    assert.deepEqual(rows.map((row) => row.id), ['live']);
+    // another connection on the file, as a backup would be, sees the row go
+    const raw = new DatabaseSync(path, { readOnly: true });
+    const ids = () => (raw.prepare('SELECT id FROM documents ORDER BY id').all() as { id: string }[]).map((row) => row.id);
+    try {
+      await waitFor(() => !ids().includes('old'), { timeoutMs: 5000, what: 'the sweep to purge the expired row' });
+      assert.deepEqual(ids(), ['live']);
+    } finally {
+      raw.close();
+      await store.close();
+    }
   });
 });

@@ -3,6 +3,8 @@
  * browser renders them, what deleting removes, the per-owner quota and the create rate limit.
  */
 import assert from 'node:assert/strict';
+import { setDecodeQueue } from '../../functions/src/uploads/reencode.ts';
+import { createWorkQueue } from '../../functions/src/work-queue.ts';
 import { startApi, type TestApi } from '../support/api.ts';
 import { fixture, png } from '../support/images.ts';
 import { assertNothingStored, sha256, upload } from './support.ts';
@@ -99,14 +101,15 @@ describe('uploads: reading, deleting, quota and rate limit', function () {
   });
 
   describe('GET /uploads/:id/content', function () {
-    it('streams the very bytes, as a download no browser renders or runs', async function () {
-      const data = fixture('photo.jpg');
-      const { id } = await stored(alice, 'photo.jpg', 'image/jpeg', data);
+    it('streams the stored bytes (which the metadata describes), as a download no browser renders or runs', async function () {
+      const { id, size, sha256: hash } = await stored(alice, 'photo.jpg', 'image/jpeg', fixture('photo.jpg'));
       const response = await api.request('GET', `/uploads/${id}/content`, { token: alice });
       assert.equal(response.status, 200);
-      assert.equal(sha256(response.bytes), sha256(data));
+      assert.equal(sha256(response.bytes), hash);
+      assert.equal(response.headers.etag, `"${hash}"`);
       assert.equal(response.headers['content-type'], 'image/jpeg');
-      assert.equal(response.headers['content-length'], String(data.length));
+      assert.equal(response.headers['content-length'], String(size));
+      assert.equal(response.bytes.length, size);
       assert.equal(response.headers['x-content-type-options'], 'nosniff');
       assert.equal(response.headers['content-disposition'], 'attachment; filename=photo.jpg');
       const csp = String(response.headers['content-security-policy']).split(';').map((d) => d.trim());
@@ -175,10 +178,13 @@ describe('uploads: reading, deleting, quota and rate limit', function () {
     });
   });
 
-  describe('quota per owner (UPLOAD_QUOTA_BYTES_PER_USER)', function () {
+  describe('quota per owner (UPLOAD_QUOTA_BYTES_PER_USER), in stored bytes', function () {
     let small: TestApi;
     let token: string;
-    const QUOTA = 4096;
+    // png() is stored as it is (re-encoding it gives the same bytes): each one costs its length.
+    const ONE = png().length;
+    const FITS = 7;
+    const QUOTA = FITS * ONE; // the smallest quota allowed is 1024 bytes
 
     beforeEach(async function () {
       small = await startApi({ UPLOAD_QUOTA_BYTES_PER_USER: String(QUOTA) });
@@ -190,31 +196,34 @@ describe('uploads: reading, deleting, quota and rate limit', function () {
     });
 
     it('refuses the file that would go over with 413 quota_exceeded, and keeps nothing of it', async function () {
-      assert.equal((await upload(small, token, 'a.png', 'image/png', png({ bytes: 3000 }))).status, 201);
-      const over = await upload(small, token, 'b.png', 'image/png', png({ bytes: 1500 }));
+      for (let i = 0; i < FITS - 1; i++) assert.equal((await upload(small, token, `${i}.png`, 'image/png', png())).json.size, ONE);
+      const over = await upload(small, token, 'b.png', 'image/png', png({ bytes: ONE + 20 }));
       assert.equal(over.status, 413, over.text);
       assert.equal(over.json.error.code, 'quota_exceeded');
-      assert.equal((await small.blobs.list('uploads/')).length, 1);
-      assert.equal((await small.store.get('uploadQuotas', 'alice'))?.bytes, 3000);
-      assert.equal((await upload(small, token, 'c.png', 'image/png', png({ bytes: 1096 }))).status, 201, 'what fits still fits');
+      assert.equal((await small.blobs.list('uploads/')).length, FITS - 1);
+      assert.equal((await small.store.get('uploadQuotas', 'alice'))?.bytes, (FITS - 1) * ONE);
+      assert.equal((await upload(small, token, 'c.png', 'image/png', png())).status, 201, 'what fits still fits');
       const full = await upload(small, token, 'd.png', 'image/png', png());
       assert.equal(full.status, 413);
       assert.equal(full.json.error.code, 'quota_exceeded');
     });
 
     it('holds under concurrent uploads: what is stored never exceeds the quota', async function () {
-      const responses = await Promise.all(Array.from({ length: 6 }, (_, i) => upload(small, token, `${i}.png`, 'image/png', png({ bytes: 1000 }))));
+      // A decode queue with room for all of them: the race is between the quota's transactions.
+      const restore = setDecodeQueue(createWorkQueue({ concurrency: 2, maxWaiting: FITS + 2 }));
+      const responses = await Promise.all(Array.from({ length: FITS + 2 }, (_, i) => upload(small, token, `${i}.png`, 'image/png', png()))).finally(restore);
       const created = responses.filter((r) => r.status === 201).length;
-      assert.equal(created, 4, responses.map((r) => r.status).join(','));
+      assert.equal(created, FITS, responses.map((r) => r.status).join(','));
       assert.ok(responses.every((r) => r.status === 201 || r.json.error.code === 'quota_exceeded'));
-      assert.equal((await small.blobs.list('uploads/')).length, 4);
-      assert.equal((await small.store.get('uploadQuotas', 'alice'))?.bytes, 4000);
+      assert.equal((await small.blobs.list('uploads/')).length, FITS);
+      assert.equal((await small.store.get('uploadQuotas', 'alice'))?.bytes, QUOTA);
     });
 
     it('is per owner: another user has a quota of their own', async function () {
-      assert.equal((await upload(small, token, 'a.png', 'image/png', png({ bytes: QUOTA }))).status, 201);
+      for (let i = 0; i < FITS; i++) assert.equal((await upload(small, token, `${i}.png`, 'image/png', png())).status, 201);
+      assert.equal((await upload(small, token, 'more.png', 'image/png', png())).status, 413);
       const other = await small.token({ sub: 'bob' });
-      assert.equal((await upload(small, other, 'a.png', 'image/png', png({ bytes: QUOTA }))).status, 201);
+      assert.equal((await upload(small, other, 'a.png', 'image/png', png())).status, 201);
     });
   });
 

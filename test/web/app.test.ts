@@ -88,15 +88,19 @@ describe('web client in Chromium', function () {
     expectFailedLoad(400); // the weak password's answer
   });
 
-  it('signs in with the session cookie (HttpOnly, Secure, SameSite=Strict; __Host- locally, __session behind Hosting) and keeps no token in storage', async function () {
+  it('signs in with the session cookie (HttpOnly, Secure, SameSite=Strict; __Host- locally, __session behind Hosting) and keeps no session token in storage, only the device token', async function () {
     await signIn();
     await screenshot(page, '2-login');
     await page.getByRole('heading', { name: 'Items' }).waitFor();
     const [cookie] = await context.cookies();
     assert.equal(cookie?.name, onEmulators() ? '__session' : '__Host-session');
     assert.deepEqual([cookie?.httpOnly, cookie?.secure, cookie?.sameSite, cookie?.path], [true, true, 'Strict', '/']);
-    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
-    assert.equal(stored, '{}{}', 'nothing in localStorage or sessionStorage');
+    const stored = await page.evaluate(() => ({ local: { ...localStorage }, session: { ...sessionStorage } }));
+    assert.deepEqual(stored.session, {}, 'nothing in sessionStorage');
+    assert.deepEqual(Object.keys(stored.local), ['bastion.deviceTokens'], 'only the device token in localStorage');
+    const deviceTokens = JSON.parse(stored.local['bastion.deviceTokens']!) as Record<string, string>;
+    assert.deepEqual(Object.keys(deviceTokens), [EMAIL]);
+    assert.match(deviceTokens[EMAIL]!, /^d1\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/, 'a device token, not an access, refresh or CSRF token');
   });
 
   it('creates, pages through, edits and deletes items, as stored', async function () {

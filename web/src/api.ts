@@ -33,6 +33,31 @@ interface SessionAnswer {
   accessToken: string;
   csrfToken?: string;
   user: Account;
+  deviceToken?: string;
+}
+
+/**
+ * Device tokens, one per account email, kept across sign-outs: a login that presents one is
+ * spared the lockout strangers can cause (see the API's auth/device-tokens.ts). They grant
+ * nothing else, so local storage is good enough.
+ */
+const DEVICE_TOKENS = 'bastion.deviceTokens';
+
+function deviceTokens(): Record<string, string> {
+  try {
+    return JSON.parse(localStorage.getItem(DEVICE_TOKENS) ?? '{}') as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
+function keepDeviceToken(email: string, token: string | undefined): void {
+  if (!token) return;
+  try {
+    localStorage.setItem(DEVICE_TOKENS, JSON.stringify({ ...deviceTokens(), [email.trim().toLowerCase()]: token }));
+  } catch {
+    // Storage refused (private mode): the next login is simply judged as a new device's.
+  }
 }
 
 let accessToken: string | null = null;
@@ -47,6 +72,7 @@ function started(answer: SessionAnswer): Account {
   accessToken = answer.accessToken;
   if (answer.csrfToken) csrfToken = answer.csrfToken;
   account = answer.user;
+  keepDeviceToken(answer.user.email, answer.deviceToken);
   return answer.user;
 }
 
@@ -127,11 +153,16 @@ export async function renew(): Promise<boolean> {
   }
 }
 
+function deviceTokenFor(email: string): { deviceToken?: string } {
+  const token = deviceTokens()[email.trim().toLowerCase()];
+  return token ? { deviceToken: token } : {};
+}
+
 export type LoginResult = { kind: 'signed-in'; account: Account } | { kind: 'mfa'; challenge: string };
 
 export async function login(email: string, password: string): Promise<LoginResult> {
   const answer = await call<SessionAnswer | { mfaRequired: true; challenge: string }>('POST', '/auth/login', {
-    body: { email, password, session: 'cookie' },
+    body: { email, password, session: 'cookie', ...deviceTokenFor(email) },
     bearer: false,
   });
   if ('mfaRequired' in answer) return { kind: 'mfa', challenge: answer.challenge };

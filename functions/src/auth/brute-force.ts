@@ -1,14 +1,26 @@
 /**
- * Brute-force protection for password logins (rate-limiter-flexible on the document store, so
- * it holds across instances). Failed logins are counted three ways:
- *   - consecutive failures for one email from one IP: 10, then that pair waits out the hour
- *     (a success resets it);
+ * Guessing limits for passwords and second factors (rate-limiter-flexible on the document
+ * store, so they hold across instances). An attempt reserves one failure on each of its
+ * counters, atomically, before the secret is looked at, and gives it back when the secret was
+ * right: simultaneous guesses cannot all slip past a count that is only checked (the count of
+ * each is in the store before any is judged).
+ *
+ * Password logins from a device that has not signed in to the account before:
+ *   - consecutive failures for one email from one IP: 10, then that pair waits out the hour;
  *   - failures from one IP, whatever the email: 100 a day (password spraying);
- *   - failures on one account, from anywhere: 100 an hour (distributed guessing).
- * A login is refused with 429 and Retry-After while any of its counters is at its limit,
- * before the password is looked at, whether or not the account exists.
+ *   - failures on one account from unknown devices: 100 an hour (distributed guessing).
+ * Password logins that present the account's device token (see device-tokens.ts):
+ *   - consecutive failures on that device: 10 an hour;
+ *   - the IP's 100 a day.
+ * So strangers can lock an account out of new devices, never out of the owner's own.
+ *
+ * Second factors (TOTP and recovery codes, at sign-in and wherever a code is asked for):
+ *   - failures on one account: 10 an hour, whatever the challenge;
+ *   - failures from one IP: 100 a day.
+ *
+ * A spent counter refuses with 429 and Retry-After, whether or not the account exists.
  */
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { RateLimitedError } from '../pipeline/errors.ts';
 import type { DocumentStore } from '../store/port.ts';
 import { RateLimiterDocumentStore } from '../store/rate-limiter-store.ts';
@@ -16,56 +28,144 @@ import { RateLimiterDocumentStore } from '../store/rate-limiter-store.ts';
 const HOUR = 60 * 60;
 const DAY = 24 * HOUR;
 
-interface Counter {
-  limiter: RateLimiterAbstract;
-  points: number;
-  key: (email: string, ip: string) => string;
+/**
+ * One reserved attempt. On a wrong secret, nothing: the points stay. `succeeded` when the
+ * secret was right; `release` when it was never judged (the server failed first), so a fault
+ * does not count as a guess.
+ */
+export interface Attempt {
+  succeeded(): Promise<void>;
+  release(): Promise<void>;
+}
+
+export interface LoginAttempt {
+  email: string;
+  ip: string;
+  /** The device id of a valid device token for this email, if the login presented one. */
+  device?: string | undefined;
+}
+
+export interface MfaAttempt {
+  uid: string;
+  ip: string;
 }
 
 export interface LoginGuard {
-  /** Throws 429 while any counter for this email or IP is at its limit. */
-  check(email: string, ip: string): Promise<void>;
-  recordFailure(email: string, ip: string): Promise<void>;
-  recordSuccess(email: string, ip: string): Promise<void>;
+  /** Reserves the attempt, or throws 429 while any of its counters is spent. */
+  begin(attempt: LoginAttempt): Promise<Attempt>;
 }
 
-export function createLoginGuard(store: DocumentStore): LoginGuard {
-  const counter = (name: string, points: number, duration: number, key: Counter['key']): Counter => ({
-    limiter: new RateLimiterDocumentStore({ store, keyPrefix: `login:${name}`, points, duration }),
-    points,
-    key,
-  });
-  const consecutive = counter('email-ip', 10, HOUR, (email, ip) => `${email}|${ip}`);
-  const counters = [consecutive, counter('ip', 100, DAY, (_, ip) => ip), counter('email', 100, HOUR, (email) => email)];
+export interface MfaGuard {
+  begin(attempt: MfaAttempt): Promise<Attempt>;
+}
 
+/** A counter, and what a success does to it: forget the whole count, or give back the one point. */
+interface Counter {
+  limiter: RateLimiterAbstract;
+  onSuccess: 'reset' | 'refund';
+}
+
+function counters(store: DocumentStore, prefix: string) {
+  return (name: string, points: number, duration: number, onSuccess: Counter['onSuccess']): Counter => ({
+    // Exact on every consume (a lease would let other instances' guesses go uncounted), and
+    // judged in the store, where refunds are seen, not by a block in memory.
+    limiter: new RateLimiterDocumentStore({ store, keyPrefix: `${prefix}:${name}`, points, duration, leases: false, blockInMemory: false }),
+    onSuccess,
+  });
+}
+
+/** Consumes one point on each counter; when any is spent, gives back the others' and throws 429. */
+async function reserve(entries: [Counter, string][], message: string): Promise<Attempt> {
+  const results = await Promise.allSettled(entries.map(([counter, key]) => counter.limiter.consume(key)));
+  const refused = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+  if (refused.length > 0) {
+    await Promise.all(entries.map(([counter, key], i) => (results[i]!.status === 'fulfilled' ? counter.limiter.reward(key) : undefined)));
+    const failure = refused.find((reason) => !(reason instanceof RateLimiterRes));
+    if (failure !== undefined) throw failure;
+    const waits = (refused as RateLimiterRes[]).map((res) => res.msBeforeNext);
+    throw new RateLimitedError(Math.max(1, Math.ceil(Math.max(...waits) / 1000)), {}, message);
+  }
   return {
-    async check(email, ip) {
-      const states = await Promise.all(counters.map((c) => c.limiter.get(c.key(email, ip))));
-      const waits = states
-        .map((state, i) => (state && state.consumedPoints >= counters[i]!.points ? state.msBeforeNext : 0))
-        .filter((ms) => ms > 0);
-      if (waits.length > 0) {
-        const retryAfter = Math.max(1, Math.ceil(Math.max(...waits) / 1000));
-        throw new RateLimitedError(retryAfter, {}, 'Too many failed sign-ins. Try again later.');
-      }
+    async succeeded() {
+      await Promise.all(entries.map(([counter, key]) => (counter.onSuccess === 'reset' ? counter.limiter.delete(key) : counter.limiter.reward(key))));
     },
-    async recordFailure(email, ip) {
-      await Promise.all(counters.map((c) => c.limiter.penalty(c.key(email, ip), 1)));
-    },
-    async recordSuccess(email, ip) {
-      await consecutive.limiter.delete(consecutive.key(email, ip));
+    async release() {
+      await Promise.all(entries.map(([counter, key]) => counter.limiter.reward(key)));
     },
   };
 }
 
-const guards = new WeakMap<DocumentStore, LoginGuard>();
+/**
+ * Judges a secret within a reserved attempt: a thrown error (a store or hashing fault, never a
+ * wrong secret) releases the attempt, best effort, and goes on to the caller.
+ */
+export async function judged<T>(attempt: Attempt, judge: () => Promise<T>): Promise<T> {
+  try {
+    return await judge();
+  } catch (error) {
+    await attempt.release().catch(() => undefined);
+    throw error;
+  }
+}
+
+export function createLoginGuard(store: DocumentStore): LoginGuard {
+  const counter = counters(store, 'login');
+  const pair = counter('email-ip', 10, HOUR, 'reset');
+  const ip = counter('ip', 100, DAY, 'refund');
+  const account = counter('email', 100, HOUR, 'refund');
+  const device = counter('device', 10, HOUR, 'reset');
+  return {
+    begin({ email, ip: address, device: id }) {
+      const entries: [Counter, string][] =
+        id === undefined
+          ? [
+              [pair, `${email}|${address}`],
+              [ip, address],
+              [account, email],
+            ]
+          : [
+              [device, id],
+              [ip, address],
+            ];
+      return reserve(entries, 'Too many failed sign-ins. Try again later.');
+    },
+  };
+}
+
+export function createMfaGuard(store: DocumentStore): MfaGuard {
+  const counter = counters(store, 'mfa');
+  // Refunded, not reset, on success: the owner signing in must not hand a guesser a fresh ten.
+  const account = counter('account', 10, HOUR, 'refund');
+  const ip = counter('ip', 100, DAY, 'refund');
+  return {
+    begin({ uid, ip: address }) {
+      return reserve(
+        [
+          [account, uid],
+          [ip, address],
+        ],
+        'Too many wrong codes. Try again later.',
+      );
+    },
+  };
+}
+
+const guards = new WeakMap<DocumentStore, { login: LoginGuard; mfa: MfaGuard }>();
+
+function guardsFor(store: DocumentStore) {
+  let found = guards.get(store);
+  if (!found) {
+    found = { login: createLoginGuard(store), mfa: createMfaGuard(store) };
+    guards.set(store, found);
+  }
+  return found;
+}
 
 /** One guard per store, kept for the life of the process. */
 export function loginGuardFor(store: DocumentStore): LoginGuard {
-  let guard = guards.get(store);
-  if (!guard) {
-    guard = createLoginGuard(store);
-    guards.set(store, guard);
-  }
-  return guard;
+  return guardsFor(store).login;
+}
+
+export function mfaGuardFor(store: DocumentStore): MfaGuard {
+  return guardsFor(store).mfa;
 }

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { DocumentStore } from '../store/port.ts';
 import { USERS, type Account, type UserDocument } from './accounts.ts';
 import { CHALLENGE_MAX_ATTEMPTS, CHALLENGE_TTL_SECONDS, checkTotp, hashRecoveryCode } from './mfa.ts';
+import type { TotpSecrets } from './totp-secrets.ts';
 
 export const MFA_CHALLENGES = 'mfaChallenges';
 
@@ -32,7 +33,13 @@ export async function createChallenge(store: DocumentStore, uid: string): Promis
   return challenge;
 }
 
-export async function answerChallenge(store: DocumentStore, challenge: string, proof: Proof): Promise<ChallengeOutcome> {
+/** Whose sign-in a challenge continues, if it is live: what its guessing limits are counted on. */
+export async function challengeOwner(store: DocumentStore, challenge: string): Promise<string | undefined> {
+  const pending = await store.get<ChallengeDocument>(MFA_CHALLENGES, hashOf(challenge));
+  return pending && pending.attempts < CHALLENGE_MAX_ATTEMPTS ? pending.uid : undefined;
+}
+
+export async function answerChallenge(store: DocumentStore, secrets: TotpSecrets, challenge: string, proof: Proof): Promise<ChallengeOutcome> {
   const id = hashOf(challenge);
   return store.runTransaction(async (tx): Promise<ChallengeOutcome> => {
     const pending = await tx.get<ChallengeDocument>(MFA_CHALLENGES, id);
@@ -47,9 +54,10 @@ export async function answerChallenge(store: DocumentStore, challenge: string, p
     let mfa = user.mfa;
     let method: 'totp' | 'recovery_code';
     if ('code' in proof) {
-      const check = checkTotp(mfa, proof.code);
+      const check = checkTotp(mfa, secrets.open(pending.uid, mfa.secret), proof.code);
       if (!check.ok) return refuse(check.reason);
-      mfa = { ...mfa, lastStep: check.step };
+      // Sealed again under the current key, if an older one sealed it.
+      mfa = { ...mfa, lastStep: check.step, secret: secrets.current(pending.uid, mfa.secret) };
       method = 'totp';
     } else {
       const hash = hashRecoveryCode(proof.recoveryCode);

@@ -5,23 +5,12 @@
  * of login and refresh (or from GET /auth/session) and sends it back in `X-CSRF-Token`; another
  * site can neither read it nor compute it.
  */
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/index.ts';
-
-const keys = new WeakMap<object, Buffer>();
-
-function csrfKey(auth: Config['auth']): Buffer {
-  let key = keys.get(auth.keys.current);
-  if (!key) {
-    const secret = Buffer.from(auth.keys.current.d!, 'base64url');
-    key = Buffer.from(hkdfSync('sha256', secret, 'bastion', 'csrf token v1', 32));
-    keys.set(auth.keys.current, key);
-  }
-  return key;
-}
+import { derivedKey } from './derived-keys.ts';
 
 export function csrfTokenFor(auth: Config['auth'], sessionId: string): string {
-  return createHmac('sha256', csrfKey(auth)).update(sessionId).digest('base64url');
+  return createHmac('sha256', derivedKey(auth, 'csrf token v1')).update(sessionId).digest('base64url');
 }
 
 export function isValidCsrfToken(auth: Config['auth'], sessionId: string, token: string | undefined): boolean {

@@ -3,19 +3,21 @@
  * Login answers an unknown email exactly as a wrong password, in about the same time (the
  * password is checked against a decoy hash), so it cannot be used to find accounts.
  */
-import { BadRequestError, ConflictError, HttpError, NotFoundError, StepUpRequiredError, UnauthorizedError } from '../pipeline/errors.ts';
+import { BadRequestError, ConflictError, HttpError, NotFoundError, RecentSignInRequiredError, StepUpRequiredError, UnauthorizedError } from '../pipeline/errors.ts';
 import type { HandlerInput, Reply } from '../pipeline/route.ts';
-import { loginGuardFor } from './brute-force.ts';
+import { judged, loginGuardFor, mfaGuardFor } from './brute-force.ts';
+import { deviceOf, issueDeviceToken } from './device-tokens.ts';
 import { createAccount, findAccountByEmail, getAccount, publicAccount, USERS, type Account, type UserDocument } from './accounts.ts';
 import { judgePassword } from './password-policy.ts';
 import { decoyHash, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
-import { answerChallenge, createChallenge } from './challenges.ts';
+import { answerChallenge, challengeOwner, createChallenge } from './challenges.ts';
 import { CHALLENGE_TTL_SECONDS, checkTotp, matchingStep, newRecoveryCodes, newTotpSecret, otpauthUri, qrCodeDataUrl } from './mfa.ts';
 import { setRoles } from './roles.ts';
+import { totpSecretsFor } from './totp-secrets.ts';
 import { csrfTokenFor } from './csrf.ts';
 import type { Credentials, Login, MfaCode, MfaVerify, RefreshRequest, SetRoles } from './schemas.ts';
 import { clearedSessionCookie, sessionCookie } from './session-cookie.ts';
-import { endSession, refreshSession, startSession, type IssuedSession } from './sessions.ts';
+import { endOtherSessions, endSession, isLiveSession, refreshSession, startSession, strengthenSession, type IssuedSession } from './sessions.ts';
 
 type Input<B> = HandlerInput<unknown, unknown, B>;
 
@@ -57,16 +59,17 @@ function invalidCredentials(): HttpError {
 }
 
 export async function login({ body, services, log, ip }: Input<Login>): Promise<Reply> {
-  const guard = loginGuardFor(services.store);
-  await guard.check(body.email, ip);
-  const account = await findAccountByEmail(services.store, body.email);
-  const valid = await verifyPassword(body.password, account?.passwordHash ?? (await decoyHash()));
+  const device = deviceOf(services.auth, body.email, body.deviceToken);
+  const attempt = await loginGuardFor(services.store).begin({ email: body.email, ip, device });
+  const { account, valid } = await judged(attempt, async () => {
+    const found = await findAccountByEmail(services.store, body.email);
+    return { account: found, valid: await verifyPassword(body.password, found?.passwordHash ?? (await decoyHash())) };
+  });
   if (!account || !valid) {
-    await guard.recordFailure(body.email, ip);
-    log.warn('login failed', { event: 'login.failed', userId: account?.id });
+    log.warn('login failed', { event: 'login.failed', userId: account?.id, knownDevice: device !== undefined });
     throw invalidCredentials();
   }
-  await guard.recordSuccess(body.email, ip);
+  await attempt.succeeded();
   if (account.mfa) {
     // The password was right; the session waits for the second factor (POST /auth/mfa/verify).
     const challenge = await createChallenge(services.store, account.id);
@@ -79,7 +82,7 @@ export async function login({ body, services, log, ip }: Input<Login>): Promise<
   }
   const session = await startSession(services.store, services.auth, account, ['pwd']);
   log.info('login', { event: 'login.succeeded', userId: account.id });
-  return sessionReply(services, session, account, body.session);
+  return sessionReply(services, session, account, body.session, { deviceToken: issueDeviceToken(services.auth, account.email) });
 }
 
 /** Which refresh token a request presents: in its body (apps) or in its session cookie (browsers). */
@@ -95,6 +98,9 @@ export async function refresh({ body, session, services, log }: Input<RefreshReq
   const outcome = await refreshSession(services.store, services.auth, credential.refreshToken, credential.sessionId);
   if (outcome.kind === 'reused') {
     log.warn('refresh token reused: session revoked', { event: 'security.refresh_token_reuse', userId: outcome.uid, familyId: outcome.familyId });
+  }
+  if (outcome.kind === 'stale') {
+    log.info('session from before MFA was turned on: revoked', { event: 'session.revoked_for_mfa', userId: outcome.uid, familyId: outcome.familyId });
   }
   if (outcome.kind !== 'rotated') {
     const error = new HttpError(401, 'invalid_refresh_token', 'The session has ended. Sign in again.');
@@ -118,6 +124,10 @@ export async function logout({ body, session, services, log }: Input<RefreshRequ
  */
 export async function sessionInfo({ session, services }: Input<unknown>): Promise<Reply> {
   if (!session) return { status: 200, body: { session: false } };
+  if (!(await isLiveSession(services.store, services.auth, session.sessionId, session.refreshToken))) {
+    // A cookie of an ended session: say so, and let the browser drop it.
+    return { status: 200, body: { session: false }, headers: { 'Set-Cookie': clearedSessionCookie(services.auth.sessionCookieName) } };
+  }
   return { status: 200, body: { session: true, csrfToken: csrfTokenFor(services.auth, session.sessionId) } };
 }
 
@@ -127,6 +137,14 @@ export async function me({ principal, services }: Input<unknown>): Promise<Reply
 
 /** How recent the multi-factor sign-in must be for changing roles. */
 export const STEP_UP_MAX_AGE_SECONDS = 15 * 60;
+/** How recent the sign-in (password or MFA) must be for changing the account's own security. */
+export const RECENT_SIGN_IN_SECONDS = 5 * 60;
+
+/** A stolen access token alone must not be enough to change how the account signs in. */
+function requireRecentSignIn(principal: Input<unknown>['principal']): void {
+  const age = principal.authTime === undefined ? Infinity : Date.now() / 1000 - principal.authTime;
+  if (age > RECENT_SIGN_IN_SECONDS) throw new RecentSignInRequiredError(RECENT_SIGN_IN_SECONDS);
+}
 
 export async function changeRoles({ params, body, principal, services, log }: HandlerInput<{ uid: string }, unknown, SetRoles>): Promise<Reply> {
   const age = principal.authTime === undefined ? Infinity : Date.now() / 1000 - principal.authTime;
@@ -161,68 +179,92 @@ function issuerName(issuer: string): string {
 }
 
 export async function enrollMfa({ principal, services }: Input<unknown>): Promise<Reply> {
+  requireRecentSignIn(principal);
   const account = await signedInAccount(services, principal);
   if (account.mfa) throw new ConflictError('mfa_already_enabled', 'MFA is already on. Disable it first to enroll again.');
   const secret = newTotpSecret();
-  await services.store.update(USERS, account.id, { mfaPending: { secret, createdAt: new Date().toISOString() }, updatedAt: new Date().toISOString() });
+  const sealed = totpSecretsFor(services.auth).seal(account.id, secret);
+  await services.store.update(USERS, account.id, { mfaPending: { secret: sealed, createdAt: new Date().toISOString() }, updatedAt: new Date().toISOString() });
   const uri = otpauthUri(secret, account.email, issuerName(services.auth.issuer));
   return { status: 200, body: { secret, otpauthUri: uri, qrCode: await qrCodeDataUrl(uri) } };
 }
 
 export async function activateMfa({ body, principal, services, log }: Input<MfaCode>): Promise<Reply> {
+  requireRecentSignIn(principal);
   const recoveryCodes = await services.store.runTransaction(async (tx) => {
     const user = await tx.get<UserDocument>(USERS, principal.subject);
     if (!user) throw accountGone();
     if (user.mfa) throw new ConflictError('mfa_already_enabled', 'MFA is already on.');
     if (!user.mfaPending) throw new ConflictError('mfa_not_enrolled', 'Enroll first: POST /auth/mfa/enroll.');
-    const step = matchingStep(user.mfaPending.secret, body.code);
+    const secrets = totpSecretsFor(services.auth);
+    const step = matchingStep(secrets.open(principal.subject, user.mfaPending.secret), body.code);
     if (step === null) throw invalidMfaCode();
     const { codes, hashes } = newRecoveryCodes();
     const now = new Date().toISOString();
     tx.update(USERS, principal.subject, {
-      mfa: { secret: user.mfaPending.secret, enabledAt: now, lastStep: step, recoveryCodes: hashes },
+      mfa: { secret: secrets.current(principal.subject, user.mfaPending.secret), enabledAt: now, lastStep: step, recoveryCodes: hashes },
       mfaPending: null,
       updatedAt: now,
     });
     return codes;
   });
-  log.info('MFA enabled', { event: 'mfa.enabled', userId: principal.subject });
+  // This session has just shown both factors; every other one has shown at most the password.
+  if (principal.sessionId) await strengthenSession(services.store, principal.sessionId, ['pwd', 'mfa']);
+  const ended = await endOtherSessions(services.store, principal.subject, principal.sessionId);
+  log.info('MFA enabled', { event: 'mfa.enabled', userId: principal.subject, sessionsEnded: ended });
   // Shown once: only their hashes are kept.
   return { status: 200, body: { mfaEnabled: true, recoveryCodes } };
 }
 
-export async function verifyMfa({ body, services, log }: Input<MfaVerify>): Promise<Reply> {
+export async function verifyMfa({ body, services, log, ip }: Input<MfaVerify>): Promise<Reply> {
+  const owner = await challengeOwner(services.store, body.challenge);
+  if (owner === undefined) throw invalidChallenge();
+  const attempt = await mfaGuardFor(services.store).begin({ uid: owner, ip });
   const proof = body.code !== undefined ? { code: body.code } : { recoveryCode: body.recoveryCode! };
-  const outcome = await answerChallenge(services.store, body.challenge, proof);
+  const outcome = await judged(attempt, () => answerChallenge(services.store, totpSecretsFor(services.auth), body.challenge, proof));
   if (outcome.kind === 'refused') {
     if (outcome.reason === 'replayed') {
       log.warn('TOTP code replayed', { event: 'security.totp_replay', userId: outcome.uid });
     }
-    if (outcome.reason === 'unknown_challenge') {
-      throw new HttpError(401, 'invalid_challenge', 'The sign-in has expired or had too many wrong codes. Sign in again.');
-    }
+    log.warn('MFA code refused', { event: 'mfa.failed', userId: owner });
+    if (outcome.reason === 'unknown_challenge') throw invalidChallenge();
     throw invalidMfaCode();
   }
+  await attempt.succeeded();
   if (outcome.method === 'recovery_code') {
     log.warn('recovery code used', { event: 'mfa.recovery_code_used', userId: outcome.account.id, left: outcome.recoveryCodesLeft });
   }
   const session = await startSession(services.store, services.auth, outcome.account, ['pwd', 'mfa']);
   log.info('login', { event: 'login.succeeded', userId: outcome.account.id, mfa: outcome.method });
-  return sessionReply(services, session, outcome.account, body.session, { recoveryCodesLeft: outcome.recoveryCodesLeft });
+  return sessionReply(services, session, outcome.account, body.session, {
+    recoveryCodesLeft: outcome.recoveryCodesLeft,
+    deviceToken: issueDeviceToken(services.auth, outcome.account.email),
+  });
 }
 
-export async function disableMfa({ body, principal, services, log }: Input<MfaCode>): Promise<Reply> {
-  const outcome = await services.store.runTransaction(async (tx) => {
+function invalidChallenge(): HttpError {
+  return new HttpError(401, 'invalid_challenge', 'The sign-in has expired or had too many wrong codes. Sign in again.');
+}
+
+export async function disableMfa({ body, principal, services, log, ip }: Input<MfaCode>): Promise<Reply> {
+  requireRecentSignIn(principal);
+  const attempt = await mfaGuardFor(services.store).begin({ uid: principal.subject, ip });
+  const outcome = await judged(attempt, () => services.store.runTransaction(async (tx) => {
     const user = await tx.get<UserDocument>(USERS, principal.subject);
     if (!user) throw accountGone();
     if (!user.mfa) throw new ConflictError('mfa_not_enabled', 'MFA is not on.');
-    const check = checkTotp(user.mfa, body.code);
+    const check = checkTotp(user.mfa, totpSecretsFor(services.auth).open(principal.subject, user.mfa.secret), body.code);
     if (!check.ok) return check.reason;
     tx.update(USERS, principal.subject, { mfa: null, mfaPending: null, updatedAt: new Date().toISOString() });
     return 'disabled';
-  });
+  }));
   if (outcome === 'replayed') log.warn('TOTP code replayed', { event: 'security.totp_replay', userId: principal.subject });
-  if (outcome !== 'disabled') throw invalidMfaCode();
-  log.warn('MFA disabled', { event: 'mfa.disabled', userId: principal.subject });
+  if (outcome !== 'disabled') {
+    log.warn('MFA code refused', { event: 'mfa.failed', userId: principal.subject });
+    throw invalidMfaCode();
+  }
+  await attempt.succeeded();
+  const ended = await endOtherSessions(services.store, principal.subject, principal.sessionId);
+  log.warn('MFA disabled', { event: 'mfa.disabled', userId: principal.subject, sessionsEnded: ended });
   return { status: 200, body: { mfaEnabled: false } };
 }

@@ -19,6 +19,7 @@ export const CHALLENGE_MAX_ATTEMPTS = 5;
 
 export interface MfaState {
   [field: string]: string | number | string[];
+  /** Sealed (auth/totp-secrets.ts). */
   secret: string;
   enabledAt: string;
   /** The last time step a code was accepted for. */
@@ -29,6 +30,7 @@ export interface MfaState {
 
 export interface PendingMfa {
   [field: string]: string;
+  /** Sealed (auth/totp-secrets.ts). */
   secret: string;
   createdAt: string;
 }
@@ -77,9 +79,9 @@ export function newRecoveryCodes(): { codes: string[]; hashes: string[] } {
 
 export type CodeCheck = { ok: true; step: number } | { ok: false; reason: 'wrong' | 'replayed' };
 
-/** Checks a TOTP code against an enabled MFA state, refusing one already used. */
-export function checkTotp(mfa: MfaState, code: string, now = Date.now()): CodeCheck {
-  const step = matchingStep(mfa.secret, code, now);
+/** Checks a TOTP code against an enabled MFA state (and its secret, opened), refusing one already used. */
+export function checkTotp(mfa: MfaState, secret: string, code: string, now = Date.now()): CodeCheck {
+  const step = matchingStep(secret, code, now);
   if (step === null) return { ok: false, reason: 'wrong' };
   if (step <= mfa.lastStep) return { ok: false, reason: 'replayed' };
   return { ok: true, step };

@@ -4,8 +4,18 @@
  * with older parameters still verify, and `needsRehash` tells the login to upgrade them.
  *
  *   scrypt$ln=17,r=8,p=1$<salt, base64url>$<key, base64url>
+ *
+ * A derivation holds one of libuv's pool threads (4 by default, shared with file I/O, dns.lookup,
+ * zlib and sharp) and 128 MiB for ~0.1–1 s. Unbounded, 24 logins in flight took every thread and
+ * made a 3 ms download take 10 s. So derivations run through a line (work-queue.ts): at most
+ * HASH_LIMITS.concurrency at once, never more than libuv's default pool less two, so file I/O
+ * keeps threads whatever UV_THREADPOOL_SIZE turned out to be (thread-pool.ts raises it where it
+ * can); a few more wait, and beyond that the request is answered 503 auth_busy with Retry-After.
  */
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { AuthBusyError } from './busy-errors.ts';
+import { createWorkQueue, WorkQueueBusyError } from '../work-queue.ts';
 
 export interface ScryptParameters {
   /** log2 of N, the cost. */
@@ -23,13 +33,40 @@ export class PasswordHashFormatError extends Error {
   readonly code = 'ERR_PASSWORD_HASH_FORMAT';
 }
 
-function derive(password: string, salt: Buffer, parameters: ScryptParameters): Promise<Buffer> {
+/** libuv's pool when UV_THREADPOOL_SIZE is not set (or was set too late to count). */
+const LIBUV_DEFAULT_POOL = 4;
+
+/**
+ * Derivations at once: one per core, at most two (libuv's default pool of four, less two kept
+ * for I/O). Waiting: sixteen, enough for a burst of logins (the guessing limits let ten of one
+ * email and address through at once), and none for longer than eight seconds, so a login, or
+ * a registration after its strength check (password-strength.ts), ends within the function's
+ * 30 s. Waiting costs no memory: only running derivations hold their 128 MiB.
+ */
+export const HASH_LIMITS = {
+  concurrency: Math.max(1, Math.min(availableParallelism(), LIBUV_DEFAULT_POOL - 2)),
+  maxWaiting: 16,
+  maxWaitMs: 8000,
+};
+
+const derivations = createWorkQueue(HASH_LIMITS);
+
+function scrypt(password: string, salt: Buffer, parameters: ScryptParameters): Promise<Buffer> {
   const N = 2 ** parameters.ln;
   // scrypt needs 128·N·r bytes; node's default cap (32 MiB) is below OWASP's parameters.
   const options: ScryptOptions = { N, r: parameters.r, p: parameters.p, maxmem: 256 * N * parameters.r };
   return new Promise((resolve, reject) => {
     scryptCallback(password.normalize('NFC'), salt, KEY_BYTES, options, (error, key) => (error ? reject(error) : resolve(key)));
   });
+}
+
+/** Rejects with AuthBusyError (503) when the line is full: the password was not looked at. */
+async function derive(password: string, salt: Buffer, parameters: ScryptParameters): Promise<Buffer> {
+  try {
+    return await derivations.run(() => scrypt(password, salt, parameters));
+  } catch (error) {
+    throw error instanceof WorkQueueBusyError ? new AuthBusyError(error) : error;
+  }
 }
 
 function parse(stored: string): { parameters: ScryptParameters; salt: Buffer; key: Buffer } {
@@ -64,6 +101,9 @@ export function needsRehash(stored: string, current: ScryptParameters = CURRENT_
  */
 let decoy: Promise<string> | undefined;
 export function decoyHash(): Promise<string> {
-  decoy ??= hashPassword(randomBytes(32).toString('base64url'));
+  decoy ??= hashPassword(randomBytes(32).toString('base64url')).catch((error: unknown) => {
+    decoy = undefined; // refused while busy: the next login makes it
+    throw error;
+  });
   return decoy;
 }

@@ -23,7 +23,10 @@ const password = z.string().min(1, 'is required').max(1024, 'is too long').meta(
 const transport = z.enum(['token', 'cookie']).default('token');
 
 export const registerBody = z.strictObject({ email, password });
-export const loginBody = z.strictObject({ email, password, session: transport });
+/** A device token from an earlier sign-in of this account (see auth/device-tokens.ts). */
+const deviceToken = z.string().max(128).meta({ description: 'The deviceToken an earlier sign-in of this account answered' });
+
+export const loginBody = z.strictObject({ email, password, session: transport, deviceToken: deviceToken.optional() });
 
 /** 32 random bytes, base64url: exactly 43 characters. */
 const opaqueToken = (what: string) =>
@@ -95,6 +98,8 @@ export const sessionResponse = z
     user: accountResponse,
     /** After signing in with a recovery code. */
     recoveryCodesLeft: z.number().int().optional(),
+    /** After a sign-in: keep it and send it with the next logins of this account, so lockouts aimed at strangers spare this device. */
+    deviceToken: z.string().optional(),
   })
   .meta({ id: 'Session' });
 

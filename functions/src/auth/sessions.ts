@@ -4,18 +4,27 @@
  * at login; using it rotates it (the old one is spent, a new one issued in the same family),
  * and the family ends 30 days after login whatever happens. Presenting a spent refresh token
  * means it was copied: the whole family is revoked, so the thief and the victim both sign in
- * again.
+ * again — unless it comes within the reuse interval (AUTH_REFRESH_REUSE_SECONDS) of its first use, as two tabs refreshing at
+ * once do: then it gets the successor already issued (Supabase's REUSE_INTERVAL). Successors
+ * are an HMAC of the token they replace, so the successor can be handed out again without
+ * storing any token in the clear.
+ *
+ * A family started before the account turned MFA on (its `amr` lacks `mfa`) no longer
+ * refreshes: turning MFA on must not leave password-only sessions running.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Config } from '../config/index.ts';
 import { newDocumentId } from '../store/ids.ts';
 import type { DocumentStore } from '../store/port.ts';
 import { getAccount, type Account } from './accounts.ts';
+import { derivedKey } from './derived-keys.ts';
 import { issueAccessToken } from './tokens.ts';
 
 export const REFRESH_TOKENS = 'refreshTokens';
 export const TOKEN_FAMILIES = 'tokenFamilies';
 export const SESSION_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000;
+/** How many successors one reuse follows (a tab that refreshed twice within the interval). */
+const MAX_SUCCESSOR_STEPS = 4;
 
 interface FamilyDocument {
   [field: string]: string | number | string[] | null;
@@ -51,8 +60,10 @@ export interface IssuedSession {
 
 export type RefreshOutcome =
   | { kind: 'rotated'; session: IssuedSession; account: Account }
-  /** The token was spent before: its family is now revoked. */
+  /** The token was spent before, longer ago than the reuse interval: its family is now revoked. */
   | { kind: 'reused'; uid: string; familyId: string }
+  /** The family was started before the account turned MFA on: now revoked. */
+  | { kind: 'stale'; uid: string; familyId: string }
   | { kind: 'invalid' };
 
 function hashOf(refreshToken: string): string {
@@ -63,8 +74,12 @@ function newRefreshToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
+function successorOf(auth: Config['auth'], refreshToken: string): string {
+  return createHmac('sha256', derivedKey(auth, 'refresh successor v1')).update(refreshToken).digest('base64url');
+}
+
 async function accessTokenFor(auth: Config['auth'], account: Account, familyId: string, family: FamilyDocument, refreshToken: string): Promise<IssuedSession> {
-  const accessToken = await issueAccessToken(auth, { sub: account.id, roles: account.roles, amr: family.amr, authTime: family.authTime });
+  const accessToken = await issueAccessToken(auth, { sub: account.id, roles: account.roles, amr: family.amr, authTime: family.authTime, sid: familyId });
   return {
     sessionId: familyId,
     expiresAt: family.expiresAt,
@@ -107,26 +122,72 @@ export async function refreshSession(
   /** From a session cookie: the refresh token must belong to this session. */
   expectedSessionId?: string,
 ): Promise<RefreshOutcome> {
-  const next = newRefreshToken();
   const outcome = await store.runTransaction(async (tx) => {
     const id = hashOf(refreshToken);
     const token = await tx.get<RefreshTokenDocument>(REFRESH_TOKENS, id);
     if (!token || (expectedSessionId !== undefined && token.familyId !== expectedSessionId)) return { kind: 'invalid' as const };
     const family = await tx.get<FamilyDocument>(TOKEN_FAMILIES, token.familyId);
     if (!family || family.revokedAt !== null) return { kind: 'invalid' as const };
-    if (token.usedAt !== null) {
+    const revoke = <K extends 'reused' | 'stale'>(kind: K) => {
       tx.update(TOKEN_FAMILIES, token.familyId, { revokedAt: new Date().toISOString() });
-      return { kind: 'reused' as const, uid: token.uid, familyId: token.familyId };
-    }
+      return { kind, uid: token.uid, familyId: token.familyId };
+    };
     const account = await getAccount(tx, token.uid);
     if (!account) return { kind: 'invalid' as const };
-    tx.update(REFRESH_TOKENS, id, { usedAt: new Date().toISOString() });
-    tx.create(REFRESH_TOKENS, hashOf(next), { uid: token.uid, familyId: token.familyId, usedAt: null, expiresAt: family.expiresAt });
-    return { kind: 'rotated' as const, account, family, familyId: token.familyId };
+    if (account.mfa && !family.amr.includes('mfa')) return revoke('stale');
+    const rotated = { kind: 'rotated' as const, account, family, familyId: token.familyId };
+    if (token.usedAt === null) {
+      const next = successorOf(auth, refreshToken);
+      tx.update(REFRESH_TOKENS, id, { usedAt: new Date().toISOString() });
+      tx.create(REFRESH_TOKENS, hashOf(next), { uid: token.uid, familyId: token.familyId, usedAt: null, expiresAt: family.expiresAt });
+      return { ...rotated, refreshToken: next };
+    }
+    // Spent already: within the interval, answer with the live successor (the other tab's).
+    let spent = { token: refreshToken, usedAt: token.usedAt };
+    for (let step = 0; step < MAX_SUCCESSOR_STEPS && Date.now() - Date.parse(spent.usedAt) <= auth.refreshReuseIntervalMs; step += 1) {
+      const successor = successorOf(auth, spent.token);
+      const stored = await tx.get<RefreshTokenDocument>(REFRESH_TOKENS, hashOf(successor));
+      if (!stored || stored.familyId !== token.familyId) break;
+      if (stored.usedAt === null) return { ...rotated, refreshToken: successor };
+      spent = { token: successor, usedAt: stored.usedAt };
+    }
+    return revoke('reused');
   });
   if (outcome.kind !== 'rotated') return outcome;
-  const session = await accessTokenFor(auth, outcome.account, outcome.familyId, outcome.family, next);
+  const session = await accessTokenFor(auth, outcome.account, outcome.familyId, outcome.family, outcome.refreshToken);
   return { kind: 'rotated', account: outcome.account, session };
+}
+
+/**
+ * Whether a browser's session cookie still names a live session: its refresh token belongs to
+ * that family, the family is not revoked, and the token is unspent (or spent within the reuse
+ * interval, so another tab's refresh does not make this one look signed out).
+ */
+export async function isLiveSession(store: DocumentStore, auth: Config['auth'], sessionId: string, refreshToken: string): Promise<boolean> {
+  const token = await store.get<RefreshTokenDocument>(REFRESH_TOKENS, hashOf(refreshToken));
+  if (!token || token.familyId !== sessionId) return false;
+  if (token.usedAt !== null && Date.now() - Date.parse(token.usedAt) > auth.refreshReuseIntervalMs) return false;
+  const family = await store.get<FamilyDocument>(TOKEN_FAMILIES, sessionId);
+  return family !== null && family.revokedAt === null;
+}
+
+/** Revokes every live session of the account but `keep` (the one making the change). Returns how many ended. */
+export async function endOtherSessions(store: DocumentStore, uid: string, keep: string | undefined): Promise<number> {
+  let ended = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await store.query<FamilyDocument>(TOKEN_FAMILIES, { where: { uid }, limit: 100, cursor });
+    const live = page.documents.filter((family) => family.id !== keep && family.data.revokedAt === null);
+    await Promise.all(live.map((family) => store.update(TOKEN_FAMILIES, family.id, { revokedAt: new Date().toISOString() })));
+    ended += live.length;
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return ended;
+}
+
+/** Records that the session has just proven more (MFA turned on with a code): its next tokens say so. */
+export async function strengthenSession(store: DocumentStore, sessionId: string, amr: string[]): Promise<void> {
+  await store.update(TOKEN_FAMILIES, sessionId, { amr, authTime: Math.floor(Date.now() / 1000) });
 }
 
 /** Ends the session the refresh token belongs to. Unknown tokens are ignored (nothing to end). */

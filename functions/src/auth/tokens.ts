@@ -19,6 +19,8 @@ export interface AccessClaims {
   jti: string | undefined;
   /** When the person last proved who they are (epoch seconds), if the token says. */
   authTime: number | undefined;
+  /** The session (token family) the token was issued for, if any. */
+  sid: string | undefined;
 }
 
 const claimsSchema = z.object({
@@ -28,6 +30,7 @@ const claimsSchema = z.object({
   exp: z.number(),
   jti: z.string().optional(),
   auth_time: z.number().optional(),
+  sid: z.string().max(128).optional(),
 });
 
 export interface IssueOptions {
@@ -37,6 +40,8 @@ export interface IssueOptions {
   /** Seconds; defaults to the configured access-token lifetime. */
   ttlSeconds?: number;
   authTime?: number;
+  /** The session it belongs to (tokens made by `npm run token` have none). */
+  sid?: string;
 }
 
 export async function issueAccessToken(auth: Config['auth'], options: IssueOptions): Promise<string> {
@@ -46,6 +51,7 @@ export async function issueAccessToken(auth: Config['auth'], options: IssueOptio
     roles: options.roles,
     amr: options.amr,
     auth_time: options.authTime ?? now,
+    ...(options.sid === undefined ? {} : { sid: options.sid }),
   })
     .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: auth.keys.current.kid, typ: ACCESS_TOKEN_TYPE })
     .setSubject(options.sub)
@@ -89,5 +95,6 @@ function toClaims(payload: JWTPayload): AccessClaims {
     exp: claims.exp,
     jti: claims.jti,
     authTime: claims.auth_time,
+    sid: claims.sid,
   };
 }

@@ -4,13 +4,27 @@
  *
  * Uploads are single-request (not resumable), sent once the source has ended, and conditional
  * on the object not existing (`ifGenerationMatch: 0`): a source that fails midway sends
- * nothing, and no key is ever overwritten.
+ * nothing, and no key is ever overwritten. An upload is all or nothing and carries its content
+ * type, so nothing is ever left half-written for `removeLeftovers`. Listings page with the
+ * API's own page tokens, wrapped as the port's cursors.
  * The library is imported on first use only.
  */
 import type { Readable } from 'node:stream';
 import type { Bucket } from '@google-cloud/storage';
 import { BlobExistsError, BlobNotFoundError, BlobStoreUnavailableError } from './errors.ts';
-import { assertBlobKey, assertBlobPrefix, type BlobInfo, type BlobStore } from './port.ts';
+import {
+  assertBlobKey,
+  assertBlobPrefix,
+  decodeBlobCursor,
+  encodeBlobCursor,
+  listAllKeys,
+  pageLimit,
+  type BlobInfo,
+  type BlobPage,
+  type BlobStore,
+  type LeftoversRemoved,
+  type ListPageOptions,
+} from './port.ts';
 
 export interface CloudStorageBlobStoreOptions {
   bucket: string;
@@ -92,12 +106,28 @@ export class CloudStorageBlobStore implements BlobStore {
 
   async list(prefix: string): Promise<string[]> {
     assertBlobPrefix(prefix);
+    return listAllKeys(this, prefix);
+  }
+
+  async listPage(prefix: string, options?: ListPageOptions): Promise<BlobPage> {
+    assertBlobPrefix(prefix);
+    const maxResults = pageLimit(options);
+    const pageToken = options?.cursor === undefined ? undefined : decodeBlobCursor(options.cursor);
     try {
-      const [files] = await this.#bucket.getFiles({ prefix, autoPaginate: true });
-      return files.map((file) => file.name).sort();
+      const [files, next] = await this.#bucket.getFiles({ prefix, maxResults, autoPaginate: false, ...(pageToken ? { pageToken } : {}) });
+      const token = (next as { pageToken?: string } | null)?.pageToken;
+      return {
+        // The API lists in key order.
+        blobs: files.map((file) => ({ key: file.name, size: Number(file.metadata.size), createdAt: new Date(file.metadata.timeCreated!) })),
+        nextCursor: token ? encodeBlobCursor(token) : null,
+      };
     } catch (error) {
       throw unavailable(error);
     }
+  }
+
+  async removeLeftovers(_before: Date): Promise<LeftoversRemoved> {
+    return { files: 0, bytes: 0 };
   }
 
   async close(): Promise<void> {}

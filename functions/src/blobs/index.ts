@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { Config } from '../config/index.ts';
 import { DiskBlobStore } from './disk.ts';
-import type { BlobInfo, BlobStore } from './port.ts';
+import type { BlobInfo, BlobPage, BlobStore, LeftoversRemoved, ListPageOptions } from './port.ts';
 
 /** A store opened by `open` on first use. */
 class LazyBlobStore implements BlobStore {
@@ -40,6 +40,12 @@ class LazyBlobStore implements BlobStore {
   }
   async list(prefix: string): Promise<string[]> {
     return (await this.#opened()).list(prefix);
+  }
+  async listPage(prefix: string, options?: ListPageOptions): Promise<BlobPage> {
+    return (await this.#opened()).listPage(prefix, options);
+  }
+  async removeLeftovers(before: Date): Promise<LeftoversRemoved> {
+    return (await this.#opened()).removeLeftovers(before);
   }
   async close(): Promise<void> {
     if (this.#store) await (await this.#store).close();

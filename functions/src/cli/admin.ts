@@ -5,6 +5,10 @@
  *
  * With no account for the email yet, it creates one: give the password on standard input
  * (`--password-stdin`), never as an argument (arguments end up in shell history and `ps`).
+ *
+ * It runs beside a running server on the same DATA_DIR (the embedded store lets other processes
+ * in, and waits a moment for the server's lock); what the store cannot do is said in words,
+ * with what to do, and exit status 1, never a stack trace.
  */
 import { text } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
@@ -13,14 +17,32 @@ import { judgePassword } from '../auth/password-policy.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { setRoles } from '../auth/roles.ts';
 import { email as emailSchema } from '../auth/schemas.ts';
-import { loadConfig } from '../config/index.ts';
+import { ConfigError, loadConfig, type Config } from '../config/index.ts';
+import { StoreBusyError, StoreError, TransactionAbortedError } from '../store/errors.ts';
 import { openStore } from '../store/index.ts';
+import type { DocumentStore } from '../store/port.ts';
 
 const { values } = parseArgs({ options: { email: { type: 'string' }, 'password-stdin': { type: 'boolean', default: false } } });
 
-function fail(message: string): never {
+/** Exit status 2: the request was refused (usage, email, password); 1: the store could not do it. */
+function fail(message: string, status = 2): never {
   process.stderr.write(`admin: ${message}\n`);
-  process.exit(2);
+  process.exit(status);
+}
+
+/** What went wrong with the store, in words, with what to do; undefined for anything else (a bug: its stack is wanted). */
+function storeTrouble(error: unknown, config: Config): string | undefined {
+  if (error instanceof ConfigError) return error.message;
+  if (error instanceof StoreBusyError) {
+    return [
+      `the database ${config.store.sqlitePath} stayed locked by another process for more than ${config.store.deadlineMs} ms.`,
+      `Is the server (npm start) running on this DATA_DIR (${config.dataDir}) and busy, or another npm run admin?`,
+      'Run this again in a moment; if it keeps happening, stop the server, run this, then start the server again.',
+    ].join('\n  ');
+  }
+  if (error instanceof TransactionAbortedError) return `the ${config.store.driver} store kept conflicting with other writers; run this again (it carries on where it stopped)`;
+  if (error instanceof StoreError) return `the ${config.store.driver} store failed: ${error.message}; run this again once it answers (it carries on where it stopped)`;
+  return undefined;
 }
 
 if (!values.email) fail('usage: npm run admin -- --email <email> [--password-stdin]');
@@ -29,7 +51,11 @@ if (!parsedEmail.success) fail(`not an email address: ${values.email}`);
 const email = parsedEmail.data;
 
 const config = await loadConfig().catch((error: Error) => fail(error.message));
-const store = await openStore(config.store);
+const store: DocumentStore = await openStore(config.store).catch((error: unknown) => {
+  const words = storeTrouble(error, config);
+  if (words === undefined) throw error;
+  return fail(words, 1);
+});
 try {
   let account = await findAccountByEmail(store, email);
   if (!account) {
@@ -47,6 +73,11 @@ try {
     const change = await setRoles(store, account.id, [...account.roles, 'admin']);
     process.stdout.write(`${email} (${account.id}) is now an admin: roles ${change?.to.join(', ')} (${config.store.driver} store)\n`);
   }
+} catch (error) {
+  const words = storeTrouble(error, config);
+  if (words === undefined) throw error;
+  await store.close().catch(() => undefined);
+  fail(words, 1);
 } finally {
   await store.close();
 }

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { loadSigningKeys, type SigningKeys } from './signing-keys.ts';
+import { loadTotpKeys, type TotpKeys } from './totp-keys.ts';
 import { FIREBASE_HOSTING, NO_TRUSTED_PROXIES, parseTrustedProxies } from './trusted-proxies.ts';
 
 export const ROLES = ['viewer', 'user', 'admin'] as const;
@@ -78,8 +79,11 @@ function schemaFor(env: NodeJS.ProcessEnv) {
     AUTH_ISSUER: z.string().min(1).optional(),
     AUTH_AUDIENCE: z.string().min(1).optional(),
     AUTH_SIGNING_KEYS: z.string().min(1).optional(),
+    AUTH_TOTP_KEYS: z.string().min(1).optional(),
     AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
     AUTH_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+    // Two tabs refreshing at once present one token twice; Supabase's default interval is 10 s.
+    AUTH_REFRESH_REUSE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
     // Behind Firebase Hosting only a cookie named __session reaches a function.
     SESSION_COOKIE_NAME: z
       .string()
@@ -131,8 +135,12 @@ export interface Config {
     issuer: string;
     audience: string;
     keys: SigningKeys;
+    /** Seal TOTP secrets at rest. */
+    totpKeys: TotpKeys;
     clockToleranceSeconds: number;
     accessTokenTtlSeconds: number;
+    /** How long after its first use a refresh token still gets its successor (ms). */
+    refreshReuseIntervalMs: number;
     /** Name of the cookie that carries a browser's session. */
     sessionCookieName: string;
   };
@@ -171,7 +179,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   const vars = parsed.data;
   const production = vars.APP_ENV === 'production';
   if (production) {
-    const missing = (['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_SIGNING_KEYS'] as const).filter((name) => !vars[name]);
+    const missing = (['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_SIGNING_KEYS', 'AUTH_TOTP_KEYS'] as const).filter((name) => !vars[name]);
     if (missing.length > 0) throw new ConfigError(`missing in production: ${missing.join(', ')}`);
     const insecure = vars.CORS_ORIGINS.filter((o) => !o.startsWith('https://'));
     if (insecure.length > 0) throw new ConfigError(`CORS_ORIGINS must be https in production: ${insecure.join(', ')}`);
@@ -183,6 +191,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   }
   const dataDir = resolve(vars.DATA_DIR);
   const keys = await loadSigningKeys({ json: vars.AUTH_SIGNING_KEYS, env: vars.APP_ENV, dataDir });
+  const totpKeys = loadTotpKeys({ json: vars.AUTH_TOTP_KEYS, env: vars.APP_ENV, signingKeys: keys });
   return {
     env: vars.APP_ENV,
     platform: platformOf(env),
@@ -204,8 +213,10 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
       issuer: vars.AUTH_ISSUER ?? 'bastion-dev',
       audience: vars.AUTH_AUDIENCE ?? 'bastion-api',
       keys,
+      totpKeys,
       clockToleranceSeconds: vars.AUTH_CLOCK_TOLERANCE_SECONDS,
       accessTokenTtlSeconds: vars.AUTH_ACCESS_TOKEN_TTL_SECONDS,
+      refreshReuseIntervalMs: vars.AUTH_REFRESH_REUSE_SECONDS * 1000,
       sessionCookieName: vars.SESSION_COOKIE_NAME,
     },
     rateLimits: {

@@ -6,7 +6,7 @@
  * Only Ed25519 (JWS `EdDSA`) keys are accepted: one algorithm, pinned everywhere.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { z } from 'zod';
@@ -66,7 +66,8 @@ export async function generateSigningKey(prefix = ''): Promise<JWK & { kid: stri
 
 /**
  * The configured keys; outside production, when none are configured, a development key kept
- * under DATA_DIR (generated on first start, with a loud warning). Tests get a throwaway key.
+ * under DATA_DIR (generated on first start, with a loud warning; the file 0600, DATA_DIR 0700
+ * when made here). Tests get a throwaway key.
  */
 export async function loadSigningKeys(options: {
   json: string | undefined;
@@ -79,18 +80,26 @@ export async function loadSigningKeys(options: {
 
   const file = join(options.dataDir, 'dev-signing-keys.json');
   try {
-    return parseSigningKeys(readFileSync(file, 'utf8'));
+    const keys = parseSigningKeys(readFileSync(file, 'utf8'));
+    keepPrivate(file);
+    return keys;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if (error instanceof SigningKeyError) throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new SigningKeyError(`cannot read the development key ${file}: ${(error as Error).message}`, { cause: error });
+    }
   }
   const keys = JSON.stringify({ keys: [await generateSigningKey('dev-')] }, null, 2);
-  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   try {
+    // Modes set after creating, as well: the umask only ever takes bits away from what is asked.
+    if (mkdirSync(options.dataDir, { recursive: true, mode: 0o700 }) !== undefined) chmodSync(options.dataDir, 0o700);
     writeFileSync(file, keys, { mode: 0o600, flag: 'wx' });
+    chmodSync(file, 0o600);
   } catch (error) {
     // Another process (the emulator starts one per function) wrote it first: use theirs.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return parseSigningKeys(readFileSync(file, 'utf8'));
-    throw error;
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST' && existsSync(file)) return parseSigningKeys(readFileSync(file, 'utf8'));
+    // A DATA_DIR this user cannot write is said in words at start-up, not as a stack trace.
+    throw new SigningKeyError(`cannot write the development key ${file}: ${(error as Error).message}; DATA_DIR must name a folder this user can write`, { cause: error });
   }
   process.stderr.write(
     [
@@ -105,4 +114,16 @@ export async function loadSigningKeys(options: {
     ].join('\n'),
   );
   return parseSigningKeys(keys);
+}
+
+/** The development key is a private key: a file an older run left readable by others is made 0600, loudly. */
+function keepPrivate(file: string): void {
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  try {
+    chmodSync(file, 0o600);
+    process.stderr.write(`bastion: ${file} was readable by others (0${mode.toString(8)}): made it 0600\n`);
+  } catch (error) {
+    process.stderr.write(`bastion: ${file} is readable by others (0${mode.toString(8)}) and could not be made 0600: ${(error as Error).message}\n`);
+  }
 }

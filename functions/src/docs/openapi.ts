@@ -45,7 +45,7 @@ export const openApiDocumentResponse = z
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'The request is not valid (validation_failed, invalid_json, unexpected_body, …)',
   401: 'No valid credentials (missing_token, invalid_token, token_expired, or the route\'s own)',
-  403: 'Not allowed: forbidden (roles), mfa_required (step-up), origin_not_allowed, csrf_token_invalid',
+  403: 'Not allowed: forbidden (roles), mfa_required (step-up), recent_sign_in_required, origin_not_allowed, csrf_token_invalid',
   404: 'Not found (also what another owner\'s document answers)',
   409: 'Conflicts with the current state',
   413: 'Too large (payload_too_large, or the upload limits)',

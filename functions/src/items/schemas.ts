@@ -2,29 +2,25 @@
 import { z } from 'zod';
 import { DOCUMENT_ID_PATTERN } from '../store/ids.ts';
 import { listOwnedQuery } from '../store/owned.ts';
+import { textField } from '../validation/text.ts';
 
-/** Printable text: no control characters (they hide content in logs and UIs). */
-const text = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .min(min, `must be at least ${min} characters`)
-    .max(max, `must be at most ${max} characters`)
-    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+/** Text fields under the one text rule (validation/text.ts): a name is one line, a description may have several. */
+const name = () => textField({ min: 3, max: 100 });
+const description = () => textField({ min: 5, max: 500, multiline: true });
 
 export const itemParams = z.strictObject({
   id: z.string().regex(DOCUMENT_ID_PATTERN, 'must be an item id (20 letters and digits)').meta({ examples: ['Jx3kQ9mZp2LrT8vWc4Yb'] }),
 });
 
 export const createItemBody = z.strictObject({
-  name: text(3, 100),
-  description: text(5, 500),
+  name: name(),
+  description: description(),
 });
 
 export const updateItemBody = z
   .strictObject({
-    name: text(3, 100).optional(),
-    description: text(5, 500).optional(),
+    name: name().optional(),
+    description: description().optional(),
   })
   .refine((patch) => patch.name !== undefined || patch.description !== undefined, 'give at least one field to change')
   .meta({ anyOf: [{ required: ['name'] }, { required: ['description'] }] });

@@ -70,7 +70,7 @@ export function authenticate(options: AuthenticateOptions): Middleware {
     const token = BEARER.exec(header)?.[1];
     if (!token) throw new UnauthorizedError('invalid_token', 'The Authorization header must be "Bearer <token>".');
     const claims = await verify(token);
-    ctx.principal = { subject: claims.sub, roles: claims.roles, mfa: claims.amr.includes('mfa'), authTime: claims.authTime };
+    ctx.principal = { subject: claims.sub, roles: claims.roles, mfa: claims.amr.includes('mfa'), authTime: claims.authTime, sessionId: claims.sid };
     await next();
   };
 }

@@ -21,6 +21,8 @@ export interface Principal {
   mfa: boolean;
   /** Epoch seconds of the sign-in the token stems from (`auth_time`), if known. */
   authTime: number | undefined;
+  /** The session the token was issued for (`sid`), if it says. */
+  sessionId: string | undefined;
 }
 
 /** Long-lived services the handlers use, created once per process. */

@@ -60,6 +60,13 @@ export class StepUpRequiredError extends ForbiddenError {
   }
 }
 
+/** Security changes (MFA on or off, ...) want a sign-in of the last few minutes, not just a valid token. */
+export class RecentSignInRequiredError extends ForbiddenError {
+  constructor(maxAgeSeconds: number) {
+    super('recent_sign_in_required', `This change needs a sign-in within the last ${Math.round(maxAgeSeconds / 60)} minutes. Sign in again.`);
+  }
+}
+
 export class NotFoundError extends HttpError {
   constructor(message = 'Not found.') {
     super(404, 'not_found', message);

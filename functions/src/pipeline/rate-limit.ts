@@ -63,7 +63,11 @@ async function consume(ctx: Context, bucket: Bucket, subject: string): Promise<R
   }
 }
 
-/** The per-IP global bucket, before authentication so floods never reach token checks. */
+/**
+ * The per-IP global bucket. It runs before every stage that can answer or refuse a request
+ * (preflights, foreign origins, 404, 405, the web app's files) and before authentication, so
+ * each request counts exactly once and a flood of any kind meets 429, never token checks.
+ */
 export function rateLimitByIp(buckets: Buckets): Middleware {
   return async (ctx, next) => {
     ctx.rateLimit = { bucket: buckets.global, result: await consume(ctx, buckets.global, `ip:${ctx.ip}`) };

@@ -29,8 +29,17 @@ export class DocumentNotFoundError extends StoreError {
  * unknown; drivers send no write after the deadline and wait for the answer to one sent).
  */
 export class StoreUnavailableError extends StoreError {
-  static override readonly code = 'UNAVAILABLE';
-  override readonly code = StoreUnavailableError.code;
+  static override readonly code: string = 'UNAVAILABLE';
+  override readonly code: string = StoreUnavailableError.code;
+}
+
+/**
+ * Another connection (another process on the same SQLite file: `npm run admin`, a backup, a
+ * second server) held the database's lock past the busy timeout. Nothing was written.
+ */
+export class StoreBusyError extends StoreUnavailableError {
+  static override readonly code = 'BUSY';
+  override readonly code = StoreBusyError.code;
 }
 
 /** A transaction kept conflicting with concurrent writers and was given up; nothing was written. */

@@ -49,6 +49,7 @@ import {
   decodeCursor,
   encodeCursor,
   isExpired,
+  type CursorPosition,
   type DocumentData,
   type DocumentStore,
   type Page,
@@ -286,7 +287,7 @@ export class FirestoreDocumentStore implements DocumentStore {
     assertName('collection', collection);
     const limit = Math.trunc(spec.limit);
     if (!(limit >= 1 && limit <= 1000)) throw new TypeError('limit must be 1..1000');
-    const after = spec.cursor === undefined ? undefined : decodeCursor(spec.cursor);
+    const after = decodeCursor(collection, spec);
     return this.#calls.run('query', (deadline) => this.#query<T>(deadline, collection, spec, limit, after));
   }
 
@@ -324,7 +325,7 @@ export class FirestoreDocumentStore implements DocumentStore {
     collection: string,
     spec: QuerySpec,
     limit: number,
-    after: [unknown, string] | undefined,
+    after: CursorPosition | undefined,
   ): Promise<Page<T>> {
     const order = spec.orderBy;
     const documentId = this.#fs.FieldPath.documentId();
@@ -338,7 +339,7 @@ export class FirestoreDocumentStore implements DocumentStore {
     // Expired documents are dropped here (the TTL sweep is lazy), so keep reading until a page
     // and one more live document are in hand or the collection runs out.
     const live: StoredDocument<T>[] = [];
-    let position: unknown[] | undefined = after ? (order ? [after[0], after[1]] : [after[1]]) : undefined;
+    let position: unknown[] | undefined = after ? (order ? [after.value, after.id] : [after.id]) : undefined;
     while (live.length <= limit) {
       deadline.assertNotPassed('query');
       const wanted = limit + 1 - live.length;
@@ -355,8 +356,7 @@ export class FirestoreDocumentStore implements DocumentStore {
 
     const documents = live.slice(0, limit);
     const last = documents.at(-1);
-    const nextCursor =
-      live.length > limit && last ? encodeCursor(order ? last.data[order.field] : null, last.id) : null;
+    const nextCursor = live.length > limit && last ? encodeCursor(collection, spec, last) : null;
     return { documents, nextCursor };
   }
 

@@ -6,8 +6,12 @@
  *
  * Documents are plain JSON objects. A document with a numeric `expiresAt` field (epoch ms)
  * reads as missing once that moment has passed, and the driver deletes it eventually.
+ * Rules both drivers share live here, once: names, limits, and cursors (made and recognised
+ * only here, so a driver never binds a value a caller made up).
  */
 
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { InvalidCursorError } from './errors.ts';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [field: string]: JsonValue };
@@ -21,11 +25,14 @@ export type FilterValue = string | number | boolean | null;
 export interface QuerySpec {
   /** Equality filters, all of which must hold. */
   where?: Readonly<Record<string, FilterValue>>;
-  /** One field to order by; ties are broken by document id in the same direction. */
+  /**
+   * One field to order by; ties are broken by document id in the same direction. The field
+   * holds scalars; null sorts first, and documents without the field are left out (as on Firestore).
+   */
   orderBy?: { field: string; direction: 'asc' | 'desc' };
   /** At most this many documents (1..1000). */
   limit: number;
-  /** The `nextCursor` of the previous page. Opaque to callers. */
+  /** The `nextCursor` of the previous page of this same query. Opaque to callers; any other is InvalidCursorError. */
   cursor?: string | undefined;
 }
 
@@ -135,19 +142,86 @@ export function isExpired(data: DocumentData, now = Date.now()): boolean {
   return typeof expiresAt === 'number' && expiresAt <= now;
 }
 
-/** Cursor: the last document's order value and id, base64url JSON. Opaque to callers. */
-export function encodeCursor(orderValue: JsonValue | undefined, id: string): string {
-  return Buffer.from(JSON.stringify([orderValue ?? null, id])).toString('base64url');
+/**
+ * Cursors. A cursor is the position after the last document of a page: that document's order
+ * value and id, with a digest of the query it was issued for (collection, filters, order), as
+ * base64url JSON. It is opaque to callers, and the drivers only ever see one the port has
+ * recognised as its own: of the right shape for this query (a scalar order value when there is
+ * an order, none otherwise; a valid document id), issued for this very query, and in exactly
+ * the bytes the port itself would have written. Anything else is InvalidCursorError (400
+ * invalid_cursor), before any driver binds a value of it.
+ *
+ * Not signed, on purpose: a cursor grants nothing. Whoever holds one could run the query it
+ * positions in anyway (filters, and so an owner's scope, come from the server, never from
+ * the cursor), and a forged position only starts that query's listing elsewhere. A MAC would
+ * need a key every instance shares and that outlives restarts and rotations, for no access
+ * it protects.
+ */
+export interface CursorPosition {
+  /** The order value of the last document (null for null); undefined for a query without orderBy. */
+  value: FilterValue | undefined;
+  id: string;
 }
 
-export function decodeCursor(cursor: string): [JsonValue, string] {
-  try {
-    const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(decoded) && decoded.length === 2 && typeof decoded[1] === 'string') {
-      return decoded as [JsonValue, string];
-    }
-  } catch {
-    // fall through: any undecodable cursor is the caller's mistake
+/** Longest cursor decoded (and issued): bounds the work a caller can make the server do. */
+export const MAX_CURSOR_LENGTH = 4096;
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const cursorId = z.string().refine((id) => SAFE_NAME.test(id));
+/** A cursor's JSON, by the query's kind: with an order, the last order value (a scalar) too. */
+const orderedCursor = z.strictObject({ q: z.string(), v: z.union([z.string(), z.number(), z.boolean(), z.null()]), id: cursorId });
+const unorderedCursor = z.strictObject({ q: z.string(), v: z.undefined().optional(), id: cursorId });
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The query a cursor belongs to, as 11 base64url characters: filter values never travel in a cursor. */
+function queryDigest(collection: string, spec: QuerySpec): string {
+  const where = Object.entries(spec.where ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const order = spec.orderBy ? [spec.orderBy.field, spec.orderBy.direction] : null;
+  return createHash('sha256').update(JSON.stringify([collection, where, order])).digest().subarray(0, 8).toString('base64url');
+}
+
+function isOrderValue(value: unknown): value is FilterValue {
+  return value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
+}
+
+function serialize(digest: string, position: CursorPosition): string {
+  const body = position.value === undefined ? { q: digest, id: position.id } : { q: digest, v: position.value, id: position.id };
+  return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
+}
+
+/**
+ * The cursor after `last` in the query `spec` on `collection`. The order field must hold a
+ * scalar (or be null): pages are ordered by scalars only.
+ */
+export function encodeCursor(collection: string, spec: QuerySpec, last: StoredDocument): string {
+  let value: FilterValue | undefined;
+  if (spec.orderBy) {
+    const raw = last.data[spec.orderBy.field] ?? null;
+    if (!isOrderValue(raw)) throw new TypeError(`cannot page on ${spec.orderBy.field}: ${last.id} holds a ${Array.isArray(raw) ? 'list' : 'map'} there`);
+    value = raw;
   }
-  throw new InvalidCursorError();
+  const cursor = serialize(queryDigest(collection, spec), { value, id: last.id });
+  if (cursor.length > MAX_CURSOR_LENGTH) throw new TypeError(`cannot page past ${last.id}: its cursor would be longer than ${MAX_CURSOR_LENGTH}`);
+  return cursor;
+}
+
+/** The position `spec.cursor` names, or undefined when there is none; InvalidCursorError unless the port issued it for this query. */
+export function decodeCursor(collection: string, spec: QuerySpec): CursorPosition | undefined {
+  const { cursor } = spec;
+  if (cursor === undefined) return undefined;
+  if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor)) throw new InvalidCursorError();
+  const digest = queryDigest(collection, spec);
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(utf8.decode(Buffer.from(cursor, 'base64url')));
+  } catch {
+    throw new InvalidCursorError();
+  }
+  const parsed = spec.orderBy ? orderedCursor.safeParse(decoded) : unorderedCursor.safeParse(decoded);
+  if (!parsed.success || parsed.data.q !== digest) throw new InvalidCursorError();
+  const position: CursorPosition = { value: parsed.data.v, id: parsed.data.id };
+  // Exactly the bytes the port writes: no other spelling (spacing, key order, escapes,
+  // number forms, padding bits) of the same JSON is one of ours.
+  if (serialize(digest, position) !== cursor) throw new InvalidCursorError();
+  return position;
 }

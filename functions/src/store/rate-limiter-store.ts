@@ -11,6 +11,11 @@
  * limit; the price is that points one instance reserved are not available to another until
  * the window ends. One lease request per key is in flight at a time, so a burst cannot
  * reserve more than it uses; when it fails, the consumes waiting on it fail with it.
+ *
+ * Only `consume` leases. The counter keeps what is reserved apart (`reserved`), so `get` on
+ * any instance reports points used, not points set aside; `penalty`, `reward`, `block`, `set`
+ * and `delete` are single exact transactions. Counters that must be exact for every consume
+ * too (the login guard's) turn leases off.
  */
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import RateLimiterStoreAbstract from 'rate-limiter-flexible/lib/RateLimiterStoreAbstract.js';
@@ -18,7 +23,10 @@ import type { DocumentStore } from './port.ts';
 
 interface Counter {
   [field: string]: number;
+  /** Used and reserved: what the limit is enforced on. */
   points: number;
+  /** Of `points`, how many instances hold in leases, not yet used as far as the store knows. */
+  reserved: number;
 }
 
 interface Lease {
@@ -26,6 +34,8 @@ interface Lease {
   consumed: number;
   /** Reserved in the store, not yet used. */
   available: number;
+  /** How many points the lease reserved when it was taken. */
+  reserved: number;
   expiresAt: number | undefined;
 }
 
@@ -37,7 +47,17 @@ export interface DocumentStoreLimiterOptions {
   points: number;
   /** Window length in seconds. */
   duration: number;
+  /** Reserve points in memory on consume (default true); false makes every consume one exact transaction. */
+  leases?: boolean;
+  /**
+   * Refuse a key from memory once its points are used, until its window ends (default true),
+   * so a flood costs no round trips. Off for counters that rewards move back under the limit.
+   */
+  blockInMemory?: boolean;
 }
+
+/** Marks the options of a consume: the only operation that may draw on a lease. */
+const CONSUME = Symbol('consume');
 
 const LEASE_SHARE = 8;
 const LEASE_MAX = 64;
@@ -47,6 +67,7 @@ export class RateLimiterDocumentStore extends RateLimiterStoreAbstract {
   readonly #collection: string;
   readonly #leases = new Map<string, Lease>();
   readonly #leasing = new Map<string, Promise<unknown>>();
+  readonly #leaseEnabled: boolean;
 
   constructor(options: DocumentStoreLimiterOptions) {
     super({
@@ -56,15 +77,21 @@ export class RateLimiterDocumentStore extends RateLimiterStoreAbstract {
       duration: options.duration,
       // Once a key has used its points it is refused from memory until its window ends,
       // so a flood costs no store round trips.
-      inMemoryBlockOnConsumed: options.points,
+      ...(options.blockInMemory === false ? {} : { inMemoryBlockOnConsumed: options.points }),
     });
     this.#store = options.store;
     this.#collection = options.collection ?? 'rateLimits';
+    this.#leaseEnabled = options.leases ?? true;
+  }
+
+  override consume(key: string | number, points = 1, options: Record<PropertyKey, unknown> = {}): Promise<RateLimiterRes> {
+    return super.consume(key, points, { ...options, [CONSUME]: true });
   }
 
   /** Adds `points` to the key's counter, starting a new window when none is live. */
-  async _upsert(rlKey: string, points: number, msDuration: number, forceExpire = false): Promise<Counter> {
-    if (forceExpire || points <= 0) return this.#writeThrough(rlKey, points, msDuration, forceExpire);
+  async _upsert(rlKey: string, points: number, msDuration: number, forceExpire = false, options: Record<PropertyKey, unknown> = {}): Promise<Counter> {
+    const consuming = options[CONSUME] === true;
+    if (forceExpire || points <= 0 || !consuming || !this.#leaseEnabled) return this.#writeThrough(rlKey, points, msDuration, forceExpire, consuming);
     for (;;) {
       const fromLease = this.#takeFromLease(rlKey, points);
       if (fromLease) return fromLease;
@@ -83,10 +110,11 @@ export class RateLimiterDocumentStore extends RateLimiterStoreAbstract {
     }
   }
 
+  /** Points used: what every instance has reserved and not (as far as the store knows) used is left out. */
   async _get(rlKey: string): Promise<Counter | null> {
-    const counter = await this.#store.get<Counter>(this.#collection, documentId(rlKey));
-    if (!counter) return null;
-    return { ...counter, points: counter.points - (this.#liveLease(rlKey)?.available ?? 0) };
+    const stored = await this.#store.get<Counter>(this.#collection, documentId(rlKey));
+    if (!stored) return null;
+    return toCounter(stored.points - (stored.reserved ?? 0) + this.#ownUse(rlKey, stored.expiresAt), 0, stored.expiresAt);
   }
 
   async _delete(rlKey: string): Promise<boolean> {
@@ -127,7 +155,7 @@ export class RateLimiterDocumentStore extends RateLimiterStoreAbstract {
     } else {
       return undefined;
     }
-    return toCounter(lease.consumed, lease.expiresAt);
+    return toCounter(lease.consumed, 0, lease.expiresAt);
   }
 
   /** One store transaction: count `points` and reserve a share of what remains. */
@@ -135,40 +163,58 @@ export class RateLimiterDocumentStore extends RateLimiterStoreAbstract {
     // What is left of the previous reservation goes back into the counter, and no concurrent
     // consume may draw on it meanwhile.
     const previous = this.#liveLease(rlKey);
-    const handBack = previous?.available ?? 0;
+    const available = previous?.available ?? 0;
     if (previous) previous.available = 0;
     const lease = await this.#store.runTransaction(async (tx): Promise<Lease> => {
       const id = documentId(rlKey);
       const current = await tx.get<Counter>(this.#collection, id);
-      const used = (current ? current.points - handBack : 0) + points;
+      // The previous lease settles only against the window it was taken in: its unused points
+      // go back, and the whole of it stops counting as reserved (what it used is now known used).
+      const settles = current !== null && previous !== undefined && previous.expiresAt === current.expiresAt;
+      const used = (current ? current.points - (settles ? available : 0) : 0) + points;
+      const reservedElsewhere = current ? Math.max(0, (current.reserved ?? 0) - (settles ? previous.reserved : 0)) : 0;
       const expiresAt = current ? current.expiresAt : msDuration > 0 ? Date.now() + msDuration : undefined;
       const reserve = Math.min(LEASE_MAX, Math.max(0, Math.floor((this.points - used) / LEASE_SHARE)));
-      tx.set(this.#collection, id, toCounter(used + reserve, expiresAt));
-      return { consumed: used, available: reserve, expiresAt };
+      tx.set(this.#collection, id, toCounter(used + reserve, reservedElsewhere + reserve, expiresAt));
+      return { consumed: used, available: reserve, reserved: reserve, expiresAt };
     });
     // Only once committed: a transaction that is retried or fails reserves nothing.
     this.#leases.set(rlKey, lease);
-    return toCounter(lease.consumed, lease.expiresAt);
+    return toCounter(lease.consumed, 0, lease.expiresAt);
   }
 
-  /** block, set, reward and friends: straight to the store, handing back any reserved points. */
-  #writeThrough(rlKey: string, points: number, msDuration: number, forceExpire: boolean): Promise<Counter> {
-    const unused = this.#liveLease(rlKey)?.available ?? 0;
-    this.#leases.delete(rlKey);
-    return this.#store.runTransaction(async (tx) => {
+  /**
+   * penalty, reward, block, set: one exact transaction. This instance's lease stays as it is
+   * (other instances keep theirs too), so the reservation bookkeeping stays true.
+   */
+  async #writeThrough(rlKey: string, points: number, msDuration: number, forceExpire: boolean, consuming: boolean): Promise<Counter> {
+    if (forceExpire) this.#leases.delete(rlKey);
+    const next = await this.#store.runTransaction(async (tx) => {
       const id = documentId(rlKey);
       const current = forceExpire ? null : await tx.get<Counter>(this.#collection, id);
-      const next = current
-        ? toCounter(current.points - unused + points, current.expiresAt)
-        : toCounter(points, msDuration > 0 ? Date.now() + msDuration : undefined);
-      tx.set(this.#collection, id, next);
-      return next;
+      const reserved = current?.reserved ?? 0;
+      const counter = current
+        ? toCounter(Math.max(reserved, current.points + points), reserved, current.expiresAt)
+        : toCounter(Math.max(0, points), 0, msDuration > 0 ? Date.now() + msDuration : undefined);
+      tx.set(this.#collection, id, counter);
+      return counter;
     });
+    const lease = this.#liveLease(rlKey);
+    // Once committed, this instance's lease learns the new count, so its next consumes are judged on it.
+    if (lease && lease.expiresAt === next.expiresAt) lease.consumed = next.points - lease.available;
+    // A consume is judged on what is used or reserved; the others answer points used, as get does.
+    return consuming ? next : toCounter(next.points - next.reserved + this.#ownUse(rlKey, next.expiresAt), 0, next.expiresAt);
+  }
+
+  /** Points this instance has drawn from its lease in the window ending at `expiresAt`. */
+  #ownUse(rlKey: string, expiresAt: number | undefined): number {
+    const lease = this.#liveLease(rlKey);
+    return lease && lease.expiresAt === expiresAt ? lease.reserved - lease.available : 0;
   }
 }
 
-function toCounter(points: number, expiresAt: number | undefined): Counter {
-  return expiresAt === undefined ? { points } : { points, expiresAt };
+function toCounter(points: number, reserved: number, expiresAt: number | undefined): Counter {
+  return expiresAt === undefined ? { points, reserved } : { points, reserved, expiresAt };
 }
 
 /** Limiter keys hold `:` and IPv6 addresses; document ids may not hold `/`. */

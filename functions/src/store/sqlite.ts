@@ -6,15 +6,30 @@
  * commit (versions of everything read must be unchanged), so a plain write that slips in
  * between, or another process on the same file, makes the transaction run again rather
  * than commit stale reads.
+ *
+ * Other processes are welcome on the file (`npm run admin` while `npm start` runs, a backup):
+ * WAL lets readers and one writer work at once, every write takes the lock up front (BEGIN
+ * IMMEDIATE, held only for a synchronous commit, never across an await), and a writer waits
+ * for another's lock for up to the busy timeout (STORE_DEADLINE_MS, 5 s by default), after
+ * which the call fails with StoreBusyError: a 503, or words from the CLI. The wait blocks this
+ * process's event loop (node:sqlite is synchronous), so the timeout is kept to seconds.
+ *
+ * The file holds password hashes and TOTP secrets: it, its -wal and -shm files, and its folder
+ * are private to the user running bastion (0600/0700), whatever the umask, and are tightened,
+ * with a log line, when an older run left them readable by others.
+ *
+ * Expired documents are purged by a periodic sweep that logs a failure (a full disk, an I/O
+ * error) and tries again at the next interval: a store fault never takes the process down.
  */
 import { randomInt } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, statSync, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import {
   DocumentExistsError,
   DocumentNotFoundError,
   MissingIndexError,
+  StoreBusyError,
   StoreError,
   StoreUnavailableError,
   TransactionAbortedError,
@@ -35,6 +50,30 @@ import {
   type Transaction,
 } from './port.ts';
 
+/** Where the driver reports what it does on its own (the sweep, tightened modes); winston's Logger fits. */
+export interface StoreLogger {
+  error(message: string, fields: Record<string, unknown>): void;
+  warn(message: string, fields: Record<string, unknown>): void;
+  info(message: string, fields: Record<string, unknown>): void;
+}
+
+/** One JSON line on stderr, in the shape of the server's own log lines, for a store given no logger. */
+export const stderrLogger: StoreLogger = {
+  error: (message, fields) => writeLine('error', message, fields),
+  warn: (message, fields) => writeLine('warn', message, fields),
+  info: (message, fields) => writeLine('info', message, fields),
+};
+
+function writeLine(level: string, message: string, fields: Record<string, unknown>): void {
+  const shown = Object.fromEntries(
+    Object.entries(fields).map(([key, value]) => [key, value instanceof Error ? { name: value.name, message: value.message, code: (value as { code?: unknown }).code } : value]),
+  );
+  process.stderr.write(`${JSON.stringify({ level, message, ...shown, timestamp: new Date().toISOString() })}\n`);
+}
+
+/** How long a write waits for another connection's lock by default. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:'. */
   path: string;
@@ -47,6 +86,10 @@ export interface SqliteStoreOptions {
   sweepIntervalMs?: number;
   /** Attempts before a conflicting transaction is given up. */
   maxTransactionAttempts?: number;
+  /** Longest a call waits for another connection's lock before failing with StoreBusyError. */
+  busyTimeoutMs?: number;
+  /** Where the sweep's failures and tightened file modes are reported; JSON lines on stderr by default. */
+  logger?: StoreLogger;
 }
 
 type Row = { data: string; version: number; expires_at: number | null };
@@ -58,10 +101,86 @@ type Write =
 /** Top-level field names only: they are spliced into SQL as JSON paths. */
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
-function fieldExpression(field: string): string {
+function fieldExpression(field: string, fn: 'json_extract' | 'json_type' = 'json_extract'): string {
   if (!FIELD.test(field)) throw new TypeError(`unsupported field name: ${JSON.stringify(field)}`);
-  return `json_extract(data, '$.${field}')`;
+  return `${fn}(data, '$.${field}')`;
 }
+
+/** SQLite's primary result codes for "another connection holds the lock". */
+const SQLITE_BUSY = 5;
+const SQLITE_LOCKED = 6;
+
+/** What SQLite threw, as the port's error: StoreBusyError for a lock held past the busy timeout. */
+function storeFailure(error: unknown, busyTimeoutMs: number, doing?: string): StoreUnavailableError {
+  const prefix = doing ? `sqlite: ${doing}: ` : 'sqlite: ';
+  const errcode = (error as { errcode?: unknown }).errcode;
+  const primary = typeof errcode === 'number' ? errcode & 0xff : undefined;
+  if (primary === SQLITE_BUSY || primary === SQLITE_LOCKED) {
+    return new StoreBusyError(`${prefix}the database is locked by another connection (waited ${busyTimeoutMs} ms)`, { cause: error });
+  }
+  return new StoreUnavailableError(`${prefix}${(error as Error).message}`, { cause: error });
+}
+
+const PRIVATE_DIRECTORY = 0o700;
+const PRIVATE_FILE = 0o600;
+/** Files SQLite keeps beside the database; it creates them with the database file's mode. */
+const COMPANION_SUFFIXES = ['-wal', '-shm', '-journal'];
+
+const modeOf = (mode: number) => `0${(mode & 0o777).toString(8)}`;
+
+/**
+ * The database's folder 0700 and file 0600 before SQLite opens it, so no umask decides (SQLite
+ * gives the -wal and -shm files it creates the database file's mode). What an older run left
+ * readable by others is tightened; what is not ours to close (a sticky folder such as /tmp,
+ * another user's) is left as it is, with a warning.
+ */
+function preparePrivateFiles(path: string, log: StoreLogger): void {
+  const directory = dirname(resolve(path));
+  const created = mkdirSync(directory, { recursive: true, mode: PRIVATE_DIRECTORY });
+  if (created !== undefined) {
+    // every folder mkdir made, from the database's up to the first it created
+    for (let folder = directory; ; folder = dirname(folder)) {
+      chmodSync(folder, PRIVATE_DIRECTORY);
+      if (folder === created || folder === dirname(folder)) break;
+    }
+  } else {
+    tighten(directory, PRIVATE_DIRECTORY, log, (stat) => stat.isDirectory() && (stat.mode & 0o1000) === 0);
+  }
+  try {
+    const fd = openSync(path, 'wx', PRIVATE_FILE);
+    try {
+      fchmodSync(fd, PRIVATE_FILE);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    tighten(path, PRIVATE_FILE, log, (stat) => stat.isFile());
+  }
+  for (const suffix of COMPANION_SUFFIXES) tighten(`${path}${suffix}`, PRIVATE_FILE, log, (stat) => stat.isFile());
+}
+
+/** Takes group and other permissions off an existing `path` of ours (of the kind `closable` allows), and says so. */
+function tighten(path: string, mode: number, log: StoreLogger, closable: (stat: Stats) => boolean): void {
+  let stat: Stats;
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if ((stat.mode & 0o077) === 0) return;
+  if (!closable(stat) || stat.uid !== process.getuid?.()) {
+    log.warn('sqlite: left a path others may read as it is: not ours to close', { path, mode: modeOf(stat.mode) });
+    return;
+  }
+  chmodSync(path, mode);
+  log.warn('sqlite: tightened the mode of a path others could read', { path, from: modeOf(stat.mode), to: modeOf(mode) });
+}
+
+/** Expired rows deleted per statement: the write lock is let go between batches. */
+const SWEEP_BATCH = 500;
+const SWEEP_MAX_BATCHES = 20;
 
 function expiryOf(data: DocumentData): number | null {
   const value = data[EXPIRES_AT];
@@ -99,49 +218,61 @@ export class SqliteDocumentStore implements DocumentStore {
   readonly #indexes: IndexDefinition[] | undefined;
   readonly #lock = new Lock();
   readonly #maxAttempts: number;
+  readonly #busyTimeoutMs: number;
+  readonly #log: StoreLogger;
   readonly #statements: Record<'get' | 'insert' | 'upsert' | 'remove' | 'sweep', StatementSync>;
   readonly #queries = new Map<string, StatementSync>();
   readonly #sweeper: NodeJS.Timeout;
+  #sweepFailures = 0;
 
+  /** Throws StoreUnavailableError (StoreBusyError when locked), saying which file, when the database cannot be opened. */
   constructor(options: SqliteStoreOptions) {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    this.#db = new DatabaseSync(options.path);
     this.#indexes = options.indexes;
     this.#maxAttempts = options.maxTransactionAttempts ?? 5;
-    // One process owns the file (a second `npm start` on the same DATA_DIR is refused with
-    // "database is locked"): no shared-memory locking syscalls on every statement.
-    this.#db.exec(`
-      PRAGMA locking_mode = EXCLUSIVE;
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
-      PRAGMA busy_timeout = 5000;
-      CREATE TABLE IF NOT EXISTS documents (
-        collection TEXT NOT NULL,
-        id TEXT NOT NULL,
-        data TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        expires_at INTEGER,
-        PRIMARY KEY (collection, id)
-      ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS documents_by_expiry ON documents (expires_at) WHERE expires_at IS NOT NULL;
-    `);
-    for (const index of options.indexes ?? []) this.#createIndex(index);
-    this.#statements = {
-      get: this.#db.prepare('SELECT data, version, expires_at FROM documents WHERE collection = ? AND id = ?'),
-      // A create may reuse the id of an expired document, never of a live one.
-      insert: this.#db.prepare(`
-        INSERT INTO documents (collection, id, data, version, expires_at) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (collection, id) DO UPDATE
-          SET data = excluded.data, version = excluded.version, expires_at = excluded.expires_at
-          WHERE documents.expires_at IS NOT NULL AND documents.expires_at <= ?`),
-      upsert: this.#db.prepare(`
-        INSERT INTO documents (collection, id, data, version, expires_at) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (collection, id) DO UPDATE
-          SET data = excluded.data, version = excluded.version, expires_at = excluded.expires_at`),
-      remove: this.#db.prepare('DELETE FROM documents WHERE collection = ? AND id = ?'),
-      sweep: this.#db.prepare('DELETE FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ?'),
-    };
-    this.#sweeper = setInterval(() => this.#guard(() => this.#statements.sweep.run(Date.now())), options.sweepIntervalMs ?? 60_000);
+    this.#busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.#log = options.logger ?? stderrLogger;
+    let db: DatabaseSync | undefined;
+    try {
+      if (options.path !== ':memory:') preparePrivateFiles(options.path, this.#log);
+      db = new DatabaseSync(options.path, { timeout: this.#busyTimeoutMs });
+      db.exec(`
+        PRAGMA journal_mode = WAL;
+        PRAGMA synchronous = NORMAL;
+        CREATE TABLE IF NOT EXISTS documents (
+          collection TEXT NOT NULL,
+          id TEXT NOT NULL,
+          data TEXT NOT NULL,
+          version INTEGER NOT NULL,
+          expires_at INTEGER,
+          PRIMARY KEY (collection, id)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS documents_by_expiry ON documents (expires_at) WHERE expires_at IS NOT NULL;
+      `);
+      for (const index of options.indexes ?? []) createIndex(db, index);
+      this.#statements = {
+        get: db.prepare('SELECT data, version, expires_at FROM documents WHERE collection = ? AND id = ?'),
+        // A create may reuse the id of an expired document, never of a live one.
+        insert: db.prepare(`
+          INSERT INTO documents (collection, id, data, version, expires_at) VALUES (?, ?, ?, ?, ?)
+          ON CONFLICT (collection, id) DO UPDATE
+            SET data = excluded.data, version = excluded.version, expires_at = excluded.expires_at
+            WHERE documents.expires_at IS NOT NULL AND documents.expires_at <= ?`),
+        upsert: db.prepare(`
+          INSERT INTO documents (collection, id, data, version, expires_at) VALUES (?, ?, ?, ?, ?)
+          ON CONFLICT (collection, id) DO UPDATE
+            SET data = excluded.data, version = excluded.version, expires_at = excluded.expires_at`),
+        remove: db.prepare('DELETE FROM documents WHERE collection = ? AND id = ?'),
+        sweep: db.prepare(`
+          DELETE FROM documents WHERE (collection, id) IN (
+            SELECT collection, id FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ${SWEEP_BATCH})`),
+      };
+    } catch (error) {
+      if (db?.isOpen) db.close();
+      if (error instanceof StoreError) throw error;
+      throw storeFailure(error, this.#busyTimeoutMs, `cannot open the database at ${options.path}`);
+    }
+    this.#db = db;
+    this.#sweeper = setInterval(() => this.#sweep(), options.sweepIntervalMs ?? 60_000);
     this.#sweeper.unref();
   }
 
@@ -180,7 +311,7 @@ export class SqliteDocumentStore implements DocumentStore {
     const limit = Math.trunc(spec.limit);
     if (!(limit >= 1 && limit <= 1000)) throw new TypeError('limit must be 1..1000');
     const filters = Object.entries(spec.where ?? {});
-    const after = spec.cursor === undefined ? undefined : decodeCursor(spec.cursor);
+    const after = decodeCursor(collection, spec);
     const order = spec.orderBy;
     const direction = order?.direction === 'desc' ? 'DESC' : 'ASC';
     const orderExpression = order ? fieldExpression(order.field) : null;
@@ -191,14 +322,21 @@ export class SqliteDocumentStore implements DocumentStore {
       clauses.push(`${fieldExpression(field)} IS ?`);
       params.push(toSqlValue(value));
     }
+    // As on Firestore, ordering by a field leaves out the documents that lack it.
+    if (order) clauses.push(`${fieldExpression(order.field, 'json_type')} IS NOT NULL`);
     if (after) {
       const comparison = direction === 'DESC' ? '<' : '>';
-      if (orderExpression) {
-        clauses.push(`(${orderExpression}, id) ${comparison} (?, ?)`);
-        params.push(toSqlValue(after[0] as FilterValue), after[1]);
-      } else {
+      if (!orderExpression) {
         clauses.push(`id ${comparison} ?`);
-        params.push(after[1]);
+        params.push(after.id);
+      } else if (after.value === null || after.value === undefined) {
+        // Nulls sort first: after a null come the later nulls, and (ascending) every non-null.
+        clauses.push(`((${orderExpression} IS NULL AND id ${comparison} ?)${direction === 'ASC' ? ` OR ${orderExpression} IS NOT NULL` : ''})`);
+        params.push(after.id);
+      } else {
+        // A row-value comparison is never true for a null: descending, the nulls still follow.
+        clauses.push(`((${orderExpression}, id) ${comparison} (?, ?)${direction === 'DESC' ? ` OR ${orderExpression} IS NULL` : ''})`);
+        params.push(toSqlValue(after.value), after.id);
       }
     }
     const orderBy = orderExpression ? `${orderExpression} ${direction}, id ${direction}` : `id ${direction}`;
@@ -214,8 +352,7 @@ export class SqliteDocumentStore implements DocumentStore {
       const rows = statement.all(...params) as { id: string; data: string }[];
       const documents = rows.slice(0, limit).map((row) => ({ id: row.id, data: JSON.parse(row.data) as T }));
       const last = documents.at(-1);
-      const nextCursor =
-        rows.length > limit && last ? encodeCursor(order ? last.data[order.field] : null, last.id) : null;
+      const nextCursor = rows.length > limit && last ? encodeCursor(collection, spec, last) : null;
       return { documents, nextCursor };
     });
   }
@@ -244,6 +381,26 @@ export class SqliteDocumentStore implements DocumentStore {
   async close(): Promise<void> {
     clearInterval(this.#sweeper);
     if (this.#db.isOpen) this.#db.close();
+  }
+
+  /** Deletes expired rows, a batch at a time. A failure is logged and the next interval tries again. */
+  #sweep(): void {
+    try {
+      const now = Date.now();
+      this.#guard(() => {
+        for (let batch = 0; batch < SWEEP_MAX_BATCHES; batch += 1) {
+          if (this.#statements.sweep.run(now).changes < SWEEP_BATCH) break;
+        }
+      });
+    } catch (error) {
+      this.#sweepFailures += 1;
+      this.#log.error('sqlite: expiry sweep failed; the next one tries again', { err: error, failures: this.#sweepFailures });
+      return;
+    }
+    if (this.#sweepFailures > 0) {
+      this.#log.info('sqlite: expiry sweep recovered', { failures: this.#sweepFailures });
+      this.#sweepFailures = 0;
+    }
   }
 
   /** The live row, or undefined when missing or expired. */
@@ -294,22 +451,22 @@ export class SqliteDocumentStore implements DocumentStore {
     }
   }
 
-  /** Our typed errors pass through; anything SQLite throws means the store failed. */
+  /** Our typed errors pass through; anything SQLite throws means the store failed (or was locked). */
   #guard<R>(work: () => R): R {
     try {
       return work();
     } catch (error) {
       if (error instanceof StoreError || error instanceof TypeError) throw error;
-      throw new StoreUnavailableError(`sqlite: ${(error as Error).message}`, { cause: error });
+      throw storeFailure(error, this.#busyTimeoutMs);
     }
   }
+}
 
-  #createIndex(index: IndexDefinition): void {
-    const columns = index.fields.map((f) => `${fieldExpression(f.field)} ${f.order === 'desc' ? 'DESC' : 'ASC'}`);
-    const name = `ix_${index.collection}_${index.fields.map((f) => `${f.field}_${f.order}`).join('_')}`.replace(/\W/g, '_');
-    const last = index.fields.at(-1)?.order === 'desc' ? 'DESC' : 'ASC';
-    this.#db.exec(`CREATE INDEX IF NOT EXISTS "${name}" ON documents (collection, ${columns.join(', ')}, id ${last})`);
-  }
+function createIndex(db: DatabaseSync, index: IndexDefinition): void {
+  const columns = index.fields.map((f) => `${fieldExpression(f.field)} ${f.order === 'desc' ? 'DESC' : 'ASC'}`);
+  const name = `ix_${index.collection}_${index.fields.map((f) => `${f.field}_${f.order}`).join('_')}`.replace(/\W/g, '_');
+  const last = index.fields.at(-1)?.order === 'desc' ? 'DESC' : 'ASC';
+  db.exec(`CREATE INDEX IF NOT EXISTS "${name}" ON documents (collection, ${columns.join(', ')}, id ${last})`);
 }
 
 class SqliteTransaction implements Transaction {

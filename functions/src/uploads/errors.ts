@@ -1,9 +1,10 @@
 /**
  * Why an upload was refused, as stable codes. 415s say which of the three type witnesses
  * (the file name's extension, the part's declared Content-Type, the sniffed bytes)
- * disagreed; `details` carries all three so a client can show the person what was seen.
+ * disagreed, or that the image could not be decoded; `details` carries all three witnesses so
+ * a client can show the person what was seen.
  */
-import { BadRequestError, HttpError } from '../pipeline/errors.ts';
+import { BadRequestError, HttpError, ServiceUnavailableError } from '../pipeline/errors.ts';
 import { ALLOWED_EXTENSIONS, ALLOWED_MIME_TYPES } from './file-types.ts';
 
 export type RefusedTypeCode =
@@ -12,9 +13,7 @@ export type RefusedTypeCode =
   | 'content_not_allowed'
   | 'extension_mismatch'
   | 'declared_type_mismatch'
-  | 'image_unreadable'
-  | 'trailing_data'
-  | 'active_content';
+  | 'image_unreadable';
 
 export interface TypeWitnesses {
   extension: string | null;
@@ -28,14 +27,12 @@ const MESSAGES: Record<RefusedTypeCode, string> = {
   content_not_allowed: `The file's content is not one of: ${ALLOWED_MIME_TYPES.join(', ')}.`,
   extension_mismatch: "The file name's extension does not match the file's content.",
   declared_type_mismatch: "The file's declared Content-Type does not match the file's content.",
-  image_unreadable: 'The image is malformed: its dimensions could not be read.',
-  trailing_data: 'The file has data after the end of the image (a polyglot, or a corrupted file).',
-  active_content: 'The file contains markup or script that a browser could run.',
+  image_unreadable: 'The image is malformed or truncated: it could not be decoded.',
 };
 
 export class FileTypeRefusedError extends HttpError {
-  constructor(code: RefusedTypeCode, witnesses: TypeWitnesses) {
-    super(415, code, MESSAGES[code], { details: witnesses });
+  constructor(code: RefusedTypeCode, witnesses: TypeWitnesses, cause?: unknown) {
+    super(415, code, MESSAGES[code], { details: witnesses, cause });
   }
 }
 
@@ -49,6 +46,13 @@ export class UploadTooLargeError extends HttpError {
 export class EmptyFileError extends BadRequestError {
   constructor() {
     super('empty_file', 'The file is empty.');
+  }
+}
+
+/** The instance is decoding as many images as it may, and as many wait: nothing was kept; retry. */
+export class UploadBusyError extends ServiceUnavailableError {
+  constructor() {
+    super('upload_busy', 'Too many images are being processed right now; nothing was kept. Retry shortly.');
   }
 }
 

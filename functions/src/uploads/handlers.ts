@@ -1,11 +1,13 @@
 /**
- * Uploads: images streamed through inspection into the blob store, with one metadata document
- * each and a per-owner byte quota. A blob is committed only after every check passed; the
- * metadata document and the quota are written together afterwards, and if that fails the blob
- * is removed again. Another user's upload answers 404 exactly like a missing one.
+ * Uploads: images checked as they stream in, re-encoded so that nothing but pixels is kept,
+ * and stored in the blob store, with one metadata document each (describing the stored,
+ * re-encoded bytes) and a per-owner byte quota. A blob is written only after every check
+ * passed; the metadata document and the quota are written together afterwards, and if that
+ * fails the blob is removed again. Another user's upload answers 404 exactly like a missing one.
  *
- * Receiving (busboy, file-type, image-size: receive.ts) is loaded with the first upload, so the
- * functions that never take one do not pay for it at cold start.
+ * Receiving (busboy, file-type, image-size: receive.ts) is loaded with the first upload, and
+ * sharp with the first image to re-encode, so the functions that never take one do not pay for
+ * them at cold start.
  */
 import { randomUUID } from 'node:crypto';
 import { create as contentDisposition } from 'content-disposition';
@@ -26,11 +28,13 @@ interface UploadDocument {
   ownerId: string;
   /** Where the bytes are; the server's, never shown to clients. */
   blobKey: string;
+  /** Of the stored bytes, the re-encoded image (not the file as sent). */
   size: number;
   sha256: string;
-  /** The sniffed type, which the extension and the declared type agreed with. */
+  /** The sniffed type, which the extension and the declared type agreed with, and the stored bytes have. */
   contentType: string;
   originalName: string;
+  /** Of the stored image, its orientation applied (for an animation, of one frame). */
   width: number;
   height: number;
   createdAt: string;
@@ -87,16 +91,16 @@ export async function createUpload({ request, principal, services, log }: Handle
     maxPixels: limits.maxPixels,
   });
 
-  const { key, originalName, inspection } = stored;
+  const { key, originalName, image } = stored;
   const upload: UploadDocument = {
     ownerId,
     blobKey: key,
-    size: inspection.size,
-    sha256: inspection.sha256,
-    contentType: inspection.type.mime,
+    size: image.size,
+    sha256: image.sha256,
+    contentType: image.type.mime,
     originalName,
-    width: inspection.width,
-    height: inspection.height,
+    width: image.width,
+    height: image.height,
     createdAt: new Date().toISOString(),
   };
   try {

@@ -2,22 +2,25 @@
  * Names: what a client's file name may contribute (a lower-cased extension, and a sanitised
  * copy kept as metadata, never as a path), and where a blob is stored.
  */
+import { cleanText } from '../validation/text.ts';
 
-/** Control characters, and the invisible ones that reorder or hide text (bidi overrides, zero-width). */
-const UNSAFE_CHARACTERS = /[\p{Cc}\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/gu;
 const MAX_NAME_CHARACTERS = 200;
 
-/** The file name as metadata: its last path segment, NFC, no control or bidi characters, at most 200 characters. */
+/**
+ * The file name as metadata: its last path segment, cleaned by the text rule (validation/text.ts:
+ * NFC, every control, invisible, reordering or unassigned character removed), at most 200 characters.
+ */
 export function sanitiseFileName(name: string | undefined): string {
   const base = (name ?? '').split(/[/\\]/).pop() ?? '';
-  const clean = base.normalize('NFC').replace(UNSAFE_CHARACTERS, '').trim();
+  const clean = cleanText(base).trim();
   const characters = Array.from(clean);
   if (characters.length === 0) return 'unnamed';
   if (characters.length <= MAX_NAME_CHARACTERS) return clean;
   // Keep the extension visible when shortening.
   const dot = clean.lastIndexOf('.');
   const extension = dot > 0 && clean.length - dot <= 10 ? clean.slice(dot) : '';
-  return characters.slice(0, MAX_NAME_CHARACTERS - Array.from(extension).length).join('') + extension;
+  // A cut may leave a joiner without the letter after it: clean again.
+  return cleanText(characters.slice(0, MAX_NAME_CHARACTERS - Array.from(extension).length).join('') + extension);
 }
 
 /** The lower-cased extension of a sanitised file name (`photo.JPG` → `jpg`), or null if it has none. */

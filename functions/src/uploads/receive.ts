@@ -1,16 +1,21 @@
 /**
  * Receives the one image of an upload request into the blob store: the multipart file
- * (multipart.ts), refused on its names alone when they name no accepted type, else streamed
- * through the inspector (inspect.ts) into a new blob, committed only if every check passes.
+ * (multipart.ts), refused on its names alone when they name no accepted type, else read
+ * through the inspector (inspect.ts: type and pixel limit, from the first bytes); once the whole
+ * request is parsed and within limits, re-encoded (reencode.ts) and only then stored. What is
+ * stored, and what its size, hash and dimensions describe, is the re-encoded image.
  */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../blobs/port.ts';
 import type { Request } from '../pipeline/context.ts';
 import { FileTypeRefusedError } from './errors.ts';
-import { typeByExtension, typeByMime } from './file-types.ts';
-import { FileInspector, type Inspection } from './inspect.ts';
+import { typeByExtension, typeByMime, type FileType } from './file-types.ts';
+import { FileInspector } from './inspect.ts';
 import { receiveSingleFile, type MultipartLimits } from './multipart.ts';
 import { extensionOf, sanitiseFileName } from './names.ts';
+import { reencodeImage } from './reencode.ts';
 
 export interface ReceiveOptions {
   request: Request;
@@ -22,11 +27,20 @@ export interface ReceiveOptions {
   maxPixels: number;
 }
 
+/** The image as stored. */
+export interface StoredImage {
+  type: FileType;
+  size: number;
+  sha256: string;
+  width: number;
+  height: number;
+}
+
 export interface ReceivedImage {
   key: string;
   /** The client's file name, sanitised. */
   originalName: string;
-  inspection: Inspection;
+  image: StoredImage;
 }
 
 export function receiveImage(options: ReceiveOptions): Promise<ReceivedImage> {
@@ -42,10 +56,15 @@ export function receiveImage(options: ReceiveOptions): Promise<ReceivedImage> {
       throw new FileTypeRefusedError(byExtension ? 'declared_type_not_allowed' : 'extension_not_allowed', witnesses);
     }
 
-    const inspector = new FileInspector({ byExtension, byDeclaredType, extension, declaredType, maxPixels: options.maxPixels, commitWhen: complete });
-    const key = options.key(byExtension.extension);
-    pipeline(file.stream, inspector).catch(() => {}); // a failure reaches put() through the inspector
-    await options.blobs.put(key, inspector, { contentType: byExtension.mime });
-    return { key, originalName, inspection: inspector.result };
+    const inspector = new FileInspector({ byExtension, byDeclaredType, extension, declaredType, maxPixels: options.maxPixels });
+    await pipeline(file.stream, inspector);
+    // Nothing is decoded before the request is known to be whole and within its limits.
+    await complete;
+    const { type, bytes } = inspector.result;
+    const image = await reencodeImage(bytes, type, { maxPixels: options.maxPixels, witnesses: inspector.witnesses });
+    const key = options.key(type.extension);
+    await options.blobs.put(key, Readable.from([image.bytes], { objectMode: false }), { contentType: type.mime });
+    const sha256 = createHash('sha256').update(image.bytes).digest('hex');
+    return { key, originalName, image: { type, size: image.bytes.length, sha256, width: image.width, height: image.height } };
   });
 }
