@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { currentCode } from '../functions/src/auth/mfa.ts';
+import { currentCode } from './support/totp.ts';
 import { EXPIRES_AT, type DocumentData, type DocumentStore, type Transaction } from '../functions/src/store/port.ts';
 import { startApi, type TestApi } from './support/api.ts';
 import { png } from './support/images.ts';

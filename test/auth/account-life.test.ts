@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
-import { currentCode } from '../../functions/src/auth/mfa.ts';
+import { currentCode } from '../support/totp.ts';
 import { setRoles } from '../../functions/src/auth/roles.ts';
 import { startApi, type TestApi } from '../support/api.ts';
 

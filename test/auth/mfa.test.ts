@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
-import { currentCode } from '../../functions/src/auth/mfa.ts';
+import { currentCode } from '../support/totp.ts';
 import { startApi, type TestApi } from '../support/api.ts';
 
 const EMAIL = 'alice@example.com';

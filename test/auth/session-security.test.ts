@@ -9,7 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
-import { currentCode, newTotpSecret } from '../../functions/src/auth/mfa.ts';
+import { newTotpSecret } from '../../functions/src/auth/mfa.ts';
+import { currentCode } from '../support/totp.ts';
 import { ALLOWED_ORIGIN, startApi, type Response, type TestApi } from '../support/api.ts';
 
 const EMAIL = 'alice@example.com';

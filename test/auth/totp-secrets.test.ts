@@ -6,7 +6,7 @@
  * (test/config/config.test.ts).
  */
 import assert from 'node:assert/strict';
-import { currentCode } from '../../functions/src/auth/mfa.ts';
+import { currentCode } from '../support/totp.ts';
 import { TotpSecretError, TotpSecrets } from '../../functions/src/auth/totp-secrets.ts';
 import { generateTotpKeys, parseTotpKeys, TotpKeyError } from '../../functions/src/config/totp-keys.ts';
 import { startApi, type TestApi } from '../support/api.ts';

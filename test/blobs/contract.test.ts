@@ -15,6 +15,7 @@ import { DiskBlobStore } from '../../functions/src/blobs/disk.ts';
 import { BlobExistsError, BlobNotFoundError } from '../../functions/src/blobs/errors.ts';
 import type { BlobEntry, BlobStore } from '../../functions/src/blobs/port.ts';
 import { drivers } from './support.ts';
+import { skipBecause } from '../support/skip.ts';
 
 /** A source that yields `chunks`, then fails, as a client that goes away midway. */
 function failingSource(chunks: Buffer[], error: Error): Readable {
@@ -39,7 +40,7 @@ for (const driver of drivers) {
     let prefix: string;
 
     before(function () {
-      if (!driver.enabled) this.skip();
+      if (!driver.enabled) skipBecause(this, driver.missing);
     });
 
     beforeEach(async function () {
@@ -67,7 +68,7 @@ for (const driver of drivers) {
     });
 
     it('refuses to overwrite, and keeps the first blob whole', async function () {
-      if (!driver.enforcesCreateOnly) this.skip(); // the emulator ignores ifGenerationMatch
+      if (!driver.enforcesCreateOnly) skipBecause(this, 'the Storage API server ignores ifGenerationMatch; test/blobs/cloud-storage.test.ts covers it')
       await blobs.put(`${prefix}/a`, Readable.from([Buffer.from('first')]), { contentType: 'text/plain' });
       await assert.rejects(blobs.put(`${prefix}/a`, Readable.from([Buffer.from('second')]), { contentType: 'text/plain' }), BlobExistsError);
       assert.equal(await text(await blobs.get(`${prefix}/a`)), 'first');
@@ -75,7 +76,7 @@ for (const driver of drivers) {
     });
 
     it('refuses to overwrite, and keeps the first blob\'s content type (a refused put touches nothing)', async function () {
-      if (!driver.enforcesCreateOnly) this.skip(); // the emulator ignores ifGenerationMatch
+      if (!driver.enforcesCreateOnly) skipBecause(this, 'the Storage API server ignores ifGenerationMatch; test/blobs/cloud-storage.test.ts covers it')
       await blobs.put(`${prefix}/a`, Readable.from([Buffer.from('first')]), { contentType: 'image/png' });
       await assert.rejects(blobs.put(`${prefix}/a`, Readable.from([Buffer.from('second!')]), { contentType: 'image/gif' }), BlobExistsError);
       assert.deepEqual(await blobs.stat(`${prefix}/a`), { size: 5, contentType: 'image/png' });

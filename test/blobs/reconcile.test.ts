@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import type { BlobStore } from '../../functions/src/blobs/port.ts';
 import { MIN_GRACE_MS, reconcileBlobs } from '../../functions/src/blobs/reconcile.ts';
 import { HOUR, drivers, pastNewest } from './support.ts';
+import { skipBecause } from '../support/skip.ts';
 
 for (const driver of drivers) {
   describe(`reconcileBlobs on ${driver.name}`, function () {
@@ -19,7 +20,7 @@ for (const driver of drivers) {
     let prefix: string;
 
     before(function () {
-      if (!driver.enabled) this.skip();
+      if (!driver.enabled) skipBecause(this, driver.missing);
     });
 
     beforeEach(async function () {

@@ -12,6 +12,8 @@ import type { BlobStore } from '../../functions/src/blobs/port.ts';
 export interface DriverUnderTest {
   name: string;
   enabled: boolean;
+  /** What a run needs for this driver's leg, said when it is skipped. */
+  missing: string;
   /**
    * Whether the backend enforces create-only writes. Cloud Storage does (`ifGenerationMatch: 0`,
    * checked against a fake endpoint in cloud-storage.test.ts); its emulator ignores preconditions.
@@ -24,6 +26,7 @@ export const drivers: DriverUnderTest[] = [
   {
     name: 'disk',
     enabled: true,
+    missing: '',
     enforcesCreateOnly: true,
     open: async () => {
       const root = await mkdtemp(join(tmpdir(), 'bastion-blob-contract-'));
@@ -33,6 +36,7 @@ export const drivers: DriverUnderTest[] = [
   {
     name: 'cloud-storage',
     enabled: Boolean(process.env.STORAGE_EMULATOR_HOST),
+    missing: 'STORAGE_EMULATOR_HOST is not set (see the README, "Tests")',
     enforcesCreateOnly: !process.env.STORAGE_EMULATOR_HOST,
     open: async () => {
       const { openCloudStorageBlobStore } = await import('../../functions/src/blobs/cloud-storage.ts');

@@ -12,13 +12,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { currentCode } from '../../functions/src/auth/mfa.ts';
+import { currentCode } from '../support/totp.ts';
 import { send, type RequestOptions, type Response } from '../support/api.ts';
 import { emulatorOutput, emulatorStack } from '../support/emulator-stack.ts';
 import type { EmulatorStack } from '../../scripts/emulators.ts';
 import { png } from '../support/images.ts';
 import { fileForm } from '../support/multipart.ts';
 import { clearEmulatorData } from '../support/target.ts';
+import { skipBecause } from '../support/skip.ts';
 
 const PASSWORD = 'correct-horse-battery-staple-1815';
 const ADMIN_EMAIL = 'root@example.com';
@@ -64,7 +65,7 @@ describe('the Firebase path on the Emulator Suite (npm run test:emulators)', fun
 
   before(async function () {
     stack = emulatorStack();
-    if (!stack) this.skip(); // npm test: the stack is not running
+    if (!stack) skipBecause(this, 'the emulator stack is not running (npm run test:emulators runs it)');
     const { store, blobs } = await clearEmulatorData(stack!);
     await Promise.all([store.close(), blobs.close()]);
     // The first admin, made on the emulator's Firestore by the documented command.

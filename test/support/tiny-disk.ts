@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { skipBecause } from './skip.ts';
 
 export interface TinyDisk {
   /** The disk's top folder, as this process reaches it. */
@@ -38,9 +39,7 @@ export function tinyDiskUnavailable(): string | null {
 /** For a suite's `before`: skips the suite, saying why in its title, where no tiny disk can be mounted. */
 export function skipWithoutTinyDisk(context: Mocha.Context): void {
   const why = tinyDiskUnavailable();
-  if (!why) return;
-  context.test!.parent!.title += ` — skipped: ${why}`;
-  context.skip();
+  if (why) skipBecause(context, why);
 }
 
 /** A tmpfs of `bytes` (rounded up to whole pages by the kernel), empty. */

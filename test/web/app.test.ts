@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { currentCode } from '../../functions/src/auth/mfa.ts';
+import { currentCode } from '../support/totp.ts';
 import { startApi } from '../support/api.ts';
 import { onEmulators, startTarget, type Target } from '../support/target.ts';
 import { buildWebApp } from '../support/web.ts';
 import { chromiumInstalled, launch, screenshot, watchedPage, type WatchedPage } from './support.ts';
+import { skipBecause } from '../support/skip.ts';
 
 const EMAIL = 'ada@example.com';
 const PASSWORD = 'correct-horse-battery-staple-1815';
@@ -26,7 +27,7 @@ describe('web client in Chromium', function () {
   let page: Page;
 
   before(async function () {
-    if (!chromiumInstalled()) this.skip(); // .ci/run installs it; see the README
+    if (!chromiumInstalled()) skipBecause(this, "Debian's chromium is not installed (apt-get install chromium; .ci/run does)");
     buildWebApp();
     api = await startTarget();
     browser = await launch();
@@ -61,7 +62,8 @@ describe('web client in Chromium', function () {
   /** Signs out and waits until the app has finished doing so (the server may be slow to answer). */
   async function signOut(): Promise<void> {
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.locator('#nav[hidden]').waitFor({ state: 'attached' });
+    await page.locator('#nav').waitFor({ state: 'hidden' });
+    assert.equal(await page.getByRole('button', { name: 'Sign out' }).isVisible(), false, 'the navigation is not shown when signed out');
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   }
 
@@ -221,9 +223,9 @@ describe('web client in Chromium, when rate limited', function () {
   this.timeout(60_000);
 
   it('says when to retry', async function () {
-    if (!chromiumInstalled()) this.skip();
+    if (!chromiumInstalled()) skipBecause(this, "Debian's chromium is not installed (apt-get install chromium; .ci/run does)");
     // It needs a server of its own with a tiny limit; the emulator stack runs one configuration.
-    if (onEmulators()) this.skip();
+    if (onEmulators()) skipBecause(this, 'it needs a server of its own with a tiny rate limit; npm test runs it');
     buildWebApp();
     const api = await startApi({ RATE_LIMIT_API_PER_MINUTE: '3' });
     const browser = await launch();

@@ -10,6 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTarget, type Target } from '../support/target.ts';
 import { buildWebApp } from '../support/web.ts';
 import { chromiumInstalled, launch } from './support.ts';
+import { skipBecause } from '../support/skip.ts';
 
 const EMAIL = 'ada@example.com';
 const PASSWORD = 'correct-horse-battery-staple-1815';
@@ -26,7 +27,7 @@ describe('web client in Chromium, attacked from another origin', function () {
   let answers: { url: string; method: string; status: number }[];
 
   before(async function () {
-    if (!chromiumInstalled()) this.skip();
+    if (!chromiumInstalled()) skipBecause(this, "Debian's chromium is not installed (apt-get install chromium; .ci/run does)");
     buildWebApp();
     api = await startTarget();
     evil = createServer((_req, res) => {

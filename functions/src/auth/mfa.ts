@@ -59,11 +59,6 @@ export function matchingStep(secret: string, code: string, now = Date.now()): nu
   return delta === null ? null : generator.counter({ timestamp: now }) + delta;
 }
 
-/** The current code for a secret: for tests and for nothing else. */
-export function currentCode(secret: string, now = Date.now()): string {
-  return totp(secret).generate({ timestamp: now });
-}
-
 export function hashRecoveryCode(code: string): string {
   return createHash('sha256').update(code.toUpperCase().replace(/[^A-Z0-9]/g, '')).digest('hex');
 }

@@ -3,7 +3,7 @@
  * sides, `typ` pinned to `at+jwt` (RFC 9068) so no other kind of JWT passes as an access token.
  */
 import { randomUUID } from 'node:crypto';
-import { SignJWT, createLocalJWKSet, importJWK, jwtVerify, type JWTPayload } from 'jose';
+import { SignJWT, createLocalJWKSet, errors as joseErrors, importJWK, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import { ROLES, type Config, type Role } from '../config/index.ts';
 import { SIGNING_ALGORITHM } from '../config/signing-keys.ts';
@@ -66,22 +66,40 @@ export async function issueAccessToken(auth: Config['auth'], options: IssueOptio
 
 export type VerifyAccessToken = (token: string) => Promise<AccessClaims>;
 
+/** A token that is not a valid access token of this service: `expired`, or `invalid` for every other reason. */
+export class AccessTokenError extends Error {
+  override readonly name = 'AccessTokenError';
+  readonly reason: 'expired' | 'invalid';
+
+  constructor(reason: 'expired' | 'invalid', cause: unknown) {
+    super(reason === 'expired' ? 'the access token has expired' : 'the access token is not valid', { cause });
+    this.reason = reason;
+  }
+}
+
 /**
  * A verifier that checks signature (key by `kid`), algorithm, `typ`, `iss`, `aud`, `exp`, `nbf`
- * with a small clock tolerance. Throws jose's typed errors on any failure.
+ * with a small clock tolerance, and the claims' shape. Any failure is an AccessTokenError, so
+ * callers need to know neither jose's errors nor zod's.
  */
 export function createAccessTokenVerifier(auth: Config['auth']): VerifyAccessToken {
   const keys = createLocalJWKSet({ keys: auth.keys.verification });
   return async (token) => {
-    const { payload } = await jwtVerify(token, keys, {
-      algorithms: [SIGNING_ALGORITHM],
-      issuer: auth.issuer,
-      audience: auth.audience,
-      typ: ACCESS_TOKEN_TYPE,
-      clockTolerance: auth.clockToleranceSeconds,
-      requiredClaims: ['sub', 'exp', 'iat'],
-    });
-    return toClaims(payload);
+    try {
+      const { payload } = await jwtVerify(token, keys, {
+        algorithms: [SIGNING_ALGORITHM],
+        issuer: auth.issuer,
+        audience: auth.audience,
+        typ: ACCESS_TOKEN_TYPE,
+        clockTolerance: auth.clockToleranceSeconds,
+        requiredClaims: ['sub', 'exp', 'iat'],
+      });
+      return toClaims(payload);
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw new AccessTokenError('expired', error);
+      if (error instanceof joseErrors.JOSEError || error instanceof z.ZodError) throw new AccessTokenError('invalid', error);
+      throw error;
+    }
   };
 }
 

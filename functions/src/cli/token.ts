@@ -1,6 +1,7 @@
 /**
  * `npm run token -- --sub alice --roles user,admin [--mfa] [--ttl 900]`: prints a signed access
- * token for trying the API locally before login exists. Refuses in production.
+ * token for trying the API locally without signing in (scripts, curl, a user id that has no
+ * account). Refuses in production.
  */
 import { parseArgs } from 'node:util';
 import { issueAccessToken } from '../auth/tokens.ts';

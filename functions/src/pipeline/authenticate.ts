@@ -3,9 +3,7 @@
  * is checked once per token, not once per request. Every failure is 401 with a
  * `WWW-Authenticate` challenge; the client learns whether the token expired, nothing more.
  */
-import { errors as joseErrors } from 'jose';
-import { ZodError } from 'zod';
-import type { AccessClaims, VerifyAccessToken } from '../auth/tokens.ts';
+import { AccessTokenError, type AccessClaims, type VerifyAccessToken } from '../auth/tokens.ts';
 import type { Middleware } from './context.ts';
 import { UnauthorizedError } from './errors.ts';
 import { isPublic } from './route.ts';
@@ -53,11 +51,9 @@ export function authenticate(options: AuthenticateOptions): Middleware {
       cache.set(token, claims);
       return claims;
     } catch (error) {
-      if (error instanceof joseErrors.JWTExpired) throw new UnauthorizedError('token_expired', 'The access token has expired.');
-      if (error instanceof joseErrors.JOSEError || error instanceof ZodError) {
-        throw new UnauthorizedError('invalid_token', 'The access token is not valid.');
-      }
-      throw error;
+      if (!(error instanceof AccessTokenError)) throw error;
+      if (error.reason === 'expired') throw new UnauthorizedError('token_expired', 'The access token has expired.');
+      throw new UnauthorizedError('invalid_token', 'The access token is not valid.');
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * Rate limiting with rate-limiter-flexible over the document store. Buckets (defaults from
- * config): `global` per client IP on every request, `api` per user on every route that names
- * it, `create` per user and per route on creating routes. A refused request gets 429 with
+ * config): `global` per client IP on every request, counted once and before any refusal;
+ * `api` per user on every route that names it (per client IP on public routes); `create` per
+ * user (or IP) and per route on creating routes. A refused request gets 429 with
  * `Retry-After`; every limited response carries `RateLimit-*` headers for its tightest bucket.
  */
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
