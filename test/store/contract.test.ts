@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { DocumentExistsError, DocumentNotFoundError, InvalidCursorError, StoreUnavailableError } from '../../functions/src/store/errors.ts';
 import type { FirestoreStoreOptions } from '../../functions/src/store/firestore.ts';
-import type { DocumentData, DocumentStore } from '../../functions/src/store/port.ts';
+import type { DocumentData, DocumentStore, FilterValue, QuerySpec } from '../../functions/src/store/port.ts';
 import { SqliteDocumentStore } from '../../functions/src/store/sqlite.ts';
 
 interface DriverUnderTest {
@@ -297,6 +297,104 @@ for (const driver of drivers) {
           } while (cursor && seen.length <= ids.length);
           assert.deepEqual(seen, ids, `${field} ${direction}`);
         }
+      });
+
+      it('leaves out documents without the order field when filtering too; a null order value sorts first', async function () {
+        await store.create(things, 'a6', { ownerId: 'alice' });
+        await store.create(things, 'a7', { ownerId: 'alice', createdAt: null });
+        const ordered = (direction: 'asc' | 'desc') =>
+          store.query(things, { where: { ownerId: 'alice' }, orderBy: { field: 'createdAt', direction }, limit: 10 });
+        assert.deepEqual((await ordered('desc')).documents.map((d) => d.id), ['a5', 'a4', 'a3', 'a2', 'a1', 'a7']);
+        assert.deepEqual((await ordered('asc')).documents.map((d) => d.id), ['a7', 'a1', 'a2', 'a3', 'a4', 'a5']);
+        // without an order, the document is there
+        const all = await store.query(things, { where: { ownerId: 'alice' }, limit: 10 });
+        assert.deepEqual(all.documents.map((d) => d.id), ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7']);
+      });
+
+      describe('equality is by type and value, as on Firestore', function () {
+        let typed: string;
+        // One document per kind of value in field `a`, and some without it.
+        const documents: [string, DocumentData][] = [
+          ['null', { a: null }],
+          ['missing', {}],
+          ['other-null', { b: null }],
+          ['one', { a: 1 }],
+          ['true', { a: true }],
+          ['string-1', { a: '1' }],
+          ['zero', { a: 0 }],
+          ['false', { a: false }],
+          ['string-0', { a: '0' }],
+          ['empty', { a: '' }],
+          ['half', { a: 2.5 }],
+          ['negative', { a: -1 }],
+          ['huge', { a: 1e21 }],
+          ['map', { a: { b: 1 } }],
+          ['list', { a: [1] }],
+          ['string-map', { a: '{"b":1}' }],
+        ];
+        const matching = async (value: FilterValue) => (await store.query(typed, { where: { a: value }, limit: 50 })).documents.map((d) => d.id);
+
+        beforeEach(async function () {
+          typed = `${things}_typed`;
+          for (const [id, data] of documents) await store.create(typed, id, data);
+        });
+
+        it('null matches only a null, never a missing field', async function () {
+          assert.deepEqual(await matching(null), ['null']);
+        });
+
+        it('1, true and "1" are three values; so are 0, false, "0" and ""', async function () {
+          const expected: [FilterValue, string[]][] = [
+            [1, ['one']],
+            [true, ['true']],
+            ['1', ['string-1']],
+            [0, ['zero']],
+            [false, ['false']],
+            ['0', ['string-0']],
+            ['', ['empty']],
+          ];
+          for (const [value, ids] of expected) assert.deepEqual(await matching(value), ids, JSON.stringify(value));
+        });
+
+        it('numbers compare by value: 1 is 1.0, and reals and huge numbers match themselves', async function () {
+          const expected: [FilterValue, string[]][] = [
+            [1.0, ['one']],
+            [2.5, ['half']],
+            [-1, ['negative']],
+            [1e21, ['huge']],
+            [2, []],
+          ];
+          for (const [value, ids] of expected) assert.deepEqual(await matching(value), ids, String(value));
+        });
+
+        it('a map or a list never equals a string of its JSON', async function () {
+          assert.deepEqual(await matching('{"b":1}'), ['string-map']);
+          assert.deepEqual(await matching('[1]'), []);
+        });
+      });
+
+      it('refuses dotted, reserved and other unsafe field names, and non-scalar filter values, with TypeError before running', async function () {
+        await store.create(things, 'nested', { a: { b: 1 } });
+        await store.create(things, 'dotted', { 'a.b': 1 });
+        const refused: [string, QuerySpec][] = [
+          ['a dotted filter', { where: { 'a.b': 1 }, limit: 10 }],
+          ['a dotted order', { orderBy: { field: 'a.b', direction: 'asc' }, limit: 10 }],
+          ['a dotted filter, with a cursor it would refuse', { where: { 'a.b': 1 }, limit: 10, cursor: 'garbage!' }],
+          ['a reserved name (Firestore reads __name__ as the id)', { where: { __name__: 'nested' }, limit: 10 }],
+          ['a reserved order', { orderBy: { field: '__name__', direction: 'asc' }, limit: 10 }],
+          ['an empty name', { where: { '': 1 }, limit: 10 }],
+          ['a path-like name', { where: { 'a/b': 1 }, limit: 10 }],
+          ['a bracketed name', { orderBy: { field: 'a[0]', direction: 'asc' }, limit: 10 }],
+          ['a quoted name', { where: { "a')": 1 }, limit: 10 }],
+          ['a map for a value', { where: { a: { b: 1 } as unknown as FilterValue }, limit: 10 }],
+          ['a list for a value', { where: { a: [1] as unknown as FilterValue }, limit: 10 }],
+          ['undefined for a value', { where: { a: undefined as unknown as FilterValue }, limit: 10 }],
+          ['NaN for a value', { where: { a: Number.NaN }, limit: 10 }],
+          ['an unknown direction', { orderBy: { field: 'a', direction: 'up' as 'asc' }, limit: 10 }],
+        ];
+        for (const [what, spec] of refused) await assert.rejects(store.query(things, spec), TypeError, what);
+        // the nested field is still there to be read whole
+        assert.deepEqual(await store.get(things, 'nested'), { a: { b: 1 } });
       });
 
       it('bounds the limit', async function () {

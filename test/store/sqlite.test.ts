@@ -77,6 +77,45 @@ describe('SQLite document store', function () {
     await store.close();
   });
 
+  it('serves items by owner, newest first, from the declared index, with no sort step, typed filters and paging included', async function () {
+    const store = new SqliteDocumentStore({ path: ':memory:', indexes: declaredIndexes() });
+    for (let i = 0; i < 6; i += 1) await store.create('items', `i${i}`, { ownerId: `o${i % 2}`, createdAt: `t${i}` });
+    const spec = { where: { ownerId: 'o1' }, orderBy: { field: 'createdAt', direction: 'desc' as const }, limit: 2 };
+    const first = await store.query('items', spec);
+    assert.deepEqual(first.documents.map((d) => d.id), ['i5', 'i3']);
+    for (const query of [spec, { ...spec, cursor: first.nextCursor! }]) {
+      const plan = store.explainQuery('items', query).join('\n');
+      assert.match(plan, /USING INDEX ix_\w+_ownerId_asc_createdAt_desc \(collection=\? AND <expr>=\?/, plan);
+      assert.doesNotMatch(plan, /TEMP B-TREE/, plan);
+    }
+    await store.close();
+  });
+
+  it('takes a JSON real such as 1.0, written by another tool, as the number it is', async function () {
+    const path = join(mkdtempSync(join(tmpdir(), 'bastion-sqlite-')), 'data.sqlite');
+    const store = new SqliteDocumentStore({ path });
+    await store.create('things', 'integer', { a: 1 });
+    const raw = new DatabaseSync(path);
+    try {
+      raw.prepare('INSERT INTO documents (collection, id, data, version) VALUES (?, ?, ?, 1)').run('things', 'real', '{"a":1.0}');
+      assert.equal((raw.prepare("SELECT json_type(data, '$.a') AS type FROM documents WHERE id = 'real'").get() as { type: string }).type, 'real');
+    } finally {
+      raw.close();
+    }
+    assert.deepEqual((await store.query('things', { where: { a: 1 }, limit: 5 })).documents.map((d) => d.id), ['integer', 'real']);
+    assert.deepEqual((await store.query('things', { where: { a: true }, limit: 5 })).documents, []);
+    await store.close();
+  });
+
+  it('refuses a dotted field name by the port rule before looking for an index', async function () {
+    const store = new SqliteDocumentStore({ path: ':memory:', indexes: declaredIndexes() });
+    await assert.rejects(
+      store.query('items', { where: { 'owner.id': 'a' }, orderBy: { field: 'createdAt', direction: 'desc' }, limit: 5 }),
+      (error: unknown) => error instanceof TypeError && !(error instanceof MissingIndexError) && /invalid field name/.test(error.message),
+    );
+    await store.close();
+  });
+
   it('purges expired documents from the file in the background', async function () {
     const path = join(mkdtempSync(join(tmpdir(), 'bastion-sqlite-')), 'data.sqlite');
     const store = new SqliteDocumentStore({ path, sweepIntervalMs: 20 });

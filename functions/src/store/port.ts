@@ -6,7 +6,7 @@
  *
  * Documents are plain JSON objects. A document with a numeric `expiresAt` field (epoch ms)
  * reads as missing once that moment has passed, and the driver deletes it eventually.
- * Rules both drivers share live here, once: names, limits, and cursors (made and recognised
+ * Rules both drivers share live here, once: names (of collections, ids, queried fields), limits, and cursors (made and recognised
  * only here, so a driver never binds a value a caller made up).
  */
 
@@ -23,11 +23,15 @@ export const EXPIRES_AT = 'expiresAt';
 export type FilterValue = string | number | boolean | null;
 
 export interface QuerySpec {
-  /** Equality filters, all of which must hold. */
+  /**
+   * Equality filters, all of which must hold. Equal means the same type and value, as on
+   * Firestore: null matches only a null (not a missing field), 1 neither true nor "1", and
+   * every number is one type (1 equals 1.0).
+   */
   where?: Readonly<Record<string, FilterValue>>;
   /**
    * One field to order by; ties are broken by document id in the same direction. The field
-   * holds scalars; null sorts first, and documents without the field are left out (as on Firestore).
+   * holds scalars of one type; null sorts first, and documents without the field are left out (as on Firestore).
    */
   orderBy?: { field: string; direction: 'asc' | 'desc' };
   /** At most this many documents (1..1000). */
@@ -137,6 +141,37 @@ export function assertName(kind: 'collection' | 'document id', value: string): v
   }
 }
 
+/**
+ * Field names a query may filter or order on: top-level names. A dot is refused rather than
+ * read as a path: Firestore would take `a.b` into a map `a` while a document's own field
+ * `a.b` is a top-level name (update merges top-level fields), so one name would mean two
+ * things. Reserved `__x__` names are refused too (Firestore reads `__name__` as the document id).
+ */
+const FIELD_NAME = /^(?!__.*__$)[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+export function assertFieldName(value: string): void {
+  if (typeof value !== 'string' || !FIELD_NAME.test(value)) {
+    throw new TypeError(`invalid field name: ${JSON.stringify(value)} (a query names top-level fields: letters, digits, _; no dots)`);
+  }
+}
+
+/**
+ * The query's own rules, checked before any driver runs it: field names (assertFieldName),
+ * filter values (a string, a finite number, a boolean or null) and the order's direction.
+ * decodeCursor checks them first, so every driver, which decodes the cursor before it
+ * queries, refuses a bad query with the same TypeError.
+ */
+export function assertQuery(spec: QuerySpec): void {
+  for (const [field, value] of Object.entries(spec.where ?? {})) {
+    assertFieldName(field);
+    if (!isOrderValue(value)) throw new TypeError(`invalid filter value for ${field}: a string, a finite number, a boolean or null`);
+  }
+  if (spec.orderBy) {
+    assertFieldName(spec.orderBy.field);
+    if (spec.orderBy.direction !== 'asc' && spec.orderBy.direction !== 'desc') throw new TypeError(`invalid order direction: ${JSON.stringify(spec.orderBy.direction)}`);
+  }
+}
+
 export function isExpired(data: DocumentData, now = Date.now()): boolean {
   const expiresAt = data[EXPIRES_AT];
   return typeof expiresAt === 'number' && expiresAt <= now;
@@ -205,8 +240,12 @@ export function encodeCursor(collection: string, spec: QuerySpec, last: StoredDo
   return cursor;
 }
 
-/** The position `spec.cursor` names, or undefined when there is none; InvalidCursorError unless the port issued it for this query. */
+/**
+ * The position `spec.cursor` names, or undefined when there is none; InvalidCursorError unless
+ * the port issued it for this query. TypeError first when the query itself breaks assertQuery.
+ */
 export function decodeCursor(collection: string, spec: QuerySpec): CursorPosition | undefined {
+  assertQuery(spec);
   const { cursor } = spec;
   if (cursor === undefined) return undefined;
   if (typeof cursor !== 'string' || cursor.length > MAX_CURSOR_LENGTH || !BASE64URL.test(cursor)) throw new InvalidCursorError();

@@ -37,6 +37,7 @@ import {
 import {
   EXPIRES_AT,
   assertName,
+  assertQuery,
   decodeCursor,
   encodeCursor,
   indexCovers,
@@ -98,7 +99,7 @@ type Write =
   | { kind: 'update'; collection: string; id: string; patch: DocumentData }
   | { kind: 'delete'; collection: string; id: string };
 
-/** Top-level field names only: they are spliced into SQL as JSON paths. */
+/** Top-level field names only: they are spliced into SQL as JSON paths (the port's assertFieldName is stricter still). */
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 function fieldExpression(field: string, fn: 'json_extract' | 'json_type' = 'json_extract'): string {
@@ -197,6 +198,22 @@ function newVersion(): number {
 
 function toSqlValue(value: FilterValue): string | number | null {
   return typeof value === 'boolean' ? Number(value) : value;
+}
+
+/**
+ * `field` equals `value` by type and value, as on Firestore. json_extract alone would not do:
+ * it reads a missing field and a null both as NULL, true as 1, and a map or list as its JSON
+ * text. The json_extract comparison stays first so the expression indexes still serve it;
+ * json_type (a literal per type, never a caller's text) then tells the types apart.
+ */
+function filterClause(field: string, value: FilterValue): { sql: string; param?: string | number } {
+  const extracted = fieldExpression(field);
+  const type = fieldExpression(field, 'json_type');
+  if (value === null) return { sql: `${extracted} IS NULL AND ${type} = 'null'` };
+  if (typeof value === 'boolean') return { sql: `${extracted} = ? AND ${type} = '${value ? 'true' : 'false'}'`, param: Number(value) };
+  // integers and reals are one type, numbers, as on Firestore: 1 equals 1.0
+  if (typeof value === 'number') return { sql: `${extracted} = ? AND ${type} IN ('integer', 'real')`, param: value };
+  return { sql: `${extracted} = ? AND ${type} = 'text'`, param: value };
 }
 
 /** Runs async work one at a time, in arrival order. */
@@ -301,7 +318,35 @@ export class SqliteDocumentStore implements DocumentStore {
   }
 
   async query<T extends DocumentData>(collection: string, spec: QuerySpec): Promise<Page<T>> {
+    const { sql, params, limit } = this.#plan(collection, spec);
+    return this.#guard(() => {
+      const rows = this.#prepared(sql).all(...params) as { id: string; data: string }[];
+      const documents = rows.slice(0, limit).map((row) => ({ id: row.id, data: JSON.parse(row.data) as T }));
+      const last = documents.at(-1);
+      const nextCursor = rows.length > limit && last ? encodeCursor(collection, spec, last) : null;
+      return { documents, nextCursor };
+    });
+  }
+
+  /** SQLite's plan for `query(collection, spec)` (EXPLAIN QUERY PLAN details), for specs and diagnostics: which index serves it. */
+  explainQuery(collection: string, spec: QuerySpec): string[] {
+    const { sql, params } = this.#plan(collection, spec);
+    return this.#guard(() => (this.#db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((row) => row.detail));
+  }
+
+  #prepared(sql: string): StatementSync {
+    let statement = this.#queries.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#queries.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** The SQL and parameters of a query, after the port's rules and the index check. */
+  #plan(collection: string, spec: QuerySpec): { sql: string; params: (string | number | null)[]; limit: number } {
     assertName('collection', collection);
+    assertQuery(spec);
     const needed = requiredIndex(collection, spec);
     if (needed && this.#indexes && !this.#indexes.some((index) => indexCovers(index, needed))) {
       throw new MissingIndexError(
@@ -319,8 +364,9 @@ export class SqliteDocumentStore implements DocumentStore {
     const clauses = ['collection = ?', '(expires_at IS NULL OR expires_at > ?)'];
     const params: (string | number | null)[] = [collection, Date.now()];
     for (const [field, value] of filters) {
-      clauses.push(`${fieldExpression(field)} IS ?`);
-      params.push(toSqlValue(value));
+      const filter = filterClause(field, value);
+      clauses.push(filter.sql);
+      if (filter.param !== undefined) params.push(filter.param);
     }
     // As on Firestore, ordering by a field leaves out the documents that lack it.
     if (order) clauses.push(`${fieldExpression(order.field, 'json_type')} IS NOT NULL`);
@@ -342,19 +388,7 @@ export class SqliteDocumentStore implements DocumentStore {
     const orderBy = orderExpression ? `${orderExpression} ${direction}, id ${direction}` : `id ${direction}`;
     const sql = `SELECT id, data FROM documents WHERE ${clauses.join(' AND ')} ORDER BY ${orderBy} LIMIT ?`;
     params.push(limit + 1);
-
-    return this.#guard(() => {
-      let statement = this.#queries.get(sql);
-      if (!statement) {
-        statement = this.#db.prepare(sql);
-        this.#queries.set(sql, statement);
-      }
-      const rows = statement.all(...params) as { id: string; data: string }[];
-      const documents = rows.slice(0, limit).map((row) => ({ id: row.id, data: JSON.parse(row.data) as T }));
-      const last = documents.at(-1);
-      const nextCursor = rows.length > limit && last ? encodeCursor(collection, spec, last) : null;
-      return { documents, nextCursor };
-    });
+    return { sql, params, limit };
   }
 
   async runTransaction<R>(work: (tx: Transaction) => Promise<R>): Promise<R> {
