@@ -12,6 +12,8 @@ import { RequestContext, type Middleware, type Request } from './pipeline/contex
 import { cors } from './pipeline/cors.ts';
 import { corsHeaders } from './pipeline/cors-headers.ts';
 import { csrf } from './pipeline/csrf.ts';
+import { isValidCsrfToken } from './auth/csrf.ts';
+import { readSessionCookie } from './auth/session-cookie.ts';
 import { errorMapper } from './pipeline/error-mapper.ts';
 import { handle } from './pipeline/handle.ts';
 import { matchRoute } from './pipeline/match-route.ts';
@@ -22,7 +24,6 @@ import { Router, methodsFor } from './pipeline/router.ts';
 import { securityHeaders } from './pipeline/security-headers.ts';
 import { staticFiles } from './pipeline/static-files.ts';
 import { validate } from './pipeline/validate.ts';
-import { routes as declaredRoutes } from './routes.ts';
 import type { Runtime } from './runtime.ts';
 
 export type RequestHandler = (req: Request, res: ServerResponse) => Promise<void>;
@@ -50,7 +51,11 @@ function pipelineFor(runtime: Runtime, router: Router | undefined): Middleware[]
     authenticate({ verify }), // JWT (jose), cached until exp
     rateLimitByUser(buckets), // the route's buckets, per user
     authorize(), // roles and MFA step-up
-    csrf({ auth: config.auth, origins: config.cors.origins }), // cookie sessions: origin + token
+    csrf({
+      readSession: (req) => readSessionCookie(req, config.auth.sessionCookieName),
+      verifyToken: (sessionId, token) => isValidCsrfToken(config.auth, sessionId, token),
+      origins: config.cors.origins,
+    }), // cookie sessions: origin + token
     validate({ bodyLimitBytes: config.bodyLimitBytes }), // zod: params, query, body
     handle(), // the route's handler
   ];
@@ -78,8 +83,13 @@ function toHandler(runtime: Runtime, router: Router | undefined): RequestHandler
   };
 }
 
-/** The handler of one function, as Cloud Functions hosts it. */
-export function createFunctionHandler(name: FunctionName, runtime: Runtime, routes: readonly Route[] = declaredRoutes): RequestHandler {
+/**
+ * The handler of one function, as Cloud Functions hosts it, given that function's routes (its
+ * entry, index.ts, loads only those). Without them (tests, tools) it loads every route on its
+ * first request.
+ */
+export function createFunctionHandler(name: FunctionName, runtime: Runtime, routes?: readonly Route[]): RequestHandler {
+  if (!routes) return deferred(async () => createFunctionHandler(name, runtime, await everyRoute()));
   return toHandler(runtime, new Router(name, routes));
 }
 
@@ -89,13 +99,34 @@ export function createFunctionHandler(name: FunctionName, runtime: Runtime, rout
  */
 export const ROOT_PATHS: Readonly<Record<string, FunctionName>> = { '/openapi.json': 'auth' };
 
-/** Every function behind one handler, by the first path segment: the local server. */
-export function createLocalHandler(runtime: Runtime, routes: readonly Route[] = declaredRoutes): RequestHandler {
+/**
+ * Every function behind one handler, by the first path segment: the local server. Without a
+ * list it serves every route (routes.ts), loaded on its first request: this module is also
+ * what each deployed function loads, and must not load the others' code.
+ */
+export function createLocalHandler(runtime: Runtime, routes?: readonly Route[]): RequestHandler {
+  if (!routes) return deferred(async () => createLocalHandler(runtime, await everyRoute()));
   const byName = new Map(FUNCTION_NAMES.map((name) => [name, createFunctionHandler(name, runtime, routes)]));
   const notFound = toHandler(runtime, undefined);
   return (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     const name = ROOT_PATHS[path] ?? (path.split('/', 2)[1] as FunctionName);
     return (byName.get(name) ?? notFound)(req, res);
+  };
+}
+
+async function everyRoute(): Promise<readonly Route[]> {
+  return (await import('./routes.ts')).routes;
+}
+
+/** A handler built on its first request (and again after a failed build). */
+function deferred(build: () => Promise<RequestHandler>): RequestHandler {
+  let handler: Promise<RequestHandler> | undefined;
+  return async (req, res) => {
+    handler ??= build().catch((error: unknown) => {
+      handler = undefined;
+      throw error;
+    });
+    await (await handler)(req, res);
   };
 }

@@ -14,12 +14,23 @@ import { onSchedule } from 'firebase-functions/scheduler';
 import type { RequestHandler } from './app.ts';
 import { FUNCTION_OPTIONS, RECONCILE_OPTIONS } from './deploy/options.ts';
 import { CACHE_CONTROL, sendJson } from './pipeline/respond.ts';
-import type { FunctionName } from './pipeline/route.ts';
+import type { FunctionName, Route } from './pipeline/route.ts';
 
 /** JWK set of signing keys (see README, "Configuration"); set with `firebase functions:secrets:set AUTH_SIGNING_KEYS`. */
 const signingKeys = defineSecret('AUTH_SIGNING_KEYS');
 /** JWK set of the keys that seal TOTP secrets at rest; `firebase functions:secrets:set AUTH_TOTP_KEYS`. */
 const totpKeys = defineSecret('AUTH_TOTP_KEYS');
+
+/** Each function's routes, loaded with its pipeline: a function never loads the others' code. */
+const ROUTES: Record<FunctionName, () => Promise<readonly Route[]>> = {
+  // auth also serves the OpenAPI document, which loads every function's routes when first asked.
+  auth: async () => {
+    const [{ routes }, { openApiRoute }] = await Promise.all([import('./auth/routes.ts'), import('./docs/routes.ts')]);
+    return [openApiRoute, ...routes];
+  },
+  items: async () => (await import('./items/routes.ts')).routes,
+  uploads: async () => (await import('./uploads/routes.ts')).routes,
+};
 
 function lazily(name: FunctionName): (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1]) => Promise<void> {
   let handler: Promise<RequestHandler> | undefined;
@@ -27,8 +38,8 @@ function lazily(name: FunctionName): (req: Parameters<RequestHandler>[0], res: P
     // Express (which hosts the function on Cloud Functions and in the emulator) announces itself.
     res.removeHeader('X-Powered-By');
     handler ??= (async () => {
-      const [{ createFunctionHandler }, { getRuntime }] = await Promise.all([import('./app.ts'), import('./runtime.ts')]);
-      return createFunctionHandler(name, await getRuntime());
+      const [{ createFunctionHandler }, { getRuntime }, routes] = await Promise.all([import('./app.ts'), import('./runtime.ts'), ROUTES[name]()]);
+      return createFunctionHandler(name, await getRuntime(), routes);
     })();
     try {
       await (await handler)(req, res);

@@ -6,13 +6,17 @@
  *     (multipart parsing, inspection, hashing, disk blob, metadata) vs the same bytes written
  *     raw to disk by bare node:http — MB/s one at a time and 20 at once, and the server's peak
  *     memory growth (RSS) during the 20 concurrent uploads.
- *  3. Cold start: time to import what each function loads, vs importing an empty module.
+ *  3. Cold start: time to import what each function loads, vs importing an empty module; and
+ *     per function, the whole cold path a deployed instance meets on its first request (entry,
+ *     the function's pipeline and routes, the Firestore driver, the Cloud Logging transport),
+ *     each sample a fresh process (test/bench/cold-start.ts), vs the same empty module.
  * Load comes from autocannon (or a plain node:http client, for uploads) in this process; each
  * server runs in its own process.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -60,6 +64,26 @@ function importMs(specifiers: string[]): number {
     samples.push(Number(run.stdout));
   }
   return samples.sort((a, b) => a - b)[2]!; // median
+}
+
+/** A loopback port nothing listens on: the cold path must not wait on any network. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Median of 5 fresh processes: the function's first request, until its handler is ready (see cold-start.ts). */
+function coldPathMs(name: string, env: NodeJS.ProcessEnv): { entryMs: number; readyMs: number } {
+  const samples: { entryMs: number; readyMs: number }[] = [];
+  for (let i = 0; i < 5; i += 1) {
+    const run = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'test/bench/cold-start.ts', name], { cwd: root, encoding: 'utf8', env });
+    if (run.status !== 0) throw new Error(`cold start of ${name} failed:\n${run.stderr}`);
+    samples.push(JSON.parse(run.stdout) as { entryMs: number; readyMs: number });
+  }
+  return samples.sort((a, b) => a.readyMs - b.readyMs)[2]!;
 }
 
 const pct = (value: number) => `${(value * 100).toFixed(1)} %`;
@@ -165,9 +189,37 @@ if (only.has('cold-start')) {
   };
   measure('empty module (baseline)', ['data:text/javascript,export default 1']);
   measure('index.js (entry: firebase-functions, every function)', [lib('index.js')]);
-  measure('+ app.js, runtime.js (first request of auth/items/uploads)', [lib('index.js'), lib('app.js'), lib('runtime.js')]);
+  measure('+ app.js, runtime.js (pipeline and runtime, on any function\'s first request)', [lib('index.js'), lib('app.js'), lib('runtime.js')]);
   measure('+ Firestore driver and firebase-admin (deployed store, on first use)', [lib('index.js'), lib('app.js'), lib('runtime.js'), lib('store/firestore.js'), 'firebase-admin/app', 'firebase-admin/firestore']);
   measure('+ upload receiving: busboy, file-type, image-size (first upload)', [lib('index.js'), lib('app.js'), lib('runtime.js'), lib('uploads/receive.js')]);
   measure('+ Cloud Logging transport (deployed logs, loaded on first use)', [lib('index.js'), lib('app.js'), lib('runtime.js'), '@google-cloud/logging-winston']);
   console.table(rows);
+
+  console.log('cold path per function: its first request until its handler is ready (Firestore driver, Cloud Logging; no network), median of 5 fresh processes');
+  const port = await closedPort();
+  const { generateSigningKey } = await import('../../functions/src/config/signing-keys.ts');
+  const deployed: NodeJS.ProcessEnv = {
+    ...process.env,
+    APP_ENV: 'test', // production's secrets aside, the configuration of a deployed instance:
+    STORE_DRIVER: 'firestore',
+    FIRESTORE_EMULATOR_HOST: `127.0.0.1:${port}`, // nothing listens: the sample ends when the handler is ready, before any store call
+    GCLOUD_PROJECT: 'bench-cold-start',
+    BLOB_DRIVER: 'cloud-storage',
+    STORAGE_BUCKET: 'bench-cold-start',
+    LOG_TARGET: 'cloud-logging',
+    LOG_LEVEL: 'info',
+    METADATA_SERVER_DETECTION: 'none',
+    GCE_METADATA_HOST: `127.0.0.1:${port}`,
+    AUTH_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
+  };
+  for (const name of ['K_SERVICE', 'FUNCTION_TARGET', 'FUNCTIONS_EMULATOR', 'STORAGE_EMULATOR_HOST', 'SQLITE_PATH', 'BLOB_DIR']) delete deployed[name];
+  const empty = importMs(['data:text/javascript,export default 1']);
+  const perFunction: Record<string, { 'entry ms': number | string; 'ready ms': number; 'vs empty module': string }> = {
+    'empty module (baseline)': { 'entry ms': '', 'ready ms': Math.round(empty), 'vs empty module': '1×' },
+  };
+  for (const name of ['auth', 'items', 'uploads']) {
+    const { entryMs, readyMs } = coldPathMs(name, deployed);
+    perFunction[name] = { 'entry ms': Math.round(entryMs), 'ready ms': Math.round(readyMs), 'vs empty module': `${(readyMs / Math.max(empty, 0.01)).toFixed(0)}×` };
+  }
+  console.table(perFunction);
 }

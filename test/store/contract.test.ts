@@ -9,6 +9,7 @@ import { DocumentExistsError, DocumentNotFoundError, InvalidCursorError, StoreUn
 import type { FirestoreStoreOptions } from '../../functions/src/store/firestore.ts';
 import type { DocumentData, DocumentStore, FilterValue, QuerySpec } from '../../functions/src/store/port.ts';
 import { SqliteDocumentStore } from '../../functions/src/store/sqlite.ts';
+import { skipBecause } from '../support/skip.ts';
 
 interface DriverUnderTest {
   name: string;
@@ -47,7 +48,7 @@ for (const driver of drivers) {
     let things: string;
 
     before(function () {
-      if (!driver.enabled) this.skip();
+      if (!driver.enabled) skipBecause(this, 'FIRESTORE_EMULATOR_HOST is not set (see the README, "Tests")');
     });
 
     beforeEach(async function () {

@@ -5,12 +5,9 @@
  * handler still checks that the refresh token belongs to that session.
  */
 import { parseCookie, stringifySetCookie } from 'cookie';
-import type { Request } from '../pipeline/context.ts';
+import type { CookieSession, Request } from '../pipeline/context.ts';
 
-export interface CookieSession {
-  sessionId: string;
-  refreshToken: string;
-}
+export type { CookieSession };
 
 const VALUE = /^([A-Za-z0-9]{20})\.([A-Za-z0-9_-]{43})$/;
 

@@ -1,17 +1,20 @@
 /** GET /openapi.json: the document for this deployment's configuration (its rate limits, cookie name). */
 import type { Services } from '../pipeline/context.ts';
-import type { HandlerInput, Reply } from '../pipeline/route.ts';
+import type { HandlerInput, Reply, Route } from '../pipeline/route.ts';
 import { API_VERSION, openApiDocument, type OpenApiDocument } from './openapi.ts';
 
-const built = new WeakMap<Services, OpenApiDocument>();
-
-export async function openApi({ services }: HandlerInput<unknown, unknown, unknown>): Promise<Reply> {
-  let document = built.get(services);
-  if (!document) {
-    // routes.ts declares this very handler: load it when first asked, not at import.
-    const { routes } = await import('../routes.ts');
-    document = openApiDocument(routes, { version: API_VERSION, rateLimits: services.rateLimits, sessionCookieName: services.auth.sessionCookieName });
-    built.set(services, document);
-  }
-  return { status: 200, body: document };
+/**
+ * The handler, given how to load the routes it documents: every function's, which the auth
+ * function that serves it does not load until the document is first asked for.
+ */
+export function openApi(documented: () => Promise<readonly Route[]>): (input: HandlerInput<unknown, unknown, unknown>) => Promise<Reply> {
+  const built = new WeakMap<Services, OpenApiDocument>();
+  return async ({ services }) => {
+    let document = built.get(services);
+    if (!document) {
+      document = openApiDocument(await documented(), { version: API_VERSION, rateLimits: services.rateLimits, sessionCookieName: services.auth.sessionCookieName });
+      built.set(services, document);
+    }
+    return { status: 200, body: document };
+  };
 }

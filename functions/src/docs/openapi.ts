@@ -1,5 +1,5 @@
 /**
- * The OpenAPI 3.1 document, generated from the one route-policy place (routes.ts) and its zod
+ * The OpenAPI 3.1 document, generated from the route policy (the full list: src/routes.ts) and its zod
  * schemas (zod's own JSON Schema output, draft 2020-12 as OpenAPI 3.1 uses): every route with
  * its parameters, body, success response and every error it may answer in the shared error
  * shape; the security schemes; and per operation the access policy and rate-limit buckets as

@@ -7,12 +7,17 @@ import type { Logger } from 'winston';
 import type { Config, Role } from '../config/index.ts';
 import type { BlobStore } from '../blobs/port.ts';
 import type { DocumentStore } from '../store/port.ts';
-import type { CookieSession } from '../auth/session-cookie.ts';
 import type { BucketState } from './rate-limit.ts';
 import type { Route } from './route.ts';
 
 /** Cloud Functions has already read the body into `rawBody`; elsewhere we stream it. */
 export type Request = IncomingMessage & { rawBody?: Buffer };
+
+/** A browser session as its cookie names it: the session (token family) and its refresh token. */
+export interface CookieSession {
+  sessionId: string;
+  refreshToken: string;
+}
 
 export interface Principal {
   subject: string;

@@ -7,15 +7,17 @@
  * these checks do not rely on it. Requests with bearer tokens or a body refresh token carry no
  * ambient credential and are not concerned.
  */
-import { isValidCsrfToken } from '../auth/csrf.ts';
-import { readSessionCookie } from '../auth/session-cookie.ts';
-import type { Config } from '../config/index.ts';
-import type { Middleware } from './context.ts';
+import type { IncomingMessage } from 'node:http';
+import type { CookieSession, Middleware } from './context.ts';
 import { ForbiddenError } from './errors.ts';
 import { fromAllowedPlace } from './origin.ts';
 
 export interface CsrfOptions {
-  auth: Config['auth'];
+  /** The browser session a request's cookie names, if any (no store lookup: it is checked later). */
+  readSession: (req: IncomingMessage) => CookieSession | undefined;
+  /** Whether `token` is the CSRF token of that session. */
+  verifyToken: (sessionId: string, token: string | undefined) => boolean;
+  /** Origins allowed to send the cookie on state-changing requests. */
   origins: readonly string[];
 }
 
@@ -23,15 +25,15 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export function csrf(options: CsrfOptions): Middleware {
   const origins = new Set(options.origins);
-  const cookieName = options.auth.sessionCookieName;
+  const { readSession, verifyToken } = options;
   return async (ctx, next) => {
     if (!ctx.route!.cookieSession) return next();
-    const session = readSessionCookie(ctx.req, cookieName);
+    const session = readSession(ctx.req);
     if (!session) return next();
     if (!SAFE_METHODS.has(ctx.req.method ?? 'GET')) {
       if (!fromAllowedPlace(ctx.req, origins)) throw new ForbiddenError('origin_not_allowed', 'This origin may not use the session cookie.');
       const token = ctx.req.headers['x-csrf-token'];
-      if (!isValidCsrfToken(options.auth, session.sessionId, typeof token === 'string' ? token : undefined)) {
+      if (!verifyToken(session.sessionId, typeof token === 'string' ? token : undefined)) {
         throw new ForbiddenError('csrf_token_invalid', 'Send the X-CSRF-Token this session was given.');
       }
     }

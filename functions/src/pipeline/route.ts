@@ -1,12 +1,13 @@
 /**
- * The shape of a route's policy. Every route is declared with `defineRoute` in one place
- * (src/routes.ts): method, path, who may call it, rate-limit buckets, input schemas, handler.
+ * The shape of a route's policy. Every route is declared with `defineRoute` in its function's
+ * routes.ts (auth/, items/, uploads/; the document's in docs/routes.ts; all of them listed in
+ * src/routes.ts): method, path, who may call it, rate-limit buckets, input schemas, handler.
  */
 import type { Readable } from 'node:stream';
 import type { Logger } from 'winston';
 import type { z } from 'zod';
 import type { Role } from '../config/index.ts';
-import type { CookieSession } from '../auth/session-cookie.ts';
+import type { CookieSession } from './context.ts';
 import type { Principal, Request, Services } from './context.ts';
 
 export type FunctionName = 'auth' | 'items' | 'uploads';
@@ -14,6 +15,10 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Buckets a route draws from besides the per-IP global one (see rate-limit.ts). */
 export type BucketName = 'api' | 'create';
+
+/** Who may read (every role) and who may write (every role but viewer): the two audiences most routes name. */
+export const READERS = ['viewer', 'user', 'admin'] as const;
+export const WRITERS = ['user', 'admin'] as const;
 
 export type Access =
   | { public: true }
