@@ -81,7 +81,9 @@ describe('the Firebase path on the Emulator Suite (npm run test:emulators)', fun
   it('runs the built functions on Node 22, loading no driver they do not use (no node:sqlite on Firestore)', function () {
     const lines = emulatorOutput();
     assert.ok(lines.some((line) => /Using node@22 from host/.test(line)), 'the Functions emulator runs them on Node 22');
-    assert.ok(lines.some((line) => /Loaded functions definitions from source: auth, items, uploads/.test(line)));
+    // The scheduled reconcile is discovered too; the emulator has no Pub/Sub to run it on.
+    assert.ok(lines.some((line) => /Loaded functions definitions from source: auth, items, reconcile, uploads\b/.test(line)), 'the three HTTP functions and the scheduled one');
+    assert.ok(lines.some((line) => /functions\[[a-z0-9-]+-reconcile\]: function ignored because the pubsub emulator/.test(line)), 'reconcile is not run by the emulator');
     assert.deepEqual(lines.filter((line) => /ExperimentalWarning|SQLite|node:sqlite/.test(line)), []);
     assert.deepEqual(lines.filter((line) => /invalid configuration|function failed to start/.test(line)), []);
   });
