@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '../../scripts/wait.ts';
 import { send } from '../support/api.ts';
 import { startServerProcess } from './server-process.ts';
 
@@ -69,8 +70,12 @@ describe('files at rest under DATA_DIR', function () {
     try {
       const expected = expectedModes(dataDir, true);
       assert.deepEqual(actualModes(expected), expected);
-      const said = server.stdout() + server.stderr();
-      for (const [path] of loose) assert.ok(said.includes(path), `the server names ${path} it tightened:\n${said}`);
+      // the logger writes on its own schedule, possibly after the line saying it listens
+      const said = () => server.stdout() + server.stderr();
+      await waitFor(() => loose.every(([path]) => said().includes(path)), {
+        timeoutMs: 5_000,
+        what: () => `the server to name every path it tightened (${loose.map(([path]) => path).join(', ')}):\n${said()}`,
+      });
       assert.equal((await send(server.url, 'GET', '/items')).status, 401, 'and serves as usual');
     } finally {
       await server.stop();
