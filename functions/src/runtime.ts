@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream';
 import type { Logger } from 'winston';
 import { createAccessTokenVerifier, type VerifyAccessToken } from './auth/tokens.ts';
 import { loadConfig, type Config } from './config/index.ts';
-import { createLogger } from './pipeline/logger.ts';
+import { createLogger } from './logger.ts';
 import { BUCKET_DEFINITIONS, WINDOW_SECONDS, type Bucket, type Buckets } from './pipeline/rate-limit.ts';
 import { openBlobStore } from './blobs/index.ts';
 import type { BlobStore } from './blobs/port.ts';

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { createLogger, REDACTED } from '../../functions/src/pipeline/logger.ts';
+import { createLogger, REDACTED } from '../../functions/src/logger.ts';
 import { startApi, type TestApi } from '../support/api.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

@@ -5,7 +5,7 @@
 import { NotFoundError } from '../pipeline/errors.ts';
 import type { HandlerInput, Reply } from '../pipeline/route.ts';
 import { newDocumentId } from '../store/ids.ts';
-import { listOwned, mayAccess, type ListOwnedQuery } from '../store/owned.ts';
+import { listOwned, mayAccess, type ListOwnedQuery } from '../policy/ownership.ts';
 import type { CreateItem, UpdateItem } from './schemas.ts';
 
 export const ITEMS = 'items';

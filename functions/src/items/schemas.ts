@@ -1,7 +1,7 @@
 /** What clients may send to the items routes. Everything else is refused, not ignored. */
 import { z } from 'zod';
 import { DOCUMENT_ID_PATTERN } from '../store/ids.ts';
-import { listOwnedQuery } from '../store/owned.ts';
+import { listOwnedQuery } from '../policy/ownership.ts';
 import { textField } from '../validation/text.ts';
 
 /** Text fields under the one text rule (validation/text.ts): a name is one line, a description may have several. */

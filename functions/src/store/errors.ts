@@ -1,15 +1,17 @@
 /**
  * Typed store errors with stable codes, so callers and the error mapper never parse messages.
- * Drivers translate their own failures into these.
+ * Drivers translate their own failures into these. Each sets `name`, so logs name it.
  */
 export class StoreError extends Error {
   static readonly code: string = 'STORE_ERROR';
   readonly code: string = StoreError.code;
+  override name = 'StoreError';
 }
 
 export class DocumentExistsError extends StoreError {
   static override readonly code = 'ALREADY_EXISTS';
   override readonly code = DocumentExistsError.code;
+  override name = 'DocumentExistsError';
   constructor(collection: string, id: string) {
     super(`${collection}/${id} already exists`);
   }
@@ -18,6 +20,7 @@ export class DocumentExistsError extends StoreError {
 export class DocumentNotFoundError extends StoreError {
   static override readonly code = 'NOT_FOUND';
   override readonly code = DocumentNotFoundError.code;
+  override name = 'DocumentNotFoundError';
   constructor(collection: string, id: string) {
     super(`${collection}/${id} does not exist`);
   }
@@ -31,6 +34,7 @@ export class DocumentNotFoundError extends StoreError {
 export class StoreUnavailableError extends StoreError {
   static override readonly code: string = 'UNAVAILABLE';
   override readonly code: string = StoreUnavailableError.code;
+  override name = 'StoreUnavailableError';
 }
 
 /**
@@ -40,17 +44,20 @@ export class StoreUnavailableError extends StoreError {
 export class StoreBusyError extends StoreUnavailableError {
   static override readonly code = 'BUSY';
   override readonly code = StoreBusyError.code;
+  override name = 'StoreBusyError';
 }
 
 /** A transaction kept conflicting with concurrent writers and was given up; nothing was written. */
 export class TransactionAbortedError extends StoreError {
   static override readonly code = 'ABORTED';
   override readonly code = TransactionAbortedError.code;
+  override name = 'TransactionAbortedError';
 }
 
 export class InvalidCursorError extends StoreError {
   static override readonly code = 'INVALID_CURSOR';
   override readonly code = InvalidCursorError.code;
+  override name = 'InvalidCursorError';
   constructor() {
     super('the cursor is not one this store issued');
   }
@@ -60,4 +67,5 @@ export class InvalidCursorError extends StoreError {
 export class MissingIndexError extends StoreError {
   static override readonly code = 'FAILED_PRECONDITION';
   override readonly code = MissingIndexError.code;
+  override name = 'MissingIndexError';
 }

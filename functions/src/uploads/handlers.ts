@@ -15,7 +15,7 @@ import { BlobNotFoundError } from '../blobs/errors.ts';
 import type { Principal } from '../pipeline/context.ts';
 import { NotFoundError } from '../pipeline/errors.ts';
 import type { HandlerInput, Reply } from '../pipeline/route.ts';
-import { listOwned, mayAccess, type ListOwnedQuery } from '../store/owned.ts';
+import { listOwned, mayAccess, type ListOwnedQuery } from '../policy/ownership.ts';
 import type { DocumentStore } from '../store/port.ts';
 import { UploadTooLargeError } from './errors.ts';
 import { blobKey, ownerSegment } from './names.ts';

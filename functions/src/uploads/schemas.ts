@@ -1,6 +1,6 @@
 /** What clients may send to the uploads routes, besides the multipart body (see multipart.ts). */
 import { z } from 'zod';
-import { listOwnedQuery } from '../store/owned.ts';
+import { listOwnedQuery } from '../policy/ownership.ts';
 
 /** Upload ids are random (v4) UUIDs, as the server mints them. */
 export const UPLOAD_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Principal } from '../pipeline/context.ts';
 import { ForbiddenError } from '../pipeline/errors.ts';
-import type { DocumentData, DocumentStore, Page } from './port.ts';
+import type { DocumentData, DocumentStore, Page } from '../store/port.ts';
 
 export interface Owned {
   ownerId: string;
