@@ -32,8 +32,7 @@ import { waitFor } from './wait.ts';
 export const PROJECT_ID = 'demo-bastion';
 const FUNCTIONS_DIR = join(REPOSITORY, 'functions');
 /** Where the Cloud SDK puts its Firestore emulator (`gcloud components install cloud-firestore-emulator`); CLOUD_FIRESTORE_EMULATOR overrides. */
-export const CLOUD_SDK_FIRESTORE =
-  process.env.CLOUD_FIRESTORE_EMULATOR ?? '/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud_firestore_emulator';
+export const CLOUD_SDK_FIRESTORE = process.env.CLOUD_FIRESTORE_EMULATOR ?? '/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud_firestore_emulator';
 
 interface Address {
   host: string;
@@ -89,9 +88,12 @@ export function findJava(minimum: number): string | undefined {
 const FIREBASE_JAVA = 21;
 
 function firebaseJar(firebaseTools: string, emulator: 'firestore' | 'storage'): string {
-  const info = JSON.parse(readFileSync(join(firebaseTools, 'lib', 'emulator', 'downloadableEmulatorInfo.json'), 'utf8'));
+  const info = JSON.parse(readFileSync(join(firebaseTools, 'lib', 'emulator', 'downloadableEmulatorInfo.json'), 'utf8')) as Record<
+    string,
+    { downloadPathRelativeToCacheDir: string }
+  >;
   const cache = process.env.FIREBASE_EMULATORS_PATH ?? join(homedir(), '.cache', 'firebase', 'emulators');
-  return join(cache, info[emulator].downloadPathRelativeToCacheDir as string);
+  return join(cache, info[emulator]!.downloadPathRelativeToCacheDir);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,8 +206,8 @@ function startProcess(
         }
       }
     };
-    child.stdout!.on('data', read);
-    child.stderr!.on('data', read);
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
     child.once('error', (error) => fail(error));
     child.once('exit', (code, signal) => fail(new Error(`${name} exited (${signal ?? code}) before it was ready`)));
   });
@@ -251,9 +253,7 @@ export async function startEmulatorStack(options: StackOptions = {}): Promise<Em
     // Firestore
     const java21 = findJava(FIREBASE_JAVA);
     const ownFirestore = existsSync(firebaseJar(firebaseTools, 'firestore')) && java21;
-    const firestore = options.firestore && options.firestore !== 'auto'
-      ? options.firestore
-      : ownFirestore || !existsSync(CLOUD_SDK_FIRESTORE) ? 'firebase' : 'cloud-sdk';
+    const firestore = options.firestore && options.firestore !== 'auto' ? options.firestore : ownFirestore || !existsSync(CLOUD_SDK_FIRESTORE) ? 'firebase' : 'cloud-sdk';
     if (firestore === 'firebase') {
       only.push('firestore');
       provided.firestore = "firebase-tools' own Firestore emulator";
@@ -261,7 +261,14 @@ export async function startEmulatorStack(options: StackOptions = {}): Promise<Em
       const java = findJava(11);
       if (!java) throw new Error('the Cloud SDK Firestore emulator needs Java 11 or newer');
       running.push(
-        await startProcess('firestore', CLOUD_SDK_FIRESTORE, ['start', `--host=${ports.firestore!.host}`, `--port=${ports.firestore!.port}`], { ...env, JAVA: java }, /API endpoint/, onLine),
+        await startProcess(
+          'firestore',
+          CLOUD_SDK_FIRESTORE,
+          ['start', `--host=${ports.firestore!.host}`, `--port=${ports.firestore!.port}`],
+          { ...env, JAVA: java },
+          /API endpoint/,
+          onLine,
+        ),
       );
       env.FIRESTORE_EMULATOR_HOST = firestoreAt;
       provided.firestore = `the Cloud SDK's Firestore emulator (${java})`;
@@ -312,7 +319,11 @@ export async function startEmulatorStack(options: StackOptions = {}): Promise<Em
     const functionUrl = (name: string) => `http://${ports.functions!.host}:${ports.functions!.port}/${PROJECT_ID}/${REGION}/${name}`;
     // The functions load on their first request: wait until each answers through Hosting.
     for (const path of ['/auth/.well-known/jwks.json', '/items', '/uploads']) {
-      const answers = () => fetch(`${hostingUrl}${path}`).then((response) => [200, 401].includes(response.status), () => false);
+      const answers = () =>
+        fetch(`${hostingUrl}${path}`).then(
+          (response) => [200, 401].includes(response.status),
+          () => false,
+        );
       await waitFor(answers, { timeoutMs: 60_000, what: `${path} through Hosting`, intervalMs: 250 });
     }
     return { projectId: PROJECT_ID, hostingUrl, functionUrl, clientEnv, provided, stop };
@@ -346,8 +357,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await main().catch((error: Error) => {
-    process.stderr.write(`emulators: ${error.message}\n`);
+  await main().catch((error: unknown) => {
+    process.stderr.write(`emulators: ${(error as Error).message}\n`);
     process.exit(1);
   });
 }

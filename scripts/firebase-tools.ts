@@ -36,9 +36,13 @@ export function ensureFirebaseTools(log: (line: string) => void = (line) => proc
   if (installed() === FIREBASE_TOOLS_VERSION) return folder;
   log(`installing firebase-tools@${FIREBASE_TOOLS_VERSION} into ${prefix} (once; --ignore-scripts)`);
   const npm = process.env.npm_execpath && existsSync(process.env.npm_execpath) ? [process.execPath, process.env.npm_execpath] : ['npm'];
-  execFileSync(npm[0]!, [...npm.slice(1), 'install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', prefix, `firebase-tools@${FIREBASE_TOOLS_VERSION}`], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  execFileSync(
+    npm[0]!,
+    [...npm.slice(1), 'install', '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--ignore-scripts', '--prefix', prefix, `firebase-tools@${FIREBASE_TOOLS_VERSION}`],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   if (installed() !== FIREBASE_TOOLS_VERSION) throw new Error(`could not install firebase-tools@${FIREBASE_TOOLS_VERSION} into ${prefix}`);
   return folder;
 }

@@ -202,7 +202,10 @@ function npmLockfile(manifestText: string, seed: Lockfile, omitResolved: boolean
   try {
     writeFileSync(join(dir, 'package.json'), manifestText);
     writeFileSync(join(dir, 'package-lock.json'), `${JSON.stringify(seed, null, 2)}\n`);
-    npm(['install', '--package-lock-only', '--ignore-scripts', '--offline', '--no-audit', '--no-fund', '--lockfile-version=3', `--omit-lockfile-registry-resolved=${omitResolved}`], dir);
+    npm(
+      ['install', '--package-lock-only', '--ignore-scripts', '--offline', '--no-audit', '--no-fund', '--lockfile-version=3', `--omit-lockfile-registry-resolved=${omitResolved}`],
+      dir,
+    );
     return readFileSync(join(dir, 'package-lock.json'), 'utf8');
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ export interface WaitOptions {
 
 /** Resolves once `condition` holds; rejects when `timeoutMs` has passed first, or as `condition` rejects. */
 export async function waitFor(condition: () => boolean | Promise<boolean>, { timeoutMs, what, intervalMs = 20 }: WaitOptions): Promise<void> {
-  for (const deadline = performance.now() + timeoutMs; !(await condition()); ) {
+  for (const deadline = performance.now() + timeoutMs; !(await condition());) {
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${typeof what === 'string' ? what : what()}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }

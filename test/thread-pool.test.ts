@@ -2,7 +2,9 @@
  * thread-pool.ts, imported first by an entry module run with node, sizes libuv's thread pool
  * before anything uses it; a size set in the environment wins. The pool is measured from the
  * outside, in a fresh process: k threads are held on FIFO opens (each blocks its thread until a
- * writer comes), and a file stat answers only if the pool has a thread left over.
+ * writer comes), and a file stat answers only if the pool has a thread left over; when it has
+ * none, the kernel shows every pool thread blocked in its FIFO open (/proc/self/task), which is
+ * the evidence, rather than a stat that has not answered after some fixed time.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -20,7 +22,7 @@ function poolExceeds(held: number, { importFirst, env = {} }: { importFirst: boo
     for (const fifo of fifos) assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
     const script = `
       ${importFirst ? `import ${JSON.stringify(THREAD_POOL)};` : ''}
-      import { closeSync, constants, open, openSync, stat } from 'node:fs';
+      import { closeSync, constants, open, openSync, readdirSync, readFileSync, stat } from 'node:fs';
       const fifos = ${JSON.stringify(fifos)};
       for (const fifo of fifos) open(fifo, 'r', () => {});
       const release = (answer) => {
@@ -28,8 +30,23 @@ function poolExceeds(held: number, { importFirst, env = {} }: { importFirst: boo
         for (const fifo of fifos) closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
         process.exit(0);
       };
-      const timer = setTimeout(() => release('starved'), 1000);
-      stat(${JSON.stringify(dir)}, () => { clearTimeout(timer); release('answered'); });
+      // Starved, as the kernel shows it: every pool thread (libuv names them) is blocked opening
+      // a FIFO, so the stat queued behind the opens cannot run. Not a fixed wait for an answer.
+      const OPENAT = { x64: '257', arm64: '56' }[process.arch];
+      const blockedOnFifo = (task) => {
+        const wchan = readFileSync(task + '/wchan', 'utf8').trim();
+        if (wchan !== '0' && wchan !== '') return wchan === 'wait_for_partner';
+        return readFileSync(task + '/syscall', 'utf8').split(' ')[0] === OPENAT; // wchan hidden by the kernel
+      };
+      const starved = () => {
+        const workers = readdirSync('/proc/self/task')
+          .map((tid) => '/proc/self/task/' + tid)
+          .filter((task) => readFileSync(task + '/comm', 'utf8').trim() === 'libuv-worker');
+        return workers.length > 0 && workers.every(blockedOnFifo);
+      };
+      let answered = false;
+      stat(${JSON.stringify(dir)}, () => { answered = true; release('answered'); });
+      const watch = setInterval(() => { if (!answered && starved()) { clearInterval(watch); release('starved'); } }, 5);
     `;
     const { UV_THREADPOOL_SIZE: _inherited, ...inherited } = process.env;
     const run = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script], {

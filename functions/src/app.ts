@@ -8,7 +8,8 @@ import { authenticate } from './pipeline/authenticate.ts';
 import { authorize } from './pipeline/authorize.ts';
 import { clientIp, forwardingChain } from './pipeline/client-ip.ts';
 import { compose } from './pipeline/compose.ts';
-import { RequestContext, type Middleware, type Request } from './pipeline/context.ts';
+import { RequestContext, type Middleware } from './pipeline/context.ts';
+import type { Request } from './pipeline/inputs.ts';
 import { cors } from './pipeline/cors.ts';
 import { corsHeaders } from './pipeline/cors-headers.ts';
 import { csrf } from './pipeline/csrf.ts';
@@ -127,6 +128,8 @@ function deferred(build: () => Promise<RequestHandler>): RequestHandler {
       handler = undefined;
       throw error;
     });
-    await (await handler)(req, res);
+    await (
+      await handler
+    )(req, res);
   };
 }

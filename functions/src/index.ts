@@ -13,6 +13,7 @@ import { onRequest } from 'firebase-functions/v2/https';
 import { onSchedule } from 'firebase-functions/scheduler';
 import type { RequestHandler } from './app.ts';
 import { FUNCTION_OPTIONS, RECONCILE_OPTIONS } from './deploy/options.ts';
+import { ERRORS } from './errors/catalog.ts';
 import { CACHE_CONTROL, sendJson } from './pipeline/respond.ts';
 import type { FunctionName, Route } from './pipeline/route.ts';
 
@@ -48,7 +49,7 @@ function lazily(name: FunctionName): (req: Parameters<RequestHandler>[0], res: P
       const requestId = randomUUID();
       console.error(JSON.stringify({ severity: 'CRITICAL', message: 'function failed to start', function: name, requestId, error: String(error) }));
       if (!res.headersSent) {
-        sendJson(res, 503, { error: { code: 'unavailable', message: 'The service could not start; retry shortly.', requestId } }, { 'Cache-Control': CACHE_CONTROL });
+        sendJson(res, ERRORS.unavailable.status, { error: { code: 'unavailable', message: ERRORS.unavailable.message, requestId } }, { 'Cache-Control': CACHE_CONTROL, 'Retry-After': '1' });
       }
     }
   };

@@ -21,6 +21,8 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { createLocalHandler } from './app.ts';
 import { ConfigError } from './config/index.ts';
+import { ApiError } from './errors/api-error.ts';
+import { errorBody } from './pipeline/error-mapper.ts';
 import { sendJson } from './pipeline/respond.ts';
 import { recordHelmetHeaders } from './pipeline/security-headers.ts';
 import { getRuntime, type Runtime } from './runtime.ts';
@@ -79,27 +81,22 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 }
 
 /** What node's parser refuses, by its error code, in the API's terms; anything else it refuses is a 400. */
-const CLIENT_ERRORS: Record<string, { status: number; code: string; message: string }> = {
-  HPE_HEADER_OVERFLOW: { status: 431, code: 'headers_too_large', message: 'The request headers are too large.' },
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: { status: 413, code: 'payload_too_large', message: 'A chunk extension of the body is too large.' },
-  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'request_timeout', message: 'The request did not arrive in time.' },
+const CLIENT_ERRORS: Record<string, ApiError> = {
+  HPE_HEADER_OVERFLOW: new ApiError('headers_too_large'),
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: new ApiError('payload_too_large', { params: { reason: 'a chunk extension is too long' } }),
+  ERR_HTTP_REQUEST_TIMEOUT: new ApiError('request_timeout'),
 };
-const BAD_REQUEST = { status: 400, code: 'bad_request', message: 'The request is not valid HTTP.' };
+const BAD_REQUEST = new ApiError('bad_request', { params: { reason: 'it could not be parsed' } });
 /** What node would otherwise answer itself, bare, on a request it did parse. */
-const MISSING_HOST = { status: 400, code: 'bad_request', message: 'An HTTP/1.1 request needs a Host header.' };
-const EXPECTATION_FAILED = { status: 417, code: 'expectation_failed', message: 'The only expectation understood is 100-continue.' };
+const MISSING_HOST = new ApiError('bad_request', { params: { reason: 'an HTTP/1.1 request needs a Host header' } });
+const EXPECTATION_FAILED = new ApiError('expectation_failed');
 
 /** A whole HTTP/1.1 error response, as bytes for a socket no ServerResponse owns. */
-function rawErrorResponse(answer: { status: number; code: string; message: string }, requestId: string, headers: readonly [string, string][]): string {
-  const body = JSON.stringify({ error: { code: answer.code, message: answer.message, requestId } });
+function rawErrorResponse(answer: ApiError, requestId: string, headers: readonly [string, string][]): string {
+  const body = JSON.stringify(errorBody(answer.code, answer.message, requestId));
   const lines = [`HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}`];
   for (const [name, value] of headers) lines.push(`${name}: ${value}`);
-  lines.push(
-    `X-Request-Id: ${requestId}`,
-    'Content-Type: application/json; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Connection: close',
-  );
+  lines.push(`X-Request-Id: ${requestId}`, 'Content-Type: application/json; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close');
   return `${lines.join('\r\n')}\r\n\r\n${body}`;
 }
 
@@ -154,10 +151,10 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
   };
 
   /** An answer given before the pipeline, in its shape and with its headers; the connection then closes. */
-  const refuse = (res: ServerResponse, answer: { status: number; code: string; message: string }) => {
+  const refuse = (res: ServerResponse, answer: ApiError) => {
     const requestId = randomUUID();
     runtime.logger.warn('client error', { requestId, status: answer.status, reason: answer.code, ip: res.socket?.remoteAddress });
-    sendJson(res, answer.status, { error: { code: answer.code, message: answer.message, requestId } }, {
+    sendJson(res, answer.status, errorBody(answer.code, answer.message, requestId), {
       ...Object.fromEntries(securityHeaders),
       'X-Request-Id': requestId,
       Connection: 'close',
@@ -310,8 +307,9 @@ async function main(): Promise<void> {
     await runtime.close();
     process.exit(0);
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  // stop() catches nothing: a failure while closing ends the process loudly, as an unhandled rejection should.
+  process.on('SIGINT', (signal) => void stop(signal));
+  process.on('SIGTERM', (signal) => void stop(signal));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

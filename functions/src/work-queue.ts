@@ -18,6 +18,7 @@ export interface WorkQueueOptions {
 
 /** The job was not started and will not be: the line was full, or its turn did not come in time. */
 export class WorkQueueBusyError extends Error {
+  override name = 'WorkQueueBusyError';
   readonly reason: 'full' | 'waited too long';
 
   constructor(reason: 'full' | 'waited too long', options: WorkQueueOptions) {

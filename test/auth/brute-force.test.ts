@@ -10,7 +10,8 @@
 import assert from 'node:assert/strict';
 import { createLoginGuard, createMfaGuard, type Attempt } from '../../functions/src/auth/brute-force.ts';
 import { currentCode } from '../support/totp.ts';
-import { RateLimitedError } from '../../functions/src/pipeline/errors.ts';
+import { RateLimitedError } from '../../functions/src/errors/api-error.ts';
+import { headersFor } from '../../functions/src/pipeline/error-mapper.ts';
 import { startApi, type Response, type TestApi } from '../support/api.ts';
 import { memoryStore } from '../support/stores.ts';
 
@@ -123,7 +124,7 @@ describe('guessing limits', function () {
       for (let i = 0; i < 100; i += 1) await guard.begin({ email: `user${i}@example.com`, ip: '203.0.113.7' });
       await assert.rejects(guard.begin({ email: 'fresh@example.com', ip: '203.0.113.7' }), (error: unknown) => {
         assert.ok(error instanceof RateLimitedError);
-        assert.ok(Number(error.headers['Retry-After']) > 23 * 3600);
+        assert.ok(Number(headersFor(error)['Retry-After']) > 23 * 3600);
         return true;
       });
       await guard.begin({ email: 'fresh@example.com', ip: '198.51.100.1' });

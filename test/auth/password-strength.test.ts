@@ -15,6 +15,7 @@ import ts from 'typescript';
 import { AuthBusyError, PasswordCheckUnavailableError } from '../../functions/src/auth/busy-errors.ts';
 import { createStrengthChecker, spawnPasswordWorker, type StrengthChecker } from '../../functions/src/auth/password-strength.ts';
 import type { PasswordWorkerData } from '../../functions/src/auth/password-worker.ts';
+import { headersFor } from '../../functions/src/pipeline/error-mapper.ts';
 
 const REPOSITORY = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -39,7 +40,7 @@ function isUnavailable(error: unknown): boolean {
   assert.ok(error instanceof PasswordCheckUnavailableError, String(error));
   assert.equal(error.status, 503);
   assert.equal(error.code, 'password_check_unavailable');
-  assert.match(error.headers['Retry-After'] ?? '', /^[1-9][0-9]*$/);
+  assert.match(headersFor(error)['Retry-After'] ?? '', /^[1-9][0-9]*$/);
   return true;
 }
 
@@ -47,7 +48,7 @@ function isBusy(error: unknown): boolean {
   assert.ok(error instanceof AuthBusyError, String(error));
   assert.equal(error.status, 503);
   assert.equal(error.code, 'auth_busy');
-  assert.match(error.headers['Retry-After'] ?? '', /^[1-9][0-9]*$/);
+  assert.match(headersFor(error)['Retry-After'] ?? '', /^[1-9][0-9]*$/);
   return true;
 }
 
@@ -135,7 +136,7 @@ describe('password strength checker (zxcvbn-ts in a worker thread)', function ()
     // The auth modules as tsc emits them for functions/lib (ES modules, relative imports rewritten to .js),
     // in a folder inside the repository so that node_modules resolve as they do from lib.
     const out = join(REPOSITORY, 'test', '.artifacts', `lib-${process.pid}`);
-    const sources = ['auth/password-strength.ts', 'auth/password-worker.ts', 'work-queue.ts', 'auth/busy-errors.ts', 'pipeline/errors.ts'];
+    const sources = ['auth/password-strength.ts', 'auth/password-worker.ts', 'work-queue.ts', 'auth/busy-errors.ts', 'errors/api-error.ts', 'errors/catalog.ts'];
     try {
       for (const source of sources) {
         const text = ts.sys.readFile(join(REPOSITORY, 'functions', 'src', source))!;

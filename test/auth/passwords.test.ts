@@ -10,6 +10,7 @@ import { AuthBusyError, PasswordCheckUnavailableError } from '../../functions/sr
 import { judgePassword } from '../../functions/src/auth/password-policy.ts';
 import { createStrengthChecker } from '../../functions/src/auth/password-strength.ts';
 import { CURRENT_PARAMETERS, HASH_LIMITS, PasswordHashFormatError, decoyHash, hashPassword, needsRehash, verifyPassword } from '../../functions/src/auth/passwords.ts';
+import { headersFor } from '../../functions/src/pipeline/error-mapper.ts';
 
 /** Random characters from a set with no words, runs or keyboard rows in it to speak of. */
 function randomCharacters(length: number): string {
@@ -78,7 +79,7 @@ describe('password hashing', function () {
       assert.ok(error instanceof AuthBusyError, String(error));
       assert.equal(error.status, 503);
       assert.equal(error.code, 'auth_busy');
-      assert.match(error.headers['Retry-After'] ?? '', /^[1-9][0-9]*$/);
+      assert.match(headersFor(error)['Retry-After'] ?? '', /^[1-9][0-9]*$/);
     }
     for (const outcome of outcomes) if (outcome.status === 'fulfilled') assert.match(outcome.value, /^scrypt\$ln=10,/);
     assert.match(await hashPassword('same password here', cheap), /^scrypt\$/, 'and the line moves on');

@@ -10,6 +10,9 @@
  *     per function, the whole cold path a deployed instance meets on its first request (entry,
  *     the function's pipeline and routes, the Firestore driver, the Cloud Logging transport),
  *     each sample a fresh process (test/bench/cold-start.ts), vs the same empty module.
+ *  4. CORS: the whole pipeline with bastion's own CORS stages vs the product's, which delegate
+ *     header negotiation to the `cors` package — an allowed Origin's GET and a preflight, in
+ *     alternating rounds (test/bench/cors.ts).
  * Load comes from autocannon (or a plain node:http client, for uploads) in this process; each
  * server runs in its own process.
  */
@@ -143,8 +146,8 @@ async function uploads(target: Target) {
   return { oneAtATime, atOnce, growth: (peak - before) / MiB };
 }
 
-// BENCH_ONLY=uploads (or requests, cold-start; comma-separated) runs only those parts.
-const only = new Set((process.env.BENCH_ONLY ?? 'requests,uploads,cold-start').split(','));
+// BENCH_ONLY=uploads (or requests, cors, cold-start; comma-separated) runs only those parts.
+const only = new Set((process.env.BENCH_ONLY ?? 'requests,uploads,cors,cold-start').split(','));
 
 if (only.has('requests')) {
   console.log(`bench: GET /items/:id, ${connections} connections, ${seconds} s each (after a 2 s warm-up)\n`);
@@ -174,6 +177,16 @@ if (only.has('uploads')) {
       `${Math.round(pipelineUploads.growth)} MiB (${pct(pipelineUploads.growth / inFlight)} of it; the raw write: ${Math.round(rawUploads.growth)} MiB); ` +
       `${shed} answers were 503 upload_busy (the decode queue full), each retried after its Retry-After\n`,
   );
+}
+
+if (only.has('cors')) {
+  const { corsBench } = await import('./cors.ts');
+  await corsBench({
+    connections,
+    seconds: Number(process.env.BENCH_CORS_SECONDS ?? 5),
+    rounds: Number(process.env.BENCH_CORS_ROUNDS ?? 6),
+  });
+  console.log();
 }
 
 if (only.has('cold-start')) {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -14,7 +14,8 @@ import { buffer, text } from 'node:stream/consumers';
 import { DiskBlobStore } from '../../functions/src/blobs/disk.ts';
 import { BlobExistsError, BlobNotFoundError } from '../../functions/src/blobs/errors.ts';
 import type { BlobEntry, BlobStore } from '../../functions/src/blobs/port.ts';
-import { drivers } from './support.ts';
+import { drivers, partialCount } from './support.ts';
+import { waitFor } from '../../scripts/wait.ts';
 import { skipBecause } from '../support/skip.ts';
 
 /** A source that yields `chunks`, then fails, as a client that goes away midway. */
@@ -216,20 +217,29 @@ describe('disk blob store', function () {
       const blobs = new DiskBlobStore({ root });
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
+      let asked!: () => void;
+      const askedForMore = new Promise<void>((resolve) => (asked = resolve));
       const source = Readable.from(
         (async function* () {
           yield randomBytes(1024);
+          asked(); // the driver took the first chunk and wants the next
           await gate;
           throw new Error('cut');
         })(),
       );
       const putting = blobs.put('uploads/x/1.png', source, { contentType: 'image/png' });
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await askedForMore;
+      // Evidence that the write is under way: the first kilobyte is in the partial file.
+      const partialBytes = async () => {
+        const [name] = await readdir(join(root, '.partial')).catch(() => []);
+        return name ? (await stat(join(root, '.partial', name))).size : 0;
+      };
+      await waitFor(async () => (await partialBytes()) === 1024, { timeoutMs: 5000, what: 'the first chunk written to the partial file' });
       assert.deepEqual(await blobs.list(''), [], 'nothing is visible while the blob is being written');
-      assert.equal(await blobs.partialCount(), 1);
+      assert.equal(await partialCount(root), 1);
       release();
       await assert.rejects(putting, /cut/);
-      assert.equal(await blobs.partialCount(), 0);
+      assert.equal(await partialCount(root), 0);
       assert.deepEqual(await blobs.list(''), []);
       assert.deepEqual((await readdir(root, { recursive: true })).filter((p) => !p.startsWith('.')), []);
     } finally {

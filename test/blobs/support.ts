@@ -61,6 +61,19 @@ export async function filesUnder(root: string): Promise<string[]> {
   }
 }
 
+/**
+ * How many blobs the disk driver under `root` is writing right now (or a crash left): the files
+ * in its `.partial` folder, where a blob is written before it is renamed into place.
+ */
+export async function partialCount(root: string): Promise<number> {
+  try {
+    return (await readdir(join(root, '.partial'))).length;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+}
+
 /** `root` and everything under it, with its permission bits: `{ '.': 0o700, 'a/b': 0o600, … }`. */
 export async function modesUnder(root: string): Promise<Record<string, number>> {
   const modes: Record<string, number> = { '.': (await lstat(root)).mode & 0o777 };

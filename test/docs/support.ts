@@ -35,6 +35,7 @@ export interface RequestInput {
   body?: unknown;
   /** Sent as a bearer token when the operation takes one. */
   token?: string;
+  headers?: Record<string, string>;
 }
 
 export function requestFor(api: TestApi, method: string, path: string, op: Json, input: RequestInput = {}): Promise<Response> {
@@ -44,7 +45,7 @@ export function requestFor(api: TestApi, method: string, path: string, op: Json,
   const auth = bearer && input.token ? { token: input.token } : {};
   if (op.requestBody?.content['multipart/form-data']) {
     const form = fileForm('picture.png', 'image/png', png());
-    return api.request(method.toUpperCase(), target, { ...auth, raw: form.body, headers: { 'content-type': form.contentType } });
+    return api.request(method.toUpperCase(), target, { ...auth, raw: form.body, headers: { ...input.headers, 'content-type': form.contentType } });
   }
-  return api.request(method.toUpperCase(), target, { ...auth, ...(input.body === undefined ? {} : { body: input.body }) });
+  return api.request(method.toUpperCase(), target, { ...auth, headers: { ...input.headers }, ...(input.body === undefined ? {} : { body: input.body }) });
 }

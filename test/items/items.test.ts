@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { startApi, type TestApi } from '../support/api.ts';
+import { waitFor } from '../../scripts/wait.ts';
 
 const ID = /^[A-Za-z0-9]{20}$/;
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -230,7 +231,8 @@ describe('items', function () {
   describe('PATCH /items/:id', function () {
     it('changes only the given fields and bumps updatedAt', async function () {
       const item = await create(alice);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      // The clock past the creation, so that a changed updatedAt is a later one.
+      await waitFor(() => Date.now() > Date.parse(item.updatedAt), { timeoutMs: 1000, what: 'the clock past the creation', intervalMs: 1 });
       const response = await api.request('PATCH', `/items/${item.id}`, { token: alice, body: { description: 'Now brighter' } });
       assert.equal(response.status, 200, response.text);
       assert.equal(response.json.name, item.name);

@@ -11,8 +11,9 @@ import type { AccessClaims } from '../../functions/src/auth/tokens.ts';
 import { generateSigningKey } from '../../functions/src/config/signing-keys.ts';
 import { authenticate, VerifiedTokenCache } from '../../functions/src/pipeline/authenticate.ts';
 import type { Context } from '../../functions/src/pipeline/context.ts';
-import { UnauthorizedError } from '../../functions/src/pipeline/errors.ts';
-import { startApi, type Response, type TestApi } from '../support/api.ts';
+import { ApiError } from '../../functions/src/errors/api-error.ts';
+import type { Response } from '../support/api.ts';
+import { injectApi, type InjectedApi } from '../support/inject.ts';
 
 const ISSUER = 'https://bastion.test';
 const AUDIENCE = 'bastion-test-api';
@@ -43,14 +44,14 @@ async function forge(key: Key, options: Forge = {}): Promise<string> {
 }
 
 describe('authentication', function () {
-  let api: TestApi;
+  let api: InjectedApi;
   let current: Key;
   let previous: Key;
 
   before(async function () {
     current = await generateSigningKey('current-');
     previous = await generateSigningKey('previous-');
-    api = await startApi({ AUTH_SIGNING_KEYS: JSON.stringify({ keys: [current, previous] }) });
+    api = await injectApi({ AUTH_SIGNING_KEYS: JSON.stringify({ keys: [current, previous] }) });
   });
 
   after(async function () {
@@ -221,7 +222,7 @@ describe('the verified-token cache', function () {
     const stage = authenticate({
       verify: async (token) => {
         calls.push(token);
-        if (token === 'bad') throw new UnauthorizedError('invalid_token', 'nope');
+        if (token === 'bad') throw new ApiError('invalid_token', { params: { reason: 'nope' } });
         return claims(now() + 60);
       },
     });

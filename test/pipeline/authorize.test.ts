@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import type { Role } from '../../functions/src/config/index.ts';
 import { newDocumentId } from '../../functions/src/store/ids.ts';
-import { startApi, type TestApi } from '../support/api.ts';
+import { injectApi, type InjectedApi } from '../support/inject.ts';
 
 interface Caller {
   name: string;
@@ -58,10 +58,10 @@ const onOthers: Record<keyof typeof callers, Record<'listAll' | 'get' | 'update'
 const ORIGINAL = { name: 'Desk lamp', description: 'Warm light', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' };
 
 describe('authorization (RBAC and MFA step-up)', function () {
-  let api: TestApi;
+  let api: InjectedApi;
 
   before(async function () {
-    api = await startApi();
+    api = await injectApi();
   });
 
   after(async function () {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { parseTrustedProxies } from '../../functions/src/config/trusted-proxies.ts';
 import { clientIp, forwardingChain, type ClientIpOptions } from '../../functions/src/pipeline/client-ip.ts';
-import type { Request } from '../../functions/src/pipeline/context.ts';
+import type { Request } from '../../functions/src/pipeline/inputs.ts';
 import { startApi, type Response, type TestApi } from '../support/api.ts';
 
 /** A request as the pipeline sees it: only the peer and the headers matter here. */

@@ -1,9 +1,13 @@
 /**
  * CORS from the configured allowlist: allowed origins are echoed (never `*`, since credentials
  * are allowed), refused ones get no CORS headers, and a state-changing request from a refused
- * origin is refused by the server itself, writing nothing.
+ * origin is refused by the server itself, writing nothing. The headers are negotiated by the
+ * `cors` package; none of its defaults (every method, the announced headers echoed back, a
+ * preflight answered whatever the path) may show, and its headers go out in the answer's one
+ * `writeHead`, never through `setHeader`.
  */
 import assert from 'node:assert/strict';
+import { ServerResponse } from 'node:http';
 import { ALLOWED_ORIGIN, startApi, type TestApi } from '../support/api.ts';
 
 const REFUSED_ORIGIN = 'https://evil.example.net';
@@ -101,11 +105,68 @@ describe('CORS', function () {
       assert.equal(response.headers['access-control-allow-methods'], undefined);
     });
 
+    it("lists only the path's methods and the API's request headers, whatever the preflight announces", async function () {
+      const response = await api.request('OPTIONS', '/items', {
+        headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'x-evil, authorization' },
+      });
+      assert.equal(response.status, 204);
+      assert.equal(response.headers['access-control-allow-methods'], 'GET, POST');
+      assert.equal(response.headers['access-control-allow-headers'], 'Authorization, Content-Type, X-Request-Id, X-CSRF-Token');
+      assert.equal(response.headers['access-control-expose-headers'], undefined);
+      assert.equal(response.headers.allow, 'GET, POST, OPTIONS');
+    });
+
+    it('answers a plain OPTIONS (no Access-Control-Request-Method) with Allow and no preflight headers', async function () {
+      const response = await api.request('OPTIONS', '/items', { headers: { origin: ALLOWED_ORIGIN } });
+      assert.equal(response.status, 204);
+      assert.equal(response.headers.allow, 'GET, POST, OPTIONS');
+      assert.equal(response.headers['access-control-allow-origin'], ALLOWED_ORIGIN);
+      assert.equal(response.headers['access-control-allow-methods'], undefined);
+      assert.equal(response.headers['access-control-max-age'], undefined);
+      assert.equal(response.headers.vary, 'Origin');
+    });
+
+    it('answers 404 for a path no route takes, even from a refused origin', async function () {
+      const response = await api.request('OPTIONS', '/nothing/here', {
+        headers: { origin: REFUSED_ORIGIN, 'access-control-request-method': 'GET' },
+      });
+      assert.equal(response.status, 404);
+      assert.equal(response.headers['access-control-allow-origin'], undefined);
+      assert.equal(response.headers['access-control-allow-methods'], undefined);
+    });
+
     it('needs no token: browsers send preflights without credentials', async function () {
       const response = await api.request('OPTIONS', '/items', {
         headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'GET' },
       });
       assert.equal(response.status, 204);
+    });
+  });
+
+  describe('how the headers are written', function () {
+    it("go out in the answer's one writeHead: nothing calls setHeader, for an answer or a preflight", async function () {
+      const calls: string[] = [];
+      const { setHeader, writeHead } = ServerResponse.prototype;
+      ServerResponse.prototype.setHeader = function (this: ServerResponse, name: string, value: number | string | readonly string[]) {
+        calls.push(`setHeader ${name}`);
+        return setHeader.call(this, name, value);
+      };
+      ServerResponse.prototype.writeHead = function (this: ServerResponse, ...args: Parameters<ServerResponse['writeHead']>) {
+        calls.push('writeHead');
+        return writeHead.apply(this, args);
+      } as ServerResponse['writeHead'];
+      let answer, preflight;
+      try {
+        answer = await api.request('GET', '/items', { token, headers: { origin: ALLOWED_ORIGIN } });
+        preflight = await api.request('OPTIONS', '/items', { headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'POST' } });
+      } finally {
+        ServerResponse.prototype.setHeader = setHeader;
+        ServerResponse.prototype.writeHead = writeHead;
+      }
+      assert.deepEqual([answer.status, preflight.status], [200, 204]);
+      assert.equal(answer.headers['access-control-allow-origin'], ALLOWED_ORIGIN);
+      assert.equal(preflight.headers['access-control-allow-methods'], 'GET, POST');
+      assert.deepEqual(calls, ['writeHead', 'writeHead']);
     });
   });
 

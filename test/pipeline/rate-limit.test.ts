@@ -10,7 +10,8 @@
 import assert from 'node:assert/strict';
 import { StoreUnavailableError } from '../../functions/src/store/errors.ts';
 import type { DocumentStore } from '../../functions/src/store/port.ts';
-import { ALLOWED_ORIGIN, startApi, type Response, type TestApi } from '../support/api.ts';
+import { ALLOWED_ORIGIN, type Response } from '../support/api.ts';
+import { injectApi, type InjectedApi } from '../support/inject.ts';
 import { memoryStore, withOverrides } from '../support/stores.ts';
 
 const ITEM = { name: 'Desk lamp', description: 'Warm light' };
@@ -50,7 +51,7 @@ function assertRateLimited(response: Response, limit: number): void {
 }
 
 describe('rate limiting', function () {
-  let api: TestApi | undefined;
+  let api: InjectedApi | undefined;
 
   afterEach(async function () {
     await api?.close();
@@ -60,7 +61,7 @@ describe('rate limiting', function () {
   describe('the api bucket, per user', function () {
     for (const limit of [1, 7, 10]) {
       it(`lets exactly ${limit} of 50 simultaneous requests through, refusing the rest with 429`, async function () {
-        api = await startApi({ RATE_LIMIT_API_PER_MINUTE: String(limit) });
+        api = await injectApi({ RATE_LIMIT_API_PER_MINUTE: String(limit) });
         const token = await api.token();
         const responses = await Promise.all(Array.from({ length: 50 }, () => api!.request('GET', '/items', { token })));
         assert.deepEqual(statuses(responses), { 200: limit, 429: 50 - limit });
@@ -69,7 +70,7 @@ describe('rate limiting', function () {
     }
 
     it('counts down RateLimit-Remaining on the requests it lets through', async function () {
-      api = await startApi({ RATE_LIMIT_API_PER_MINUTE: '5' });
+      api = await injectApi({ RATE_LIMIT_API_PER_MINUTE: '5' });
       const token = await api.token();
       const remaining: string[] = [];
       for (let i = 0; i < 5; i += 1) {
@@ -83,7 +84,7 @@ describe('rate limiting', function () {
     });
 
     it('keeps users apart: one user over the limit does not slow another', async function () {
-      api = await startApi({ RATE_LIMIT_API_PER_MINUTE: '3' });
+      api = await injectApi({ RATE_LIMIT_API_PER_MINUTE: '3' });
       const alice = await api.token({ sub: 'alice' });
       const bob = await api.token({ sub: 'bob' });
       for (let i = 0; i < 3; i += 1) assert.equal((await api.request('GET', '/items', { token: alice })).status, 200);
@@ -94,7 +95,7 @@ describe('rate limiting', function () {
 
   describe('the global bucket, per IP', function () {
     it('counts every request from the address, authenticated or not, public routes included', async function () {
-      api = await startApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: '5' });
+      api = await injectApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: '5' });
       const token = await api.token();
       const first = await Promise.all([
         api.request('GET', '/items', { token }),
@@ -109,7 +110,7 @@ describe('rate limiting', function () {
     });
 
     it('refuses before looking at the token, so a flood of forged tokens costs no verification', async function () {
-      api = await startApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: '2' });
+      api = await injectApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: '2' });
       await api.request('GET', '/items', { token: 'forged.token.here' });
       await api.request('GET', '/items', { token: 'forged.token.here' });
       const response = await api.request('GET', '/items', { token: 'forged.token.here' });
@@ -131,7 +132,7 @@ describe('rate limiting', function () {
     ];
     for (const kind of kinds) {
       it(`counts ${kind.name}: past the allowance, 429 with Retry-After`, async function () {
-        api = await startApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: String(LIMIT) });
+        api = await injectApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: String(LIMIT) });
         const answered: number[] = [];
         for (let i = 0; i < LIMIT; i += 1) answered.push((await api.request(kind.method, kind.path, { headers: kind.headers })).status);
         assert.deepEqual(answered, Array.from({ length: LIMIT }, () => kind.status));
@@ -140,14 +141,14 @@ describe('rate limiting', function () {
     }
 
     it('counts every kind in the one bucket of the address', async function () {
-      api = await startApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: String(kinds.length) });
+      api = await injectApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: String(kinds.length) });
       for (const kind of kinds) assert.equal((await api.request(kind.method, kind.path, { headers: kind.headers })).status, kind.status, kind.name);
       const refused = await Promise.all(kinds.map((kind) => api!.request(kind.method, kind.path, { headers: kind.headers })));
       for (const response of refused) assertRateLimited(response, kinds.length);
     });
 
     it('lets an allowed origin read the 429 (CORS headers on the refusal)', async function () {
-      api = await startApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: '1' });
+      api = await injectApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: '1' });
       await api.request('GET', '/items/a/b/c');
       const refused = await api.request('GET', '/items', { headers: { origin: ALLOWED_ORIGIN } });
       assertRateLimited(refused, 1);
@@ -156,7 +157,7 @@ describe('rate limiting', function () {
     });
 
     it('counts a request that reaches its route once, not once more at the route', async function () {
-      api = await startApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: '4' });
+      api = await injectApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: '4' });
       const token = await api.token();
       const remaining: string[] = [];
       for (let i = 0; i < 4; i += 1) {
@@ -171,7 +172,7 @@ describe('rate limiting', function () {
 
   describe('the create bucket, per user and route', function () {
     it('allows 5 creates a minute, refuses the 6th, and stores exactly 5', async function () {
-      api = await startApi({ RATE_LIMIT_CREATE_PER_MINUTE: '5' });
+      api = await injectApi({ RATE_LIMIT_CREATE_PER_MINUTE: '5' });
       const token = await api.token();
       for (let i = 0; i < 5; i += 1) assert.equal((await api.request('POST', '/items', { token, body: ITEM })).status, 201);
       assertRateLimited(await api.request('POST', '/items', { token, body: ITEM }), 5);
@@ -181,7 +182,7 @@ describe('rate limiting', function () {
     });
 
     it('stores exactly 5 of 20 simultaneous creates', async function () {
-      api = await startApi({ RATE_LIMIT_CREATE_PER_MINUTE: '5' });
+      api = await injectApi({ RATE_LIMIT_CREATE_PER_MINUTE: '5' });
       const token = await api.token();
       const responses = await Promise.all(Array.from({ length: 20 }, () => api!.request('POST', '/items', { token, body: ITEM })));
       assert.deepEqual(statuses(responses), { 201: 5, 429: 15 });
@@ -192,7 +193,7 @@ describe('rate limiting', function () {
   describe('cost', function () {
     it('refuses a key over its limit from memory: 20 more requests add no store transaction', async function () {
       const counting = countingStore();
-      api = await startApi({ RATE_LIMIT_API_PER_MINUTE: '3' }, { store: counting.store });
+      api = await injectApi({ RATE_LIMIT_API_PER_MINUTE: '3' }, { store: counting.store });
       const token = await api.token();
       for (let i = 0; i < 4; i += 1) await api.request('GET', '/items', { token });
       const before = counting.transactions();
@@ -203,7 +204,7 @@ describe('rate limiting', function () {
 
     it('does not go to the store for every request it admits (points are leased)', async function () {
       const counting = countingStore();
-      api = await startApi({ RATE_LIMIT_API_PER_MINUTE: '1000', RATE_LIMIT_GLOBAL_PER_MINUTE: '1000' }, { store: counting.store });
+      api = await injectApi({ RATE_LIMIT_API_PER_MINUTE: '1000', RATE_LIMIT_GLOBAL_PER_MINUTE: '1000' }, { store: counting.store });
       const token = await api.token();
       for (let i = 0; i < 100; i += 1) assert.equal((await api.request('GET', '/items', { token })).status, 200);
       assert.ok(counting.transactions() < 50, `${counting.transactions()} transactions for 100 requests in two buckets`);
@@ -217,7 +218,7 @@ describe('rate limiting', function () {
           throw new StoreUnavailableError('rate limit store down');
         },
       });
-      api = await startApi({}, { store: broken });
+      api = await injectApi({}, { store: broken });
       const response = await api.request('GET', '/items', { token: await api.token() });
       assert.equal(response.status, 503);
       assert.equal(response.json.error.code, 'store_unavailable');

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { recordHelmetHeaders } from '../../functions/src/pipeline/security-headers.ts';
-import { API_SECURITY_HEADERS as API_HEADERS, startApi, type Response, type TestApi } from '../support/api.ts';
+import { API_SECURITY_HEADERS as API_HEADERS, type Response } from '../support/api.ts';
+import { injectApi, type InjectedApi } from '../support/inject.ts';
 
 
 function assertApiHeaders(response: Response): void {
@@ -18,11 +19,11 @@ function assertApiHeaders(response: Response): void {
 }
 
 describe('security headers', function () {
-  let api: TestApi;
+  let api: InjectedApi;
   let token: string;
 
   before(async function () {
-    api = await startApi();
+    api = await injectApi();
     token = await api.token();
   });
 
@@ -67,7 +68,7 @@ describe('security headers', function () {
   });
 
   it('are exact on a 503 when the store fails', async function () {
-    const failing = await startApi();
+    const failing = await injectApi();
     try {
       const failingToken = await failing.token();
       await failing.store.close();

@@ -3,16 +3,16 @@
  * (CSP default-src 'self', no inline anything), nothing outside the built folder, errors as JSON.
  */
 import assert from 'node:assert/strict';
-import { startApi, type TestApi } from '../support/api.ts';
+import { injectApi, type InjectedApi } from '../support/inject.ts';
 import { buildWebApp } from '../support/web.ts';
 
 describe('web app files (local server)', function () {
-  let api: TestApi;
+  let api: InjectedApi;
 
   before(async function () {
     this.timeout(60_000);
     buildWebApp();
-    api = await startApi();
+    api = await injectApi();
   });
 
   after(async function () {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { issueAccessToken, type IssueOptions } from '../../functions/src/auth/tokens.ts';
 import { loadConfig, type Role } from '../../functions/src/config/index.ts';
@@ -60,9 +60,13 @@ export interface TokenOptions extends Partial<IssueOptions> {
 
 export interface TestApi {
   url: string;
+  /** The node HTTP server, for specs that watch its connections. */
+  server: Server;
   runtime: Runtime;
   store: DocumentStore;
   blobs: BlobStore;
+  /** The disk driver's folder, when the blobs are on local disk (not the storage emulator's). */
+  blobDir: string | undefined;
   /** Every log line written so far, parsed. */
   logs: Record<string, any>[];
   /** Every log line written so far, as text. */
@@ -122,9 +126,22 @@ export interface StartOptions {
   /** Instead of the default store; startApi closes it with the API. */
   store?: DocumentStore;
   blobs?: BlobStore;
+  /** The folder of `blobs`, when it is a disk driver, for specs that read it (startApi does not remove it). */
+  blobDir?: string;
 }
 
-export async function startApi(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApi> {
+/** What startApi and injectApi (inject.ts) share: everything but the way requests arrive. */
+export interface PreparedApi {
+  runtime: Runtime;
+  /** Every log line written so far, as text. */
+  lines: string[];
+  /** The API without its transport (`request`, `close`, and for startApi `url` and `server`). */
+  base: Omit<TestApi, 'url' | 'server' | 'request' | 'close'>;
+  /** After the transport has stopped: closes the runtime (store, blobs, workers) and removes the blob folder. */
+  dispose(): Promise<void>;
+}
+
+export async function prepareApi(env: Record<string, string> = {}, options: StartOptions = {}): Promise<PreparedApi> {
   const blobDir = await mkdtemp(join(tmpdir(), 'bastion-blobs-'));
   const config = await loadConfig({ ...TEST_ENV, BLOB_DIR: blobDir, AUTH_SIGNING_KEYS: await testSigningKeys(), ...env });
   const logStream = new PassThrough();
@@ -133,41 +150,45 @@ export async function startApi(env: Record<string, string> = {}, options: StartO
   const store = options.store ?? (await defaultStore());
   const blobs = options.blobs ?? (await defaultBlobs());
   const runtime = await createRuntime(config, { logStream, store, ...(blobs ? { blobs } : {}) });
-  const server: RunningServer = await startServer(runtime, 0, '127.0.0.1');
-
   return {
-    url: server.url,
     runtime,
-    store,
-    blobs: runtime.blobs,
-    get logs() {
-      return lines.map((line) => JSON.parse(line) as Record<string, any>);
+    lines,
+    base: {
+      runtime,
+      store,
+      blobs: runtime.blobs,
+      blobDir: options.blobs ? options.blobDir : blobs ? undefined : blobDir,
+      get logs() {
+        return lines.map((line) => JSON.parse(line) as Record<string, any>);
+      },
+      logText: () => lines.join('\n'),
+      token: ({ sub = 'alice', roles = ['user'] as Role[], mfa = false, ...rest } = {}) =>
+        issueAccessToken(config.auth, { sub, roles, amr: mfa ? ['pwd', 'mfa'] : ['pwd'], ...rest }),
     },
-    logText: () => lines.join('\n'),
-    token: ({ sub = 'alice', roles = ['user'] as Role[], mfa = false, ...rest } = {}) =>
-      issueAccessToken(config.auth, { sub, roles, amr: mfa ? ['pwd', 'mfa'] : ['pwd'], ...rest }),
-    async request(method, path, requestOptions) {
-      const response = await send(server.url, method, path, requestOptions);
-      // Log lines are written in batches, and the access line only once the response is out:
-      // wait for it, so a test that reads the logs next sees every line of this request.
-      const id = response.headers['x-request-id'];
-      if (typeof id === 'string') {
-        const accessLine = (line: string) => line.includes('"message":"request"') && line.includes(`"requestId":${JSON.stringify(id)}`);
-        for (const deadline = Date.now() + 2000; !lines.some(accessLine) && Date.now() < deadline; ) {
-          await new Promise((resolve) => setTimeout(resolve, 1));
-        }
-      }
-      return response;
-    },
-    async close() {
-      await server.close();
+    async dispose() {
       await runtime.close();
       await rm(blobDir, { recursive: true, force: true });
     },
   };
 }
 
-export function send(base: string, method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+/**
+ * Log lines are written in batches, and the access line only once the response is out: waits
+ * for the response's, so a test that reads the logs next sees every line of this request.
+ */
+export async function untilLogged(lines: readonly string[], response: Response): Promise<Response> {
+  const id = response.headers['x-request-id'];
+  if (typeof id === 'string') {
+    const accessLine = (line: string) => line.includes('"message":"request"') && line.includes(`"requestId":${JSON.stringify(id)}`);
+    for (const deadline = Date.now() + 2000; !lines.some(accessLine) && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+  return response;
+}
+
+/** The body and headers `options` describe, as sent: JSON serialized, Content-Length and Authorization set. */
+export function outgoing(options: RequestOptions = {}): { headers: Record<string, string>; payload: string | Buffer | undefined } {
   const headers: Record<string, string> = { ...options.headers };
   let payload: string | Buffer | undefined = options.raw;
   if (payload === undefined && options.body !== undefined) {
@@ -176,6 +197,31 @@ export function send(base: string, method: string, path: string, options: Reques
   }
   if (payload !== undefined) headers['content-length'] ??= String(Buffer.byteLength(payload));
   if (options.token) headers.authorization = `Bearer ${options.token}`;
+  return { headers, payload };
+}
+
+/** `transport` with every property of `base`, its getters (`logs`) kept as getters. */
+export function withBase<T extends object, B extends object>(transport: T, base: B): T & B {
+  return Object.defineProperties(transport, Object.getOwnPropertyDescriptors(base)) as T & B;
+}
+
+export async function startApi(env: Record<string, string> = {}, options: StartOptions = {}): Promise<TestApi> {
+  const prepared = await prepareApi(env, options);
+  const server: RunningServer = await startServer(prepared.runtime, 0, '127.0.0.1');
+  const transport: Pick<TestApi, 'url' | 'server' | 'request' | 'close'> = {
+    url: server.url,
+    server: server.server,
+    request: async (method, path, requestOptions) => untilLogged(prepared.lines, await send(server.url, method, path, requestOptions)),
+    async close() {
+      await server.close();
+      await prepared.dispose();
+    },
+  };
+  return withBase(transport, prepared.base);
+}
+
+export function send(base: string, method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+  const { headers, payload } = outgoing(options);
   return new Promise((resolve, reject) => {
     const req = httpRequest(new URL(path, base), { method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];

@@ -26,7 +26,7 @@ describe('an upload onto a full disk (a real tmpfs of 64 KiB)', function () {
 
   beforeEach(async function () {
     disk = await mountTinyDisk(64 * KiB);
-    api = await startApi({}, { blobs: new DiskBlobStore({ root: join(disk.path, 'blobs') }) });
+    api = await startApi({}, { blobs: new DiskBlobStore({ root: join(disk.path, 'blobs') }), blobDir: join(disk.path, 'blobs') });
   });
 
   afterEach(async function () {

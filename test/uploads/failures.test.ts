@@ -17,6 +17,7 @@ import { startApi, type TestApi } from '../support/api.ts';
 import { png } from '../support/images.ts';
 import { memoryStore, withOverrides } from '../support/stores.ts';
 import { assertNothingStored, upload } from './support.ts';
+import { waitFor } from '../../scripts/wait.ts';
 
 describe('uploads when storage fails', function () {
   let api: TestApi;
@@ -63,7 +64,7 @@ describe('uploads when storage fails', function () {
         return sqlite.runTransaction(work);
       },
     });
-    api = await startApi({}, { store, blobs });
+    api = await startApi({}, { store, blobs, blobDir: dir });
   });
 
   afterEach(async function () {
@@ -106,8 +107,8 @@ describe('uploads when storage fails', function () {
       req.end();
     });
     assert.equal(outcome, 'aborted');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.ok(api.logs.some((line) => line.message === 'request failed' && line.err), 'logged as a server failure');
+    // The failure is logged once the server has given up on the stream: wait for that line.
+    await waitFor(() => api.logs.some((line) => line.message === 'request failed' && line.err), { timeoutMs: 5000, what: 'the download logged as a server failure' });
   });
 
   it('a delete whose blob cannot be removed: 503, the upload stays, and a retry completes it', async function () {

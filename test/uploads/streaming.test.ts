@@ -4,8 +4,9 @@
  * read the body.
  */
 import assert from 'node:assert/strict';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { createFunctionHandler } from '../../functions/src/app.ts';
 import { send, startApi, type TestApi } from '../support/api.ts';
 import { png } from '../support/images.ts';
@@ -34,7 +35,8 @@ describe('uploads: how the bytes arrive', function () {
   describe('an upload cut off midway (the connection closes) leaves nothing', function () {
     const form = fileForm('big.png', 'image/png', png({ bytes: 3 * MiB }));
     // While a file is received it is only in the server's memory (it is re-encoded, then
-    // stored, once the request is complete): nothing can be seen, so the cut comes after a pause.
+    // stored, once the request is complete): nothing can be seen, so the cut comes once the
+    // server's socket has read every byte sent.
     const cuts: [string, number][] = [
       ['in the part headers', 100],
       ['while the type is being sniffed', 2000],
@@ -44,20 +46,25 @@ describe('uploads: how the bytes arrive', function () {
     for (const [where, bytesSent] of cuts) {
       it(where, async function () {
         const requestId = `cut-upload-${bytesSent}`;
-        const req = httpRequest(new URL('/uploads', api.url), {
-          method: 'POST',
-          agent: false,
-          headers: {
-            authorization: `Bearer ${alice}`,
-            'content-type': form.contentType,
-            'content-length': String(form.body.length),
-            'x-request-id': requestId,
-          },
-        });
-        req.on('error', () => {}); // we cut it ourselves
-        req.write(form.body.subarray(0, bytesSent));
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        req.destroy();
+        const head = [
+          'POST /uploads HTTP/1.1',
+          `Host: ${new URL(api.url).host}`,
+          `Authorization: Bearer ${alice}`,
+          `Content-Type: ${form.contentType}`,
+          `Content-Length: ${form.body.length}`,
+          `X-Request-Id: ${requestId}`,
+          '',
+          '',
+        ].join('\r\n');
+        const accepted = once(api.server, 'connection') as Promise<[Socket]>;
+        const client = connect(Number(new URL(api.url).port), '127.0.0.1');
+        client.on('error', () => {}); // we cut it ourselves
+        client.write(head);
+        client.write(form.body.subarray(0, bytesSent));
+        const [serverSide] = await accepted;
+        const sent = Buffer.byteLength(head) + bytesSent;
+        await until(() => serverSide.bytesRead >= sent, `the server read the ${sent} bytes sent`);
+        client.destroy();
         // The access line is written once the request's handling (and its clean-up) is over.
         await until(() => api.logs.some((line) => line.message === 'request' && line.requestId === requestId), 'the request is over');
         await assertNothingStored(api);
@@ -75,16 +82,20 @@ describe('uploads: how the bytes arrive', function () {
   describe('on Cloud Functions, from req.rawBody', function () {
     let server: Server;
     let base: string;
+    /** Requests the function is handling: each until its handler has settled and its response closed. */
+    let inFlight: Set<Promise<unknown>>;
 
     beforeEach(async function () {
       const handler = createFunctionHandler('uploads', api.runtime);
+      inFlight = new Set();
       // Stand-in for the platform: the body is read into rawBody before the function runs.
       server = createServer((req, res) => {
         const chunks: Buffer[] = [];
         req.on('data', (chunk: Buffer) => chunks.push(chunk));
         req.on('end', () => {
           Object.assign(req, { rawBody: Buffer.concat(chunks) });
-          void handler(req, res);
+          const work: Promise<unknown> = Promise.all([handler(req, res), once(res, 'close')]).finally(() => inFlight.delete(work));
+          inFlight.add(work);
         });
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -92,6 +103,11 @@ describe('uploads: how the bytes arrive', function () {
     });
 
     afterEach(async function () {
+      // Like the platform, which ends an instance only once its requests are done: the function
+      // logs with the API's logger, and the API (its logger with it) closes after this hook. A
+      // connection cut now would make the function log a download the client "closed", and
+      // after the API has closed its logger (winston: "no transports").
+      await Promise.all(inFlight);
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     });

@@ -1,6 +1,7 @@
 /** Shared helpers of the upload specifications. */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { partialCount } from '../blobs/support.ts';
 import type { Response, TestApi } from '../support/api.ts';
 import { fileForm, type MultipartBody } from '../support/multipart.ts';
 
@@ -19,8 +20,7 @@ export function upload(api: TestApi, token: string, filename: string, contentTyp
 /** Nothing of any upload is kept: no blob, no half-written blob, no metadata, no quota used. */
 export async function assertNothingStored(api: TestApi): Promise<void> {
   assert.deepEqual(await api.blobs.list('uploads/'), [], 'no blob');
-  const partial = (api.blobs as { partialCount?: () => Promise<number> }).partialCount;
-  if (partial) assert.equal(await partial.call(api.blobs), 0, 'no partial blob');
+  if (api.blobDir) assert.equal(await partialCount(api.blobDir), 0, 'no partial blob');
   const documents = await api.store.query('uploads', { limit: 10 });
   assert.deepEqual(documents.documents, [], 'no metadata document');
   const quotas = await api.store.query('uploadQuotas', { limit: 10 });

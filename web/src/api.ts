@@ -86,7 +86,7 @@ async function problemOf(response: Response): Promise<ApiError> {
   const retryAfter = response.headers.get('Retry-After');
   let body: { error?: { code?: string; message?: string; requestId?: string; details?: unknown } } = {};
   try {
-    body = await response.json();
+    body = (await response.json()) as typeof body;
   } catch {
     // not JSON: described by the status alone
   }

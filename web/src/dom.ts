@@ -4,11 +4,7 @@ import { describe } from './messages.ts';
 
 type Child = Node | string | null | undefined | false;
 
-export function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: Partial<Record<string, string | boolean | number>> = {},
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<string, string | boolean | number>> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(props)) {
     if (value === false || value === undefined) continue;
@@ -67,6 +63,12 @@ async function run(buttons: Iterable<HTMLButtonElement>, action: () => Promise<v
   } finally {
     for (const button of buttons) button.disabled = false;
   }
+}
+
+/** A text field of a submitted form ('' when absent; a file field is not text). */
+export function textOf(data: FormData, name: string): string {
+  const value = data.get(name);
+  return typeof value === 'string' ? value : '';
 }
 
 /** A form's action, with its buttons disabled while it runs. */

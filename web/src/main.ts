@@ -3,7 +3,7 @@
  * after a reload, and every failure shown in words.
  */
 import { logout, renew, signedIn } from './api.ts';
-import { clearNotice, onClick } from './dom.ts';
+import { clearNotice, onClick, showError } from './dom.ts';
 import { accountScreen } from './screens/account.ts';
 import { loginScreen, mfaScreen, registerScreen } from './screens/auth.ts';
 import { itemsScreen } from './screens/items.ts';
@@ -49,7 +49,7 @@ onClick(document.getElementById('logout') as HTMLButtonElement, async () => {
 window.addEventListener('hashchange', () => render());
 
 // After a reload the access token is gone; the session cookie, if any, brings it back.
-renew().then(() => {
+void renew().then(() => {
   clearNotice();
   render();
-});
+}, showError);

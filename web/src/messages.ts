@@ -1,6 +1,24 @@
-/** Every error the API can answer, in words for the person using the app (by its stable code). */
-const MESSAGES: Record<string, string> = {
+import type { ErrorCode } from './error-codes.ts';
+
+/**
+ * Every error the API can answer, in words for the person using the app, by its stable code:
+ * typed by the API's error catalog, so a code without words here fails the typecheck.
+ */
+const MESSAGES: Record<ErrorCode | 'network', string> = {
   validation_failed: 'Some fields are not valid.',
+  bad_request: 'The app sent something the server could not read.',
+  body_required: 'The app sent something the server could not read.',
+  body_unreadable: 'The request was interrupted. Try again.',
+  unexpected_body: 'The app sent something the server could not read.',
+  method_not_allowed: 'The app asked for something the server does not do.',
+  unsupported_media_type: 'The app sent something the server could not read.',
+  expectation_failed: 'The app sent something the server could not read.',
+  headers_too_large: 'The request was too large. Sign out and in again, then retry.',
+  last_admin: 'This is the last admin. Make someone else an admin first.',
+  file_required: 'Choose a file first.',
+  unexpected_field: 'Choose one file at a time.',
+  malformed_multipart: 'The file could not be sent. Try again.',
+  unavailable: 'The service is starting. Try again in a moment.',
   invalid_json: 'The app sent something the server could not read.',
   invalid_credentials: 'The email or the password is wrong.',
   email_taken: 'An account with this email exists already. Sign in instead.',
@@ -56,7 +74,8 @@ export interface ApiProblem {
 
 /** What to tell the person: the words for the code, when to retry, and what to quote. */
 export function describe(problem: ApiProblem): string {
-  const words = MESSAGES[problem.code] ?? problem.message;
+  // A code this build does not know (a newer API) still gets the server's own message.
+  const words = (MESSAGES as Record<string, string | undefined>)[problem.code] ?? problem.message;
   const retry = problem.retryAfterSeconds !== undefined ? ` Try again in ${problem.retryAfterSeconds} seconds.` : '';
   const reference = problem.status >= 500 && problem.requestId ? ` (reference ${problem.requestId})` : '';
   return `${words}${retry}${reference}`;

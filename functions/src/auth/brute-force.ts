@@ -21,7 +21,7 @@
  * A spent counter refuses with 429 and Retry-After, whether or not the account exists.
  */
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { RateLimitedError } from '../pipeline/errors.ts';
+import { RateLimitedError } from '../errors/api-error.ts';
 import type { DocumentStore } from '../store/port.ts';
 import { RateLimiterDocumentStore } from '../store/rate-limiter-store.ts';
 
@@ -51,7 +51,7 @@ export interface MfaAttempt {
 }
 
 export interface LoginGuard {
-  /** Reserves the attempt, or throws 429 while any of its counters is spent. */
+  /** Reserves the attempt, or refuses (RateLimitedError) while any of its counters is spent. */
   begin(attempt: LoginAttempt): Promise<Attempt>;
 }
 
@@ -74,16 +74,17 @@ function counters(store: DocumentStore, prefix: string) {
   });
 }
 
-/** Consumes one point on each counter; when any is spent, gives back the others' and throws 429. */
-async function reserve(entries: [Counter, string][], message: string): Promise<Attempt> {
+/** Consumes one point on each counter; when any is spent, gives back the others' and refuses (RateLimitedError). */
+async function reserve(entries: [Counter, string][], what: string): Promise<Attempt> {
   const results = await Promise.allSettled(entries.map(([counter, key]) => counter.limiter.consume(key)));
   const refused = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
   if (refused.length > 0) {
-    await Promise.all(entries.map(([counter, key], i) => (results[i]!.status === 'fulfilled' ? counter.limiter.reward(key) : undefined)));
-    const failure = refused.find((reason) => !(reason instanceof RateLimiterRes));
+    await Promise.all(entries.flatMap(([counter, key], i) => (results[i]!.status === 'fulfilled' ? [counter.limiter.reward(key)] : [])));
+    // A store fault (the limiter rejects with an Error), not a spent counter: it goes on as it is.
+    const failure = refused.find((reason) => !(reason instanceof RateLimiterRes)) as Error | undefined;
     if (failure !== undefined) throw failure;
     const waits = (refused as RateLimiterRes[]).map((res) => res.msBeforeNext);
-    throw new RateLimitedError(Math.max(1, Math.ceil(Math.max(...waits) / 1000)), {}, message);
+    throw new RateLimitedError(Math.max(1, Math.ceil(Math.max(...waits) / 1000)), what);
   }
   return {
     async succeeded() {
@@ -127,7 +128,7 @@ export function createLoginGuard(store: DocumentStore): LoginGuard {
               [device, id],
               [ip, address],
             ];
-      return reserve(entries, 'Too many failed sign-ins. Try again later.');
+      return reserve(entries, 'failed sign-ins');
     },
   };
 }
@@ -144,7 +145,7 @@ export function createMfaGuard(store: DocumentStore): MfaGuard {
           [account, uid],
           [ip, address],
         ],
-        'Too many wrong codes. Try again later.',
+        'wrong codes',
       );
     },
   };

@@ -19,7 +19,9 @@ import { derivedKey } from './derived-keys.ts';
 const FORMAT = /^d1\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 
 function mac(auth: Config['auth'], id: string, email: string): string {
-  return createHmac('sha256', derivedKey(auth, 'device token v1')).update(`d1.${id}.${emailKey(email)}`).digest('base64url');
+  return createHmac('sha256', derivedKey(auth, 'device token v1'))
+    .update(`d1.${id}.${emailKey(email)}`)
+    .digest('base64url');
 }
 
 export function issueDeviceToken(auth: Config['auth'], email: string): string {

@@ -3,7 +3,7 @@
  * Login answers an unknown email exactly as a wrong password, in about the same time (the
  * password is checked against a decoy hash), so it cannot be used to find accounts.
  */
-import { BadRequestError, ConflictError, HttpError, NotFoundError, RecentSignInRequiredError, StepUpRequiredError, UnauthorizedError } from '../pipeline/errors.ts';
+import { ApiError } from '../errors/api-error.ts';
 import type { HandlerInput, Reply } from '../pipeline/route.ts';
 import { judged, loginGuardFor, mfaGuardFor } from './brute-force.ts';
 import { deviceOf, issueDeviceToken } from './device-tokens.ts';
@@ -19,20 +19,23 @@ import type { Credentials, Login, MfaCode, MfaVerify, RefreshRequest, SetRoles }
 import { clearedSessionCookie, sessionCookie } from './session-cookie.ts';
 import { endOtherSessions, endSession, isLiveSession, refreshSession, startSession, strengthenSession, type IssuedSession } from './sessions.ts';
 
+/** A signed-in route's input. */
 type Input<B> = HandlerInput<unknown, unknown, B>;
+/** A public route's: no principal to rely on. */
+type PublicInput<B> = HandlerInput<unknown, unknown, B, undefined | Input<B>['principal']>;
 
 /** Publishes the public halves of every accepted signing key (current and previous). */
-export async function jwks({ services }: Input<unknown>): Promise<Reply> {
+export async function jwks({ services }: PublicInput<unknown>): Promise<Reply> {
   return { status: 200, body: { keys: services.auth.keys.verification } };
 }
 
-export async function register({ body, services, log }: Input<Credentials>): Promise<Reply> {
+export async function register({ body, services, log }: PublicInput<Credentials>): Promise<Reply> {
   const verdict = await judgePassword(body.password, [body.email]);
   if (!verdict.ok) {
-    throw new BadRequestError('weak_password', verdict.reason, { details: { suggestions: verdict.suggestions } });
+    throw new ApiError('weak_password', { params: { reason: verdict.reason }, details: { suggestions: verdict.suggestions } });
   }
   const account = await createAccount(services.store, body.email, await hashPassword(body.password));
-  if (!account) throw new ConflictError('email_taken', 'An account with this email exists. Sign in instead.');
+  if (!account) throw new ApiError('email_taken');
   log.info('account created', { event: 'account.created', userId: account.id });
   return { status: 201, body: { user: publicAccount(account) }, headers: { Location: '/auth/me' } };
 }
@@ -54,11 +57,11 @@ function sessionReply(services: Services, issued: IssuedSession, account: Accoun
   };
 }
 
-function invalidCredentials(): HttpError {
-  return new HttpError(401, 'invalid_credentials', 'The email or the password is wrong.');
+function invalidCredentials(): ApiError {
+  return new ApiError('invalid_credentials');
 }
 
-export async function login({ body, services, log, ip }: Input<Login>): Promise<Reply> {
+export async function login({ body, services, log, ip }: PublicInput<Login>): Promise<Reply> {
   const device = deviceOf(services.auth, body.email, body.deviceToken);
   const attempt = await loginGuardFor(services.store).begin({ email: body.email, ip, device });
   const { account, valid } = await judged(attempt, async () => {
@@ -92,9 +95,9 @@ function presented(body: RefreshRequest, session: Input<unknown>['session']) {
   return undefined;
 }
 
-export async function refresh({ body, session, services, log }: Input<RefreshRequest>): Promise<Reply> {
+export async function refresh({ body, session, services, log }: PublicInput<RefreshRequest>): Promise<Reply> {
   const credential = presented(body, session);
-  if (!credential) throw new HttpError(401, 'invalid_refresh_token', 'No session: sign in.');
+  if (!credential) throw new ApiError('invalid_refresh_token');
   const outcome = await refreshSession(services.store, services.auth, credential.refreshToken, credential.sessionId);
   if (outcome.kind === 'reused') {
     log.warn('refresh token reused: session revoked', { event: 'security.refresh_token_reuse', userId: outcome.uid, familyId: outcome.familyId });
@@ -103,14 +106,13 @@ export async function refresh({ body, session, services, log }: Input<RefreshReq
     log.info('session from before MFA was turned on: revoked', { event: 'session.revoked_for_mfa', userId: outcome.uid, familyId: outcome.familyId });
   }
   if (outcome.kind !== 'rotated') {
-    const error = new HttpError(401, 'invalid_refresh_token', 'The session has ended. Sign in again.');
-    if (credential.transport === 'cookie') error.headers['Set-Cookie'] = clearedSessionCookie(services.auth.sessionCookieName);
-    throw error;
+    const cleared = credential.transport === 'cookie' ? { headers: { 'Set-Cookie': clearedSessionCookie(services.auth.sessionCookieName) } } : {};
+    throw new ApiError('invalid_refresh_token', cleared);
   }
   return sessionReply(services, outcome.session, outcome.account, credential.transport);
 }
 
-export async function logout({ body, session, services, log }: Input<RefreshRequest>): Promise<Reply> {
+export async function logout({ body, session, services, log }: PublicInput<RefreshRequest>): Promise<Reply> {
   const credential = presented(body, session);
   if (credential) await endSession(services.store, credential.refreshToken);
   log.info('logout', { event: 'logout' });
@@ -122,7 +124,7 @@ export async function logout({ body, session, services, log }: Input<RefreshRequ
  * For a page that reloaded: whether it has a session cookie, and if so its CSRF token again.
  * "No" is an answer, not an error: a page asks this on every load (the cookie is HttpOnly).
  */
-export async function sessionInfo({ session, services }: Input<unknown>): Promise<Reply> {
+export async function sessionInfo({ session, services }: PublicInput<unknown>): Promise<Reply> {
   if (!session) return { status: 200, body: { session: false } };
   if (!(await isLiveSession(services.store, services.auth, session.sessionId, session.refreshToken))) {
     // A cookie of an ended session: say so, and let the browser drop it.
@@ -143,24 +145,24 @@ export const RECENT_SIGN_IN_SECONDS = 5 * 60;
 /** A stolen access token alone must not be enough to change how the account signs in. */
 function requireRecentSignIn(principal: Input<unknown>['principal']): void {
   const age = principal.authTime === undefined ? Infinity : Date.now() / 1000 - principal.authTime;
-  if (age > RECENT_SIGN_IN_SECONDS) throw new RecentSignInRequiredError(RECENT_SIGN_IN_SECONDS);
+  if (age > RECENT_SIGN_IN_SECONDS) throw new ApiError('recent_sign_in_required', { params: { minutes: Math.round(RECENT_SIGN_IN_SECONDS / 60) } });
 }
 
 export async function changeRoles({ params, body, principal, services, log }: HandlerInput<{ uid: string }, unknown, SetRoles>): Promise<Reply> {
   const age = principal.authTime === undefined ? Infinity : Date.now() / 1000 - principal.authTime;
-  if (!principal.mfa || age > STEP_UP_MAX_AGE_SECONDS) throw new StepUpRequiredError();
+  if (!principal.mfa || age > STEP_UP_MAX_AGE_SECONDS) throw new ApiError('mfa_required');
   const change = await setRoles(services.store, params.uid, body.roles);
-  if (!change) throw new NotFoundError('No such user.');
+  if (!change) throw new ApiError('not_found', { params: { what: 'user' } });
   log.info('roles changed', { event: 'audit.roles_changed', actor: principal.subject, subject: params.uid, from: change.from, to: change.to });
   return { status: 200, body: { user: publicAccount(change.account) } };
 }
 
-function invalidMfaCode(): HttpError {
-  return new HttpError(401, 'invalid_mfa_code', 'The code is wrong, expired or already used.');
+function invalidMfaCode(): ApiError {
+  return new ApiError('invalid_mfa_code');
 }
 
-function accountGone(): UnauthorizedError {
-  return new UnauthorizedError('invalid_token', 'The account of this token no longer exists.');
+function accountGone(): ApiError {
+  return new ApiError('invalid_token', { params: { reason: 'its account no longer exists' } });
 }
 
 async function signedInAccount(services: Services, principal: Input<unknown>['principal']): Promise<Account> {
@@ -181,7 +183,7 @@ function issuerName(issuer: string): string {
 export async function enrollMfa({ principal, services }: Input<unknown>): Promise<Reply> {
   requireRecentSignIn(principal);
   const account = await signedInAccount(services, principal);
-  if (account.mfa) throw new ConflictError('mfa_already_enabled', 'MFA is already on. Disable it first to enroll again.');
+  if (account.mfa) throw new ApiError('mfa_already_enabled');
   const secret = newTotpSecret();
   const sealed = totpSecretsFor(services.auth).seal(account.id, secret);
   await services.store.update(USERS, account.id, { mfaPending: { secret: sealed, createdAt: new Date().toISOString() }, updatedAt: new Date().toISOString() });
@@ -194,8 +196,8 @@ export async function activateMfa({ body, principal, services, log }: Input<MfaC
   const recoveryCodes = await services.store.runTransaction(async (tx) => {
     const user = await tx.get<UserDocument>(USERS, principal.subject);
     if (!user) throw accountGone();
-    if (user.mfa) throw new ConflictError('mfa_already_enabled', 'MFA is already on.');
-    if (!user.mfaPending) throw new ConflictError('mfa_not_enrolled', 'Enroll first: POST /auth/mfa/enroll.');
+    if (user.mfa) throw new ApiError('mfa_already_enabled');
+    if (!user.mfaPending) throw new ApiError('mfa_not_enrolled');
     const secrets = totpSecretsFor(services.auth);
     const step = matchingStep(secrets.open(principal.subject, user.mfaPending.secret), body.code);
     if (step === null) throw invalidMfaCode();
@@ -216,7 +218,7 @@ export async function activateMfa({ body, principal, services, log }: Input<MfaC
   return { status: 200, body: { mfaEnabled: true, recoveryCodes } };
 }
 
-export async function verifyMfa({ body, services, log, ip }: Input<MfaVerify>): Promise<Reply> {
+export async function verifyMfa({ body, services, log, ip }: PublicInput<MfaVerify>): Promise<Reply> {
   const owner = await challengeOwner(services.store, body.challenge);
   if (owner === undefined) throw invalidChallenge();
   const attempt = await mfaGuardFor(services.store).begin({ uid: owner, ip });
@@ -242,22 +244,24 @@ export async function verifyMfa({ body, services, log, ip }: Input<MfaVerify>): 
   });
 }
 
-function invalidChallenge(): HttpError {
-  return new HttpError(401, 'invalid_challenge', 'The sign-in has expired or had too many wrong codes. Sign in again.');
+function invalidChallenge(): ApiError {
+  return new ApiError('invalid_challenge');
 }
 
 export async function disableMfa({ body, principal, services, log, ip }: Input<MfaCode>): Promise<Reply> {
   requireRecentSignIn(principal);
   const attempt = await mfaGuardFor(services.store).begin({ uid: principal.subject, ip });
-  const outcome = await judged(attempt, () => services.store.runTransaction(async (tx) => {
-    const user = await tx.get<UserDocument>(USERS, principal.subject);
-    if (!user) throw accountGone();
-    if (!user.mfa) throw new ConflictError('mfa_not_enabled', 'MFA is not on.');
-    const check = checkTotp(user.mfa, totpSecretsFor(services.auth).open(principal.subject, user.mfa.secret), body.code);
-    if (!check.ok) return check.reason;
-    tx.update(USERS, principal.subject, { mfa: null, mfaPending: null, updatedAt: new Date().toISOString() });
-    return 'disabled';
-  }));
+  const outcome = await judged(attempt, () =>
+    services.store.runTransaction(async (tx) => {
+      const user = await tx.get<UserDocument>(USERS, principal.subject);
+      if (!user) throw accountGone();
+      if (!user.mfa) throw new ApiError('mfa_not_enabled');
+      const check = checkTotp(user.mfa, totpSecretsFor(services.auth).open(principal.subject, user.mfa.secret), body.code);
+      if (!check.ok) return check.reason;
+      tx.update(USERS, principal.subject, { mfa: null, mfaPending: null, updatedAt: new Date().toISOString() });
+      return 'disabled';
+    }),
+  );
   if (outcome === 'replayed') log.warn('TOTP code replayed', { event: 'security.totp_replay', userId: principal.subject });
   if (outcome !== 'disabled') {
     log.warn('MFA code refused', { event: 'mfa.failed', userId: principal.subject });

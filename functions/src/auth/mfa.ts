@@ -60,7 +60,9 @@ export function matchingStep(secret: string, code: string, now = Date.now()): nu
 }
 
 export function hashRecoveryCode(code: string): string {
-  return createHash('sha256').update(code.toUpperCase().replace(/[^A-Z0-9]/g, '')).digest('hex');
+  return createHash('sha256')
+    .update(code.toUpperCase().replace(/[^A-Z0-9]/g, ''))
+    .digest('hex');
 }
 
 /** Ten codes like `K7QX-2M9P-…` (15 random bytes, base32, in groups of four), and their hashes. */

@@ -10,8 +10,9 @@
  * - only the first 64 characters are judged, as zxcvbn itself advises (its `maxLength`: "longer
  *   passwords are considered strong anyway"; dropbox/zxcvbn suggests 50–100 characters). A
  *   prefix that scores 4 is already beyond 10^10 guesses; a repeated chunk of up to 32
- *   characters shows at least twice in it, and a password that is one chunk repeated is cut
- *   after a whole chunk (password-strength.ts), so repeats are judged as repeats;
+ *   characters shows at least twice in it, and a longer password that is one such chunk repeated
+ *   is cut after its last whole chunk (judgedPart, password-strength.ts), so repeats are judged
+ *   as repeats;
  * - the check runs in a worker thread with a deadline (password-strength.ts), since even 64
  *   characters cost 0.3–0.8 s of CPU. A check that cannot be done (busy, crashed, past
  *   its deadline) answers 503 with Retry-After: the password is not at fault, so it is not

@@ -16,9 +16,7 @@ export interface StrengthRequest {
   userInputs: string[];
 }
 
-export type StrengthReply =
-  | { id: number; score: number; warning: string | null; suggestions: string[] }
-  | { id: number; error: string };
+export type StrengthReply = { id: number; score: number; warning: string | null; suggestions: string[] } | { id: number; error: string };
 
 export interface PasswordWorkerData {
   /** zxcvbn's own cut-off (its `maxLength`); the checker already sends no more than this. */

@@ -30,6 +30,7 @@ const KEY_BYTES = 32;
 const FORMAT = /^scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9_-]{16,})\$([A-Za-z0-9_-]{32,})$/;
 
 export class PasswordHashFormatError extends Error {
+  override name = 'PasswordHashFormatError';
   readonly code = 'ERR_PASSWORD_HASH_FORMAT';
 }
 

@@ -4,7 +4,7 @@
  * admins demote each other at the same moment.
  */
 import type { Role } from '../config/index.ts';
-import { ConflictError } from '../pipeline/errors.ts';
+import { ApiError } from '../errors/api-error.ts';
 import type { DocumentStore, Transaction } from '../store/port.ts';
 import { USERS, type Account, type UserDocument } from './accounts.ts';
 
@@ -22,7 +22,7 @@ export async function countAdmins(tx: Transaction, delta: number): Promise<void>
   const counter = await tx.get<{ count: number }>(COUNTERS, ADMIN_COUNTER);
   const count = counter?.count ?? 0;
   if (count + delta < 1 && delta < 0) {
-    throw new ConflictError('last_admin', 'This is the last admin: make another admin first.');
+    throw new ApiError('last_admin');
   }
   if (delta !== 0) tx.set(COUNTERS, ADMIN_COUNTER, { count: count + delta });
 }

@@ -17,7 +17,11 @@ export const email = z
   .pipe(z.email('must be an email address'));
 
 /** Bounded so nobody makes the server hash megabytes; the policy itself is judged on register. */
-const password = z.string().min(1, 'is required').max(1024, 'is too long').meta({ examples: ['correct-horse-battery-staple-1815'] });
+const password = z
+  .string()
+  .min(1, 'is required')
+  .max(1024, 'is too long')
+  .meta({ examples: ['correct-horse-battery-staple-1815'] });
 
 /** How the client keeps its session: refresh token in the JSON (apps), or in a cookie (browsers). */
 const transport = z.enum(['token', 'cookie']).default('token');
@@ -38,7 +42,10 @@ const opaqueToken = (what: string) =>
 /** Apps send the refresh token; a browser with a cookie session sends `{}`. */
 export const refreshBody = z.strictObject({ refreshToken: opaqueToken('a refresh token').optional() });
 
-const totpCode = z.string().regex(/^\d{6}$/, 'must be the 6-digit code from your authenticator app').meta({ examples: ['123456'] });
+const totpCode = z
+  .string()
+  .regex(/^\d{6}$/, 'must be the 6-digit code from your authenticator app')
+  .meta({ examples: ['123456'] });
 
 export const mfaCodeBody = z.strictObject({ code: totpCode });
 
@@ -53,7 +60,10 @@ export const mfaVerifyBody = z
   .meta({ oneOf: [{ required: ['code'] }, { required: ['recoveryCode'] }] });
 
 export const userParams = z.strictObject({
-  uid: z.string().regex(DOCUMENT_ID_PATTERN, 'must be a user id (20 letters and digits)').meta({ examples: ['Jx3kQ9mZp2LrT8vWc4Yb'] }),
+  uid: z
+    .string()
+    .regex(DOCUMENT_ID_PATTERN, 'must be a user id (20 letters and digits)')
+    .meta({ examples: ['Jx3kQ9mZp2LrT8vWc4Yb'] }),
 });
 
 export const setRolesBody = z.strictObject({
@@ -103,9 +113,7 @@ export const sessionResponse = z
   })
   .meta({ id: 'Session' });
 
-export const mfaChallengeResponse = z
-  .object({ mfaRequired: z.literal(true), challenge: z.string(), expiresIn: z.number().int() })
-  .meta({ id: 'MfaChallenge' });
+export const mfaChallengeResponse = z.object({ mfaRequired: z.literal(true), challenge: z.string(), expiresIn: z.number().int() }).meta({ id: 'MfaChallenge' });
 
 export const loginResponse = z.union([sessionResponse, mfaChallengeResponse]).meta({ id: 'LoginResult' });
 
@@ -113,16 +121,12 @@ export const csrfTokenResponse = z
   .object({ session: z.boolean(), csrfToken: z.string().optional().meta({ description: 'When there is a session: send it as X-CSRF-Token' }) })
   .meta({ id: 'BrowserSession' });
 
-export const jwksResponse = z
-  .object({ keys: z.array(z.object({ kty: z.string(), kid: z.string() }).catchall(z.unknown())) })
-  .meta({ id: 'JsonWebKeySet' });
+export const jwksResponse = z.object({ keys: z.array(z.object({ kty: z.string(), kid: z.string() }).catchall(z.unknown())) }).meta({ id: 'JsonWebKeySet' });
 
 export const mfaEnrollmentResponse = z
   .object({ secret: z.string(), otpauthUri: z.string(), qrCode: z.string().meta({ description: 'a data: URL of a PNG' }) })
   .meta({ id: 'MfaEnrollment' });
 
-export const recoveryCodesResponse = z
-  .object({ mfaEnabled: z.literal(true), recoveryCodes: z.array(z.string()) })
-  .meta({ id: 'MfaActivated' });
+export const recoveryCodesResponse = z.object({ mfaEnabled: z.literal(true), recoveryCodes: z.array(z.string()) }).meta({ id: 'MfaActivated' });
 
 export const mfaStatusResponse = z.object({ mfaEnabled: z.boolean() }).meta({ id: 'MfaStatus' });

@@ -5,7 +5,7 @@
  * handler still checks that the refresh token belongs to that session.
  */
 import { parseCookie, stringifySetCookie } from 'cookie';
-import type { CookieSession, Request } from '../pipeline/context.ts';
+import type { CookieSession, Request } from '../pipeline/inputs.ts';
 
 export type { CookieSession };
 

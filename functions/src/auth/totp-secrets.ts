@@ -51,7 +51,7 @@ export class TotpSecrets {
       decipher.setAuthTag(bytes.subarray(bytes.length - 16));
       return Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - 16)), decipher.final()]).toString('utf8');
     } catch (error) {
-      throw new TotpSecretError('the TOTP secret does not open with its key (tampered with, or another account\'s)', { cause: error });
+      throw new TotpSecretError("the TOTP secret does not open with its key (tampered with, or another account's)", { cause: error });
     }
   }
 

@@ -237,16 +237,6 @@ export class DiskBlobStore implements BlobStore {
     return removed;
   }
 
-  /** Blobs being written right now (or left by a crash): for tests and diagnostics. */
-  async partialCount(): Promise<number> {
-    try {
-      return (await this.#fs.readdir(join(this.#root, PARTIAL))).length;
-    } catch (error) {
-      if (isCode(error, 'ENOENT')) return 0;
-      throw error;
-    }
-  }
-
   async close(): Promise<void> {}
 
   // -------------------------------------------------------------------------------------------

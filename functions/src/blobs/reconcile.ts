@@ -19,7 +19,7 @@ export interface ReconcileBlobsOptions {
   /** Only blobs whose keys start with this are considered. */
   prefix: string;
   /** Which of `keys` something still refers to; every other one is removed. */
-  referenced(keys: string[]): Promise<ReadonlySet<string>>;
+  referenced: (keys: string[]) => Promise<ReadonlySet<string>>;
   /** How old (ms) an unreferenced blob or a leftover must be before it is removed; at least MIN_GRACE_MS. */
   graceMs: number;
   /** The clock (epoch ms); Date.now unless told. */
@@ -37,7 +37,8 @@ export interface ReconcileBlobsReport {
 }
 
 export async function reconcileBlobs(options: ReconcileBlobsOptions): Promise<ReconcileBlobsReport> {
-  const { blobs, prefix, referenced, graceMs, now = Date.now, pageSize = 100 } = options;
+  const { blobs, prefix, referenced, graceMs, pageSize = 100 } = options;
+  const now = options.now ?? (() => Date.now());
   if (!Number.isFinite(graceMs) || graceMs < MIN_GRACE_MS) throw new TypeError(`graceMs must be at least ${MIN_GRACE_MS}`);
   const cutoff = now() - graceMs;
   const report: ReconcileBlobsReport = { scanned: 0, orphans: { keys: [], bytes: 0 }, leftovers: { files: 0, bytes: 0 } };

@@ -50,7 +50,7 @@ const parsedEmail = emailSchema.safeParse(values.email);
 if (!parsedEmail.success) fail(`not an email address: ${values.email}`);
 const email = parsedEmail.data;
 
-const config = await loadConfig().catch((error: Error) => fail(error.message));
+const config = await loadConfig().catch((error: unknown) => fail((error as Error).message));
 const store: DocumentStore = await openStore(config.store).catch((error: unknown) => {
   const words = storeTrouble(error, config);
   if (words === undefined) throw error;

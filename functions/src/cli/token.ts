@@ -21,10 +21,13 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-const config = await loadConfig().catch((error: Error) => fail(error.message));
+const config = await loadConfig().catch((error: unknown) => fail((error as Error).message));
 if (config.env === 'production') fail('refusing to mint tokens when APP_ENV is production');
 if (!values.sub) fail('usage: npm run token -- --sub <user id> [--roles viewer,user,admin] [--mfa] [--ttl seconds]');
-const roles = values.roles.split(',').map((r) => r.trim()).filter(Boolean);
+const roles = values.roles
+  .split(',')
+  .map((r) => r.trim())
+  .filter(Boolean);
 const unknown = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
 if (unknown.length > 0) fail(`unknown role(s): ${unknown.join(', ')} (roles are ${ROLES.join(', ')})`);
 

@@ -23,6 +23,7 @@ export const DEFAULT_STORE_DEADLINE_MS = 5000;
 export const HOSTING_SESSION_COOKIE_NAME = '__session';
 
 export class ConfigError extends Error {
+  override name = 'ConfigError';
   readonly code = 'ERR_CONFIG';
 }
 
@@ -57,24 +58,38 @@ function schemaFor(env: NodeJS.ProcessEnv) {
   return z.object({
     APP_ENV: z.enum(['development', 'test', 'production']).default(cloud ? 'production' : 'development'),
     DATA_DIR: z.string().min(1).default('.data'),
-    STORE_DRIVER: z
-      .enum(['sqlite', 'firestore'])
-      .default(cloud || env.FIRESTORE_EMULATOR_HOST ? 'firestore' : 'sqlite'),
+    STORE_DRIVER: z.enum(['sqlite', 'firestore']).default(cloud || env.FIRESTORE_EMULATOR_HOST ? 'firestore' : 'sqlite'),
     SQLITE_PATH: z.string().min(1).optional(),
     STORE_DEADLINE_MS: z.coerce.number().int().min(100).max(20_000).default(DEFAULT_STORE_DEADLINE_MS),
-    BLOB_DRIVER: z
-      .enum(['disk', 'cloud-storage'])
-      .default(cloud || env.STORAGE_EMULATOR_HOST ? 'cloud-storage' : 'disk'),
+    BLOB_DRIVER: z.enum(['disk', 'cloud-storage']).default(cloud || env.STORAGE_EMULATOR_HOST ? 'cloud-storage' : 'disk'),
     BLOB_DIR: z.string().min(1).optional(),
-    STORAGE_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'must be a Cloud Storage bucket name').optional(),
-    UPLOAD_MAX_FILE_BYTES: z.coerce.number().int().min(1024).max(30 * 1024 * 1024).default(5 * 1024 * 1024),
+    STORAGE_BUCKET: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'must be a Cloud Storage bucket name')
+      .optional(),
+    UPLOAD_MAX_FILE_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(30 * 1024 * 1024)
+      .default(5 * 1024 * 1024),
     UPLOAD_MAX_PIXELS: z.coerce.number().int().min(1).max(1_000_000_000).default(25_000_000),
-    UPLOAD_QUOTA_BYTES_PER_USER: z.coerce.number().int().min(1024).max(1024 ** 4).default(100 * 1024 * 1024),
+    UPLOAD_QUOTA_BYTES_PER_USER: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 ** 4)
+      .default(100 * 1024 * 1024),
     GCLOUD_PROJECT: z.string().min(1).optional(),
     CORS_ORIGINS: z
       .string()
       .default(platform === 'local' ? 'http://localhost:3000,http://127.0.0.1:3000' : '')
-      .transform((list) => list.split(',').map((s) => s.trim()).filter(Boolean))
+      .transform((list) =>
+        list
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
       .pipe(z.array(origin)),
     AUTH_ISSUER: z.string().min(1).optional(),
     AUTH_AUDIENCE: z.string().min(1).optional(),
@@ -92,11 +107,21 @@ function schemaFor(env: NodeJS.ProcessEnv) {
     RATE_LIMIT_GLOBAL_PER_MINUTE: perMinute.default(DEFAULT_RATE_LIMITS.globalPerMinute),
     RATE_LIMIT_API_PER_MINUTE: perMinute.default(DEFAULT_RATE_LIMITS.apiPerMinute),
     RATE_LIMIT_CREATE_PER_MINUTE: perMinute.default(DEFAULT_RATE_LIMITS.createPerMinute),
-    BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(100 * 1024),
+    BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(10 * 1024 * 1024)
+      .default(100 * 1024),
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
     LOG_TARGET: z.enum(['stdout', 'cloud-logging']).default(hosted ? 'cloud-logging' : 'stdout'),
     // Cloud Functions' front end appends the caller's address; the emulators append nothing.
-    TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(cloud ? 1 : 0),
+    TRUSTED_PROXY_HOPS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(5)
+      .default(cloud ? 1 : 0),
     // Deployed, Firebase Hosting's CDN forwards for its clients; locally no proxy does.
     TRUSTED_PROXIES: z
       .string()

@@ -37,6 +37,7 @@ export interface SigningKeys {
 }
 
 export class SigningKeyError extends Error {
+  override name = 'SigningKeyError';
   readonly code = 'ERR_SIGNING_KEYS';
 }
 
@@ -69,11 +70,7 @@ export async function generateSigningKey(prefix = ''): Promise<JWK & { kid: stri
  * under DATA_DIR (generated on first start, with a loud warning; the file 0600, DATA_DIR 0700
  * when made here). Tests get a throwaway key.
  */
-export async function loadSigningKeys(options: {
-  json: string | undefined;
-  env: 'development' | 'test' | 'production';
-  dataDir: string;
-}): Promise<SigningKeys> {
+export async function loadSigningKeys(options: { json: string | undefined; env: 'development' | 'test' | 'production'; dataDir: string }): Promise<SigningKeys> {
   if (options.json) return parseSigningKeys(options.json);
   if (options.env === 'production') throw new SigningKeyError('AUTH_SIGNING_KEYS is required in production');
   if (options.env === 'test') return parseSigningKeys(JSON.stringify({ keys: [await generateSigningKey('test-')] }));

@@ -18,6 +18,7 @@ export interface TotpKeys {
 }
 
 export class TotpKeyError extends Error {
+  override name = 'TotpKeyError';
   readonly code = 'ERR_TOTP_KEYS';
 }
 

@@ -108,7 +108,10 @@ export function format(address: ipaddr.IPv4 | ipaddr.IPv6): string {
  * wrong and why: a typo here must stop start-up, not trust the wrong addresses.
  */
 export function parseTrustedProxies(value: string): { ranges: string[] } | { errors: string[] } {
-  const entries = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (entries.length === 0) return { errors: [`list CIDR ranges, or write ${NO_TRUSTED_PROXIES}`] };
   if (entries.includes(NO_TRUSTED_PROXIES)) {
     return entries.length === 1 ? { ranges: [] } : { errors: [`${NO_TRUSTED_PROXIES} must stand alone`] };

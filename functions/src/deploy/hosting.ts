@@ -74,6 +74,7 @@ export function hostingHeaders(): HostingHeaders[] {
 }
 
 /** firebase.json with its Hosting rules replaced by the generated ones; everything else kept. */
-export function withHostingRules(firebaseJson: Record<string, any>): Record<string, any> {
-  return { ...firebaseJson, hosting: { ...firebaseJson.hosting, rewrites: hostingRewrites(), headers: hostingHeaders() } };
+export function withHostingRules(firebaseJson: Record<string, unknown>): Record<string, unknown> {
+  const hosting = (firebaseJson.hosting ?? {}) as Record<string, unknown>;
+  return { ...firebaseJson, hosting: { ...hosting, rewrites: hostingRewrites(), headers: hostingHeaders() } };
 }

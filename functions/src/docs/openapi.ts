@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { Config } from '../config/index.ts';
 import { ROLES } from '../config/index.ts';
+import { ERROR_CODES } from '../errors/catalog.ts';
 import { BUCKET_DEFINITIONS, WINDOW_SECONDS } from '../pipeline/rate-limit.ts';
 import { isPublic, type BucketName, type Route } from '../pipeline/route.ts';
 
@@ -24,11 +25,11 @@ export interface OpenApiOptions {
   sessionCookieName: string;
 }
 
-/** The one error shape every failure has (see pipeline/error-mapper.ts). */
+/** The one error shape every failure has (see pipeline/error-mapper.ts), its codes from the catalog. */
 export const errorResponse = z
   .object({
     error: z.object({
-      code: z.string().meta({ description: 'Stable, for programs: e.g. validation_failed, rate_limited, extension_mismatch' }),
+      code: z.enum(ERROR_CODES).meta({ description: 'Stable, for programs: one of the error catalog (functions/src/errors/catalog.ts)' }),
       message: z.string().meta({ description: 'For people' }),
       requestId: z.string().meta({ description: 'Quote it when reporting a problem' }),
       details: z.unknown().optional(),

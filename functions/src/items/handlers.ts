@@ -2,7 +2,7 @@
  * Items CRUD against the document-store port. `ownerId`, `createdAt` and `updatedAt` are the
  * server's; another user's item answers 404 exactly like a missing one (no enumeration).
  */
-import { NotFoundError } from '../pipeline/errors.ts';
+import { ApiError } from '../errors/api-error.ts';
 import type { HandlerInput, Reply } from '../pipeline/route.ts';
 import { newDocumentId } from '../store/ids.ts';
 import { listOwned, mayAccess, type ListOwnedQuery } from '../policy/ownership.ts';
@@ -19,11 +19,13 @@ interface ItemDocument {
   updatedAt: string;
 }
 
-type Params = { id: string };
+interface Params {
+  id: string;
+}
 const toItem = (id: string, item: ItemDocument) => ({ id, ...item });
 
-function notFound(): NotFoundError {
-  return new NotFoundError('No such item.');
+function notFound(): ApiError {
+  return new ApiError('not_found', { params: { what: 'item' } });
 }
 
 export async function createItem({ body, principal, services }: HandlerInput<unknown, unknown, CreateItem>): Promise<Reply> {

@@ -9,7 +9,10 @@ const name = () => textField({ min: 3, max: 100 });
 const description = () => textField({ min: 5, max: 500, multiline: true });
 
 export const itemParams = z.strictObject({
-  id: z.string().regex(DOCUMENT_ID_PATTERN, 'must be an item id (20 letters and digits)').meta({ examples: ['Jx3kQ9mZp2LrT8vWc4Yb'] }),
+  id: z
+    .string()
+    .regex(DOCUMENT_ID_PATTERN, 'must be an item id (20 letters and digits)')
+    .meta({ examples: ['Jx3kQ9mZp2LrT8vWc4Yb'] }),
 });
 
 export const createItemBody = z.strictObject({
@@ -42,6 +45,4 @@ export const itemResponse = z
   })
   .meta({ id: 'Item' });
 
-export const itemPageResponse = z
-  .object({ items: z.array(itemResponse), nextCursor: z.string().nullable() })
-  .meta({ id: 'ItemPage' });
+export const itemPageResponse = z.object({ items: z.array(itemResponse), nextCursor: z.string().nullable() }).meta({ id: 'ItemPage' });

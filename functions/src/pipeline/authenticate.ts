@@ -5,7 +5,7 @@
  */
 import { AccessTokenError, type AccessClaims, type VerifyAccessToken } from '../auth/tokens.ts';
 import type { Middleware } from './context.ts';
-import { UnauthorizedError } from './errors.ts';
+import { ApiError } from '../errors/api-error.ts';
 import { isPublic } from './route.ts';
 
 export interface AuthenticateOptions {
@@ -52,8 +52,8 @@ export function authenticate(options: AuthenticateOptions): Middleware {
       return claims;
     } catch (error) {
       if (!(error instanceof AccessTokenError)) throw error;
-      if (error.reason === 'expired') throw new UnauthorizedError('token_expired', 'The access token has expired.');
-      throw new UnauthorizedError('invalid_token', 'The access token is not valid.');
+      if (error.reason === 'expired') throw new ApiError('token_expired');
+      throw new ApiError('invalid_token', { params: { reason: 'it failed verification' } });
     }
   }
 
@@ -61,10 +61,10 @@ export function authenticate(options: AuthenticateOptions): Middleware {
     if (isPublic(ctx.route!.access)) return next();
     const header = ctx.req.headers.authorization;
     if (header === undefined) {
-      throw new UnauthorizedError('missing_token', 'This route needs an access token: Authorization: Bearer <token>.');
+      throw new ApiError('missing_token');
     }
     const token = BEARER.exec(header)?.[1];
-    if (!token) throw new UnauthorizedError('invalid_token', 'The Authorization header must be "Bearer <token>".');
+    if (!token) throw new ApiError('invalid_token', { params: { reason: 'the Authorization header must be "Bearer <token>"' } });
     const claims = await verify(token);
     ctx.principal = { subject: claims.sub, roles: claims.roles, mfa: claims.amr.includes('mfa'), authTime: claims.authTime, sessionId: claims.sid };
     await next();

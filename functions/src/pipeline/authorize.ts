@@ -5,7 +5,7 @@
  * as a plain user where the route demands MFA of admins.
  */
 import type { Middleware } from './context.ts';
-import { ForbiddenError, StepUpRequiredError } from './errors.ts';
+import { ApiError } from '../errors/api-error.ts';
 import { isPublic } from './route.ts';
 
 export function authorize(): Middleware {
@@ -14,9 +14,9 @@ export function authorize(): Middleware {
     if (isPublic(access)) return next();
     const principal = ctx.principal!;
     const granted = principal.roles.filter((role) => access.roles.includes(role));
-    if (granted.length === 0) throw new ForbiddenError();
+    if (granted.length === 0) throw new ApiError('forbidden', { params: { action: 'this' } });
     const usable = granted.filter((role) => principal.mfa || !access.mfa?.includes(role));
-    if (usable.length === 0) throw new StepUpRequiredError();
+    if (usable.length === 0) throw new ApiError('mfa_required');
     ctx.principal = { ...principal, roles: usable };
     await next();
   };

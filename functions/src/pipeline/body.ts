@@ -3,8 +3,8 @@
  * and while reading (413), and the bytes must be valid UTF-8 and valid JSON (400).
  * On Cloud Functions the platform has already read the body into `rawBody`.
  */
-import type { Request } from './context.ts';
-import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.ts';
+import type { Request } from './inputs.ts';
+import { ApiError } from '../errors/api-error.ts';
 
 const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -16,11 +16,9 @@ export function hasBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-function tooLarge(limit: number): PayloadTooLargeError {
-  const error = new PayloadTooLargeError(limit);
+function tooLarge(limit: number): ApiError {
   // The rest of the upload is not worth reading: close once the answer is sent.
-  error.headers.Connection = 'close';
-  return error;
+  return new ApiError('payload_too_large', { params: { reason: `more than ${limit} bytes` }, headers: { Connection: 'close' } });
 }
 
 function readStream(req: Request, limit: number): Promise<Buffer> {
@@ -47,7 +45,7 @@ function readStream(req: Request, limit: number): Promise<Buffer> {
     };
     const onError = (error: Error) => {
       cleanup();
-      reject(new BadRequestError('body_unreadable', 'The request body could not be read.', { cause: error }));
+      reject(new ApiError('body_unreadable', { cause: error }));
     };
     req.on('data', onData);
     req.on('end', onEnd);
@@ -57,21 +55,21 @@ function readStream(req: Request, limit: number): Promise<Buffer> {
 
 export async function readJsonBody(req: Request, limit: number): Promise<unknown> {
   const type = req.headers['content-type'];
-  if (type === undefined || !JSON_TYPE.test(type)) throw new UnsupportedMediaTypeError('application/json');
+  if (type === undefined || !JSON_TYPE.test(type)) throw new ApiError('unsupported_media_type', { params: { expected: 'application/json' } });
   const declared = Number(req.headers['content-length']);
   if (declared > limit) throw tooLarge(limit);
   const raw = req.rawBody ?? (await readStream(req, limit));
   if (raw.length > limit) throw tooLarge(limit);
-  if (raw.length === 0) throw new BadRequestError('body_required', 'This route needs a JSON body.');
+  if (raw.length === 0) throw new ApiError('body_required');
   let text: string;
   try {
     text = utf8.decode(raw);
   } catch {
-    throw new BadRequestError('invalid_json', 'The body is not valid UTF-8.');
+    throw new ApiError('invalid_json', { params: { what: 'UTF-8' } });
   }
   try {
     return JSON.parse(text);
   } catch {
-    throw new BadRequestError('invalid_json', 'The body is not valid JSON.');
+    throw new ApiError('invalid_json', { params: { what: 'JSON' } });
   }
 }

@@ -12,7 +12,7 @@
 import ipaddr from 'ipaddr.js';
 import proxyaddr from 'proxy-addr';
 import { format, networkOf, parseAddress } from '../config/trusted-proxies.ts';
-import type { Request } from './context.ts';
+import type { Request } from './inputs.ts';
 
 export interface ClientIpOptions {
   /** Hops next to the server trusted whatever their address: the platform's front end (TRUSTED_PROXY_HOPS). */

@@ -2,44 +2,18 @@
  * What every stage of the pipeline sees. Written against node's own IncomingMessage and
  * ServerResponse, which Express's (and so Cloud Functions') req/res extend.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from 'winston';
-import type { Config, Role } from '../config/index.ts';
-import type { BlobStore } from '../blobs/port.ts';
-import type { DocumentStore } from '../store/port.ts';
-import type { BucketState } from './rate-limit.ts';
+import type { CookieSession, Principal, Request, Services } from './inputs.ts';
 import type { Route } from './route.ts';
 
-/** Cloud Functions has already read the body into `rawBody`; elsewhere we stream it. */
-export type Request = IncomingMessage & { rawBody?: Buffer };
-
-/** A browser session as its cookie names it: the session (token family) and its refresh token. */
-export interface CookieSession {
-  sessionId: string;
-  refreshToken: string;
-}
-
-export interface Principal {
-  subject: string;
-  /** The roles this request may act with: the token's roles that the route grants, MFA permitting. */
-  roles: readonly Role[];
-  mfa: boolean;
-  /** Epoch seconds of the sign-in the token stems from (`auth_time`), if known. */
-  authTime: number | undefined;
-  /** The session the token was issued for (`sid`), if it says. */
-  sessionId: string | undefined;
-}
-
-/** Long-lived services the handlers use, created once per process. */
-export interface Services {
-  store: DocumentStore;
-  blobs: BlobStore;
-  /** Issuer, audience, keys and lifetimes of tokens. */
-  auth: Config['auth'];
-  /** Upload limits. */
-  uploads: Config['uploads'];
-  /** Rate-limit sizes, for the documentation. */
-  rateLimits: Config['rateLimits'];
+/**
+ * The tightest rate-limit bucket so far and its state, for the RateLimit-* headers
+ * (rate-limit.ts fills it; declared here so that the context need not import that stage).
+ */
+export interface BucketState {
+  bucket: { readonly points: number; readonly durationSeconds: number };
+  result: { readonly remainingPoints: number; readonly msBeforeNext: number };
 }
 
 export interface Context {

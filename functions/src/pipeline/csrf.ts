@@ -8,8 +8,9 @@
  * ambient credential and are not concerned.
  */
 import type { IncomingMessage } from 'node:http';
-import type { CookieSession, Middleware } from './context.ts';
-import { ForbiddenError } from './errors.ts';
+import type { Middleware } from './context.ts';
+import type { CookieSession } from './inputs.ts';
+import { ApiError } from '../errors/api-error.ts';
 import { fromAllowedPlace } from './origin.ts';
 
 export interface CsrfOptions {
@@ -31,10 +32,10 @@ export function csrf(options: CsrfOptions): Middleware {
     const session = readSession(ctx.req);
     if (!session) return next();
     if (!SAFE_METHODS.has(ctx.req.method ?? 'GET')) {
-      if (!fromAllowedPlace(ctx.req, origins)) throw new ForbiddenError('origin_not_allowed', 'This origin may not use the session cookie.');
+      if (!fromAllowedPlace(ctx.req, origins)) throw new ApiError('origin_not_allowed', { params: { action: 'use the session cookie' } });
       const token = ctx.req.headers['x-csrf-token'];
       if (!verifyToken(session.sessionId, typeof token === 'string' ? token : undefined)) {
-        throw new ForbiddenError('csrf_token_invalid', 'Send the X-CSRF-Token this session was given.');
+        throw new ApiError('csrf_token_invalid');
       }
     }
     ctx.session = session;

@@ -8,8 +8,8 @@
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config/index.ts';
 import { StoreUnavailableError } from '../store/errors.ts';
-import type { Context, Middleware } from './context.ts';
-import { RateLimitedError } from './errors.ts';
+import type { BucketState, Context, Middleware } from './context.ts';
+import { RateLimitedError } from '../errors/api-error.ts';
 import type { BucketName } from './route.ts';
 
 export interface Bucket {
@@ -33,12 +33,7 @@ export const BUCKET_DEFINITIONS: Record<keyof Buckets, { perRoute: boolean; poin
   create: { perRoute: true, points: (limits) => limits.createPerMinute },
 };
 
-export interface BucketState {
-  bucket: Bucket;
-  result: RateLimiterRes;
-}
-
-function headersFor(bucket: Bucket, result: RateLimiterRes): Record<string, string> {
+function headersFor(bucket: BucketState['bucket'], result: BucketState['result']): Record<string, string> {
   return {
     'RateLimit-Limit': String(bucket.points),
     'RateLimit-Remaining': String(result.remainingPoints),
@@ -55,12 +50,10 @@ async function consume(ctx: Context, bucket: Bucket, subject: string): Promise<R
   } catch (rejection) {
     if (rejection instanceof RateLimiterRes) {
       const retryAfter = Math.max(Math.ceil(rejection.msBeforeNext / 1000), 1);
-      throw new RateLimitedError(retryAfter, headersFor(bucket, rejection));
+      throw new RateLimitedError(retryAfter, 'requests', headersFor(bucket, rejection));
     }
     // Fail closed: without a working counter we cannot tell whether the caller is over.
-    throw rejection instanceof StoreUnavailableError
-      ? rejection
-      : new StoreUnavailableError('rate limiter store failed', { cause: rejection });
+    throw rejection instanceof StoreUnavailableError ? rejection : new StoreUnavailableError('rate limiter store failed', { cause: rejection });
   }
 }
 

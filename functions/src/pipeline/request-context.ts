@@ -33,8 +33,7 @@ function traceIdOf(header: string | string[] | undefined, pattern: RegExp): stri
 export function requestContext(options: RequestContextOptions): Middleware {
   return async (ctx, next) => {
     const { req, res } = ctx;
-    const traceId =
-      traceIdOf(req.headers['x-cloud-trace-context'], CLOUD_TRACE) ?? traceIdOf(req.headers.traceparent, TRACEPARENT);
+    const traceId = traceIdOf(req.headers['x-cloud-trace-context'], CLOUD_TRACE) ?? traceIdOf(req.headers.traceparent, TRACEPARENT);
     const incoming = req.headers['x-request-id'];
     ctx.requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : (traceId ?? randomUUID());
     ctx.responseHeaders['X-Request-Id'] = ctx.requestId;

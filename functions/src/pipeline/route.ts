@@ -7,8 +7,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'winston';
 import type { z } from 'zod';
 import type { Role } from '../config/index.ts';
-import type { CookieSession } from './context.ts';
-import type { Principal, Request, Services } from './context.ts';
+import type { CookieSession, Principal, Request, Services } from './inputs.ts';
 
 export type FunctionName = 'auth' | 'items' | 'uploads';
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -38,12 +37,16 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
-export interface HandlerInput<P, Q, B> {
+/**
+ * What a handler is called with. `Caller` is who is asking: always a Principal on a route that
+ * is not public; on a public one, a Principal only if the request happened to carry a token
+ * (it is not checked there, so a public route's handler must not rely on it).
+ */
+export interface HandlerInput<P, Q, B, Caller extends Principal | undefined = Principal> {
   params: P;
   query: Q;
   body: B;
-  /** Present on every route that is not public. */
-  principal: Principal;
+  principal: Caller;
   requestId: string;
   /** The client as rate limits count it: an IPv4 address or an IPv6 /64 (pipeline/client-ip.ts). */
   ip: string;
@@ -71,7 +74,10 @@ export interface Success {
 export type HandlerFailure = 401 | 403 | 404 | 409 | 413 | 415 | 429;
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface RouteSpec<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined> {
+/** Who a route's handler is called for: anyone on a public route, a Principal on any other. */
+export type CallerOf<A extends Access> = A extends { public: true } ? Principal | undefined : Principal;
+
+export interface RouteSpec<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined, A extends Access = Access> {
   /** Stable name, e.g. `items.create`: used in logs, rate-limit keys and documentation. */
   id: string;
   function: FunctionName;
@@ -79,7 +85,7 @@ export interface RouteSpec<P extends Schema | undefined, Q extends Schema | unde
   /** Full path with `:name` parameters, e.g. `/items/:id`. */
   path: string;
   summary: string;
-  access: Access;
+  access: A;
   rateLimit: readonly BucketName[];
   /** Takes the browser session cookie as its credential; such requests are CSRF-checked. */
   cookieSession?: boolean;
@@ -90,7 +96,7 @@ export interface RouteSpec<P extends Schema | undefined, Q extends Schema | unde
   body?: B;
   success: Success;
   failures?: readonly HandlerFailure[];
-  handler: (input: HandlerInput<Out<P>, Out<Q>, Out<B>>) => Promise<Reply>;
+  handler: (input: HandlerInput<Out<P>, Out<Q>, Out<B>, CallerOf<A>>) => Promise<Reply>;
 }
 
 export type Route = RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>;
@@ -99,8 +105,9 @@ export function defineRoute<
   P extends Schema | undefined = undefined,
   Q extends Schema | undefined = undefined,
   B extends Schema | undefined = undefined,
->(spec: RouteSpec<P, Q, B>): Route {
-  return spec as unknown as Route;
+  A extends Access = Access,
+>(spec: RouteSpec<P, Q, B, A>): Route {
+  return spec;
 }
 
 export function isPublic(access: Access): access is { public: true } {

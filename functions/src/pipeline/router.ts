@@ -10,10 +10,7 @@ interface CompiledRoute {
   segments: string[];
 }
 
-export type RouteMatch =
-  | { kind: 'found'; route: Route; params: Record<string, string> }
-  | { kind: 'method-not-allowed'; allowed: Method[] }
-  | { kind: 'not-found' };
+export type RouteMatch = { kind: 'found'; route: Route; params: Record<string, string> } | { kind: 'method-not-allowed'; allowed: Method[] } | { kind: 'not-found' };
 
 export class Router {
   readonly routes: readonly Route[];

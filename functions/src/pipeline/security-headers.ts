@@ -53,8 +53,6 @@ export function helmetOptions(kind: ContentKind): HelmetOptions {
   };
 }
 
-type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
-
 /** helmet's headers are fixed for fixed options: record them once, set them on every response. */
 export function recordHelmetHeaders(kind: ContentKind): [string, string][] {
   const headers: [string, string][] = [];
@@ -63,7 +61,7 @@ export function recordHelmetHeaders(kind: ContentKind): [string, string][] {
     removeHeader: () => {},
     getHeader: () => undefined,
   };
-  (helmet(helmetOptions(kind)) as unknown as NodeMiddleware)({} as IncomingMessage, recorder as unknown as ServerResponse, () => {});
+  helmet(helmetOptions(kind))({} as IncomingMessage, recorder as unknown as ServerResponse, () => {});
   return [...headers, ['Cache-Control', CACHE_CONTROL]];
 }
 

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
 import type { Middleware } from './context.ts';
-import { MethodNotAllowedError, NotFoundError } from './errors.ts';
+import { ApiError, MethodNotAllowedError } from '../errors/api-error.ts';
 import { flatten } from './respond.ts';
 import { recordHelmetHeaders } from './security-headers.ts';
 
@@ -55,7 +55,7 @@ export function staticFiles(options: StaticFilesOptions): Middleware {
   return async (ctx) => {
     const method = ctx.req.method ?? 'GET';
     const file = files.get(ctx.path === '/' ? '/index.html' : ctx.path);
-    if (!file) throw new NotFoundError(files.size > 0 ? 'No such file.' : 'No such file (the web app is built by npm start, or npm run build:web).');
+    if (!file) throw new ApiError('not_found', { params: { what: files.size > 0 ? 'file' : 'file (the web app is built by npm start, or npm run build:web)' } });
     if (method !== 'GET' && method !== 'HEAD') throw new MethodNotAllowedError(['GET', 'HEAD']);
     const headers = { ...ctx.responseHeaders, ...pageHeaders, 'Content-Type': file.type, 'Content-Length': String(file.bytes.length) };
     ctx.res.writeHead(200, flatten(headers));

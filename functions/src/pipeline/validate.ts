@@ -7,10 +7,14 @@
 import { z } from 'zod';
 import { readJsonBody, hasBody } from './body.ts';
 import type { Middleware } from './context.ts';
-import { BadRequestError, UnsupportedMediaTypeError, ValidationError } from './errors.ts';
+import { ApiError } from '../errors/api-error.ts';
 
 type Location = 'params' | 'query' | 'body';
-type Detail = { location: Location; path: string; message: string };
+interface Detail {
+  location: Location;
+  path: string;
+  message: string;
+}
 
 const NOTHING = z.strictObject({});
 
@@ -36,12 +40,12 @@ export function validate(options: ValidateOptions): Middleware {
     if (route.multipart) {
       // The handler streams it (see uploads/multipart.ts), which checks the type again, with its boundary.
       if (!/^multipart\/form-data\s*;/i.test(ctx.req.headers['content-type'] ?? '')) {
-        throw new UnsupportedMediaTypeError('multipart/form-data');
+        throw new ApiError('unsupported_media_type', { params: { expected: 'multipart/form-data' } });
       }
     } else if (route.body) {
       body = await readJsonBody(ctx.req, options.bodyLimitBytes);
     } else if (hasBody(ctx.req)) {
-      throw new BadRequestError('unexpected_body', 'This route takes no request body.');
+      throw new ApiError('unexpected_body');
     }
 
     const query: Record<string, string> = {};
@@ -55,7 +59,7 @@ export function validate(options: ValidateOptions): Middleware {
       query: check(route.query ?? NOTHING, query, 'query', details),
       body: route.body ? check(route.body, body, 'body', details) : undefined,
     };
-    if (details.length > 0) throw new ValidationError(details);
+    if (details.length > 0) throw new ApiError('validation_failed', { details });
     await next();
   };
 }

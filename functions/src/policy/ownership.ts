@@ -3,8 +3,8 @@
  * everyone's. Listing is newest first, with `scope=all` for admins only.
  */
 import { z } from 'zod';
-import type { Principal } from '../pipeline/context.ts';
-import { ForbiddenError } from '../pipeline/errors.ts';
+import type { Principal } from '../pipeline/inputs.ts';
+import { ApiError } from '../errors/api-error.ts';
 import type { DocumentData, DocumentStore, Page } from '../store/port.ts';
 
 export interface Owned {
@@ -27,13 +27,8 @@ export const isAdmin = (principal: Principal): boolean => principal.roles.includ
 export const mayAccess = (principal: Principal, document: Owned): boolean => isAdmin(principal) || document.ownerId === principal.subject;
 
 /** A page of `collection`, newest first: the caller's documents, or with `scope=all` (admins) everyone's. */
-export async function listOwned<T extends DocumentData & Owned>(
-  store: DocumentStore,
-  collection: string,
-  principal: Principal,
-  query: ListOwnedQuery,
-): Promise<Page<T>> {
-  if (query.scope === 'all' && !isAdmin(principal)) throw new ForbiddenError('forbidden', `Only admins may list every owner's ${collection}.`);
+export async function listOwned<T extends DocumentData & Owned>(store: DocumentStore, collection: string, principal: Principal, query: ListOwnedQuery): Promise<Page<T>> {
+  if (query.scope === 'all' && !isAdmin(principal)) throw new ApiError('forbidden', { params: { action: `listing every owner's ${collection}` } });
   return store.query<T>(collection, {
     where: query.scope === 'all' ? {} : { ownerId: principal.subject },
     orderBy: { field: 'createdAt', direction: 'desc' },

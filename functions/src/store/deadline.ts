@@ -113,9 +113,7 @@ export class BoundedCalls {
    */
   run<T>(operation: string, work: (deadline: Deadline) => Promise<T>): Promise<T> {
     if (this.#outstanding >= this.#maxOutstanding) {
-      return Promise.reject(
-        new StoreUnavailableError(`${this.#store}: ${this.#outstanding} calls are still waiting for the store; ${operation} refused`),
-      );
+      return Promise.reject(new StoreUnavailableError(`${this.#store}: ${this.#outstanding} calls are still waiting for the store; ${operation} refused`));
     }
     const deadline = new Deadline(this.deadlineMs, this.#store);
     this.#outstanding += 1;

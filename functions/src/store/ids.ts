@@ -8,7 +8,7 @@ export function newDocumentId(): string {
   while (id.length < 20) {
     for (const byte of randomBytes(32)) {
       // 248 = 4 × 62: reject the top bytes so every character is equally likely
-      if (byte < 248 && id.length < 20) id += ALPHABET[byte % 62];
+      if (byte < 248 && id.length < 20) id += ALPHABET.charAt(byte % 62);
     }
   }
   return id;

@@ -5,9 +5,12 @@
  * and one contract suite (test/store/contract.test.ts) holds both to the same behaviour.
  *
  * Documents are plain JSON objects. A document with a numeric `expiresAt` field (epoch ms)
- * reads as missing once that moment has passed, and the driver deletes it eventually.
- * Rules both drivers share live here, once: names (of collections, ids, queried fields), limits, and cursors (made and recognised
- * only here, so a driver never binds a value a caller made up).
+ * reads as missing once that moment has passed, and the driver deletes it eventually (SQLite's
+ * periodic sweep, Firestore's TTL policy).
+ * Rules both drivers share live here, once: names (of collections, ids, queried fields), the
+ * query's own rules (assertQuery), the cursor's length bound, and cursors (made and recognised
+ * only here, so a driver never binds a value a caller made up). Not yet here: the page-size
+ * range (1..1000) and reads-before-writes in a transaction, which each driver checks itself.
  */
 
 import { createHash } from 'node:crypto';
@@ -15,7 +18,7 @@ import { z } from 'zod';
 import { InvalidCursorError } from './errors.ts';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [field: string]: JsonValue };
-export type DocumentData = { [field: string]: JsonValue };
+export type DocumentData = Record<string, JsonValue>;
 
 /** The field that makes a document expire (epoch milliseconds). */
 export const EXPIRES_AT = 'expiresAt';
@@ -100,10 +103,7 @@ export function requiredIndex(collection: string, spec: QuerySpec): IndexDefinit
   if (equalities.length === 0 || !order || equalities.includes(order.field)) return null;
   return {
     collection,
-    fields: [
-      ...equalities.map((field) => ({ field, order: 'asc' as const })),
-      { field: order.field, order: order.direction },
-    ],
+    fields: [...equalities.map((field) => ({ field, order: 'asc' as const })), { field: order.field, order: order.direction }],
   };
 }
 
@@ -212,7 +212,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 function queryDigest(collection: string, spec: QuerySpec): string {
   const where = Object.entries(spec.where ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const order = spec.orderBy ? [spec.orderBy.field, spec.orderBy.direction] : null;
-  return createHash('sha256').update(JSON.stringify([collection, where, order])).digest().subarray(0, 8).toString('base64url');
+  return createHash('sha256')
+    .update(JSON.stringify([collection, where, order]))
+    .digest()
+    .subarray(0, 8)
+    .toString('base64url');
 }
 
 function isOrderValue(value: unknown): value is FilterValue {

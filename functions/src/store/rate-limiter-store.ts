@@ -136,7 +136,7 @@ export class RateLimiterDocumentStore extends RateLimiterStoreAbstract {
 
   #liveLease(rlKey: string): Lease | undefined {
     const lease = this.#leases.get(rlKey);
-    if (lease && lease.expiresAt !== undefined && lease.expiresAt <= Date.now()) {
+    if (lease?.expiresAt !== undefined && lease.expiresAt <= Date.now()) {
       this.#leases.delete(rlKey);
       return undefined;
     }

@@ -25,15 +25,7 @@ import { randomInt } from 'node:crypto';
 import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import {
-  DocumentExistsError,
-  DocumentNotFoundError,
-  MissingIndexError,
-  StoreBusyError,
-  StoreError,
-  StoreUnavailableError,
-  TransactionAbortedError,
-} from './errors.ts';
+import { DocumentExistsError, DocumentNotFoundError, MissingIndexError, StoreBusyError, StoreError, StoreUnavailableError, TransactionAbortedError } from './errors.ts';
 import {
   EXPIRES_AT,
   assertName,
@@ -93,7 +85,11 @@ export interface SqliteStoreOptions {
   logger?: StoreLogger;
 }
 
-type Row = { data: string; version: number; expires_at: number | null };
+interface Row {
+  data: string;
+  version: number;
+  expires_at: number | null;
+}
 type Write =
   | { kind: 'create' | 'set'; collection: string; id: string; data: DocumentData }
   | { kind: 'update'; collection: string; id: string; patch: DocumentData }

@@ -12,11 +12,11 @@
 import { randomUUID } from 'node:crypto';
 import { create as contentDisposition } from 'content-disposition';
 import { BlobNotFoundError } from '../blobs/errors.ts';
-import type { Principal } from '../pipeline/context.ts';
-import { NotFoundError } from '../pipeline/errors.ts';
+import type { Principal } from '../pipeline/inputs.ts';
 import type { HandlerInput, Reply } from '../pipeline/route.ts';
 import { listOwned, mayAccess, type ListOwnedQuery } from '../policy/ownership.ts';
 import type { DocumentStore } from '../store/port.ts';
+import { ApiError } from '../errors/api-error.ts';
 import { UploadTooLargeError } from './errors.ts';
 import { blobKey, ownerSegment } from './names.ts';
 
@@ -46,14 +46,16 @@ interface QuotaDocument {
   files: number;
 }
 
-type Params = { id: string };
+interface Params {
+  id: string;
+}
 
 function toUpload(id: string, { blobKey: _, ...shown }: UploadDocument) {
   return { id, ...shown };
 }
 
-function notFound(): NotFoundError {
-  return new NotFoundError('No such upload.');
+function notFound(): ApiError {
+  return new ApiError('not_found', { params: { what: 'upload' } });
 }
 
 async function bytesUsed(store: DocumentStore, ownerId: string): Promise<number> {
@@ -66,7 +68,7 @@ async function recordUpload(store: DocumentStore, quotaBytes: number, id: string
     const quotaId = ownerSegment(upload.ownerId);
     const quota = (await tx.get<QuotaDocument>(UPLOAD_QUOTAS, quotaId)) ?? { bytes: 0, files: 0 };
     if (quota.bytes + upload.size > quotaBytes) {
-      throw new UploadTooLargeError('quota_exceeded', 'The file does not fit in your storage quota.', { limitBytes: quotaBytes - quota.bytes });
+      throw new UploadTooLargeError('quota_exceeded', { params: { left: quotaBytes - quota.bytes }, details: { limitBytes: quotaBytes - quota.bytes } });
     }
     tx.set(UPLOAD_QUOTAS, quotaId, { bytes: quota.bytes + upload.size, files: quota.files + 1 });
     tx.create(UPLOADS, id, upload);
@@ -77,7 +79,7 @@ export async function createUpload({ request, principal, services, log }: Handle
   const { store, blobs, uploads: limits } = services;
   const ownerId = principal.subject;
   const left = limits.quotaBytesPerUser - (await bytesUsed(store, ownerId));
-  if (left <= 0) throw new UploadTooLargeError('quota_exceeded', 'Your storage quota is used up; delete some uploads first.', { limitBytes: 0 });
+  if (left <= 0) throw new UploadTooLargeError('quota_exceeded', { params: { left: 0 }, details: { limitBytes: 0 } });
   const quotaBinds = left < limits.maxFileBytes;
 
   const id = randomUUID();

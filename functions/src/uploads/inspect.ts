@@ -13,7 +13,8 @@
 import { Writable } from 'node:stream';
 import { fileTypeFromBuffer } from 'file-type';
 import { imageSize } from 'image-size';
-import { EmptyFileError, FileTypeRefusedError, UploadTooLargeError, type RefusedTypeCode, type TypeWitnesses } from './errors.ts';
+import { ApiError } from '../errors/api-error.ts';
+import { FileTypeRefusedError, UploadTooLargeError, type RefusedTypeCode, type TypeWitnesses } from './errors.ts';
 import { typeByMime, type FileType } from './file-types.ts';
 
 /** What file-type reads to recognise a type (its `reasonableDetectionSizeInBytes`). */
@@ -91,7 +92,7 @@ export class FileInspector extends Writable {
   }
 
   async #finish(): Promise<void> {
-    if (this.#size === 0) throw new EmptyFileError();
+    if (this.#size === 0) throw new ApiError('empty_file');
     if (!this.#dimensions) await this.#inspectHead(true);
     this.#result = { type: this.#sniffed!, bytes: Buffer.concat(this.#chunks, this.#size), ...this.#dimensions! };
   }
@@ -114,11 +115,10 @@ export class FileInspector extends Writable {
     }
     const pixels = dimensions.width * dimensions.height;
     if (pixels > this.#options.maxPixels) {
-      throw new UploadTooLargeError(
-        'image_too_large',
-        `The image is ${dimensions.width}×${dimensions.height}: more than ${this.#options.maxPixels} pixels.`,
-        { width: dimensions.width, height: dimensions.height, maxPixels: this.#options.maxPixels },
-      );
+      throw new UploadTooLargeError('image_too_large', {
+        params: { reason: `it is ${dimensions.width}×${dimensions.height}, more than ${this.#options.maxPixels} pixels` },
+        details: { width: dimensions.width, height: dimensions.height, maxPixels: this.#options.maxPixels },
+      });
     }
     this.#dimensions = dimensions;
   }

@@ -9,9 +9,9 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
-import type { Request } from '../pipeline/context.ts';
-import { BadRequestError, HttpError, UnsupportedMediaTypeError } from '../pipeline/errors.ts';
-import { UploadAbortedError, UploadTooLargeError } from './errors.ts';
+import type { Request } from '../pipeline/inputs.ts';
+import { ApiError } from '../errors/api-error.ts';
+import { UploadTooLargeError } from './errors.ts';
 
 export interface MultipartLimits {
   /** Bytes of the one file. */
@@ -45,11 +45,7 @@ export interface IncomingFile {
  * breaks a limit or a rule after the file, so a consumer can hold back committing until then.
  * Resolves with `receive`'s result once both are done.
  */
-export async function receiveSingleFile<T>(
-  req: Request,
-  limits: MultipartLimits,
-  receive: (file: IncomingFile, complete: Promise<void>) => Promise<T>,
-): Promise<T> {
+export async function receiveSingleFile<T>(req: Request, limits: MultipartLimits, receive: (file: IncomingFile, complete: Promise<void>) => Promise<T>): Promise<T> {
   const declaredLength = Number(req.headers['content-length']);
   if (declaredLength > limits.fileBytes + FORM_OVERHEAD_BYTES) throw tooLarge(limits);
 
@@ -64,7 +60,7 @@ export async function receiveSingleFile<T>(
       limits: { ...FORM_LIMITS, fileSize: limits.fileBytes + 1 },
     });
   } catch {
-    throw new UnsupportedMediaTypeError('multipart/form-data with a boundary');
+    throw new ApiError('unsupported_media_type', { params: { expected: 'multipart/form-data with a boundary' } });
   }
 
   let failure: unknown;
@@ -77,12 +73,11 @@ export async function receiveSingleFile<T>(
   const fail = (error: unknown) => {
     if (failure === undefined) {
       failure = error;
-      if (error instanceof HttpError && !req.rawBody && !req.complete) error.headers.Connection = 'close';
+      if (error instanceof ApiError && !req.rawBody && !req.complete) error.headers.Connection = 'close';
     }
     settle.reject(failure);
   };
-  const unexpectedField = (field: string) =>
-    new BadRequestError('unexpected_field', `Send one file, in the form field "${FILE_FIELD}", and nothing else.`, { details: { field } });
+  const unexpectedField = (field: string) => new ApiError('unexpected_field', { params: { field: FILE_FIELD }, details: { field } });
 
   parser.on('file', (name, stream, info) => {
     if (name !== FILE_FIELD || received) {
@@ -99,10 +94,10 @@ export async function receiveSingleFile<T>(
     received.catch(fail);
   });
   parser.on('field', (name) => fail(unexpectedField(name)));
-  parser.on('filesLimit', () => fail(new UploadTooLargeError('too_many_files', 'Send one file per request.')));
-  parser.on('error', (error) => fail(new BadRequestError('malformed_multipart', 'The multipart body is malformed.', { cause: error })));
+  parser.on('filesLimit', () => fail(new UploadTooLargeError('too_many_files', {})));
+  parser.on('error', (error) => fail(new ApiError('malformed_multipart', { cause: error })));
   parser.on('finish', () => {
-    if (!received) fail(new BadRequestError('file_required', `Send a file in the form field "${FILE_FIELD}".`));
+    if (!received) fail(new ApiError('file_required', { params: { field: FILE_FIELD } }));
     settle.resolve();
   });
 
@@ -110,7 +105,7 @@ export async function receiveSingleFile<T>(
     parser.end(req.rawBody);
   } else {
     // A client that goes away midway ends here (busboy's own errors are recorded above).
-    pipeline(req, parser).catch((error: unknown) => fail(new UploadAbortedError(error)));
+    pipeline(req, parser).catch((error: unknown) => fail(new ApiError('upload_aborted', { cause: error })));
   }
 
   try {
@@ -125,6 +120,6 @@ export async function receiveSingleFile<T>(
 
 function tooLarge(limits: MultipartLimits): UploadTooLargeError {
   return limits.fileLimitCode === 'quota_exceeded'
-    ? new UploadTooLargeError('quota_exceeded', `The file does not fit in your storage quota (${limits.fileBytes} bytes left).`, { limitBytes: limits.fileBytes })
-    : new UploadTooLargeError('file_too_large', `The file is larger than ${limits.fileBytes} bytes.`, { limitBytes: limits.fileBytes });
+    ? new UploadTooLargeError('quota_exceeded', { params: { left: limits.fileBytes }, details: { limitBytes: limits.fileBytes } })
+    : new UploadTooLargeError('file_too_large', { params: { limit: limits.fileBytes }, details: { limitBytes: limits.fileBytes } });
 }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../blobs/port.ts';
-import type { Request } from '../pipeline/context.ts';
+import type { Request } from '../pipeline/inputs.ts';
 import { FileTypeRefusedError } from './errors.ts';
 import { typeByExtension, typeByMime, type FileType } from './file-types.ts';
 import { FileInspector } from './inspect.ts';

@@ -43,9 +43,7 @@ export async function reconcileUploads(options: ReconcileUploadsOptions): Promis
       graceMs: options.graceMs ?? DEFAULT_GRACE_MS,
       now: options.now,
       async referenced(keys) {
-        const named = await Promise.all(
-          keys.map(async (key) => ((await store.query(UPLOADS, { where: { blobKey: key }, limit: 1 })).documents.length > 0 ? key : null)),
-        );
+        const named = await Promise.all(keys.map(async (key) => ((await store.query(UPLOADS, { where: { blobKey: key }, limit: 1 })).documents.length > 0 ? key : null)));
         return new Set(named.filter((key): key is string => key !== null));
       },
     });
@@ -86,10 +84,12 @@ export function startReconciler(options: ReconcilerOptions): RunningReconciler {
   if (options.graceMs !== undefined && !(options.graceMs >= MIN_GRACE_MS)) throw new TypeError(`graceMs must be at least ${MIN_GRACE_MS}`);
   let inFlight: Promise<void> | undefined;
   const pass = (): Promise<void> =>
-    (inFlight ??= reconcileUploads(options).then(
-      () => {},
-      () => {}, // logged by reconcileUploads; the next pass tries again
-    ).finally(() => (inFlight = undefined)));
+    (inFlight ??= reconcileUploads(options)
+      .then(
+        () => {},
+        () => {}, // logged by reconcileUploads; the next pass tries again
+      )
+      .finally(() => (inFlight = undefined)));
   const firstPass = pass();
   const timer = setInterval(() => void pass(), intervalMs);
   timer.unref();

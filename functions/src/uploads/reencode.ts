@@ -25,8 +25,8 @@
  * it at cold start, nor an upload refused before decoding.
  */
 import type { Metadata, Sharp, SharpOptions } from 'sharp';
-import { HttpError } from '../pipeline/errors.ts';
-import { FileTypeRefusedError, UploadBusyError, UploadTooLargeError, type TypeWitnesses } from './errors.ts';
+import { ApiError } from '../errors/api-error.ts';
+import { FileTypeRefusedError, UploadTooLargeError, type TypeWitnesses } from './errors.ts';
 import type { FileType } from './file-types.ts';
 import { createWorkQueue, WorkQueueBusyError, type WorkQueue, type WorkQueueOptions } from '../work-queue.ts';
 
@@ -116,11 +116,12 @@ export async function reencodeImage(input: Buffer, type: FileType, options: Reen
       return { bytes: data, width: info.width, height: info.pageHeight ?? info.height };
     });
   } catch (error) {
-    if (error instanceof HttpError) throw error;
-    if (error instanceof WorkQueueBusyError) throw new UploadBusyError();
+    if (error instanceof ApiError) throw error;
+    if (error instanceof WorkQueueBusyError) throw new ApiError('upload_busy');
     if (error instanceof Error && PIXEL_LIMIT_MESSAGE.test(error.message)) {
-      throw new UploadTooLargeError('image_too_large', `The image has more than ${options.maxPixels} pixels (all its frames together).`, {
-        maxPixels: options.maxPixels,
+      throw new UploadTooLargeError('image_too_large', {
+        params: { reason: `more than ${options.maxPixels} pixels (all its frames together)` },
+        details: { maxPixels: options.maxPixels },
       });
     }
     // Anything else libvips could not decode: the bytes are not the image they claim to be.
@@ -134,10 +135,9 @@ function checkGifCanvas(metadata: Metadata, maxPixels: number): void {
   const height = metadata.pageHeight ?? metadata.height;
   const limit = Math.floor(maxPixels * GIF_CANVAS_SHARE);
   if (width * height > limit) {
-    throw new UploadTooLargeError('image_too_large', `The GIF's canvas is ${width}×${height}: a GIF may have at most ${limit} pixels a frame.`, {
-      width,
-      height,
-      maxPixels: limit,
+    throw new UploadTooLargeError('image_too_large', {
+      params: { reason: `the GIF's canvas is ${width}×${height}, and a GIF may have at most ${limit} pixels a frame` },
+      details: { width, height, maxPixels: limit },
     });
   }
 }

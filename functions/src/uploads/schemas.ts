@@ -6,7 +6,10 @@ import { listOwnedQuery } from '../policy/ownership.ts';
 export const UPLOAD_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 export const uploadParams = z.strictObject({
-  id: z.string().regex(UPLOAD_ID_PATTERN, 'must be an upload id (a lower-case UUID)').meta({ examples: ['3f2504e0-4f89-41d3-9a0c-0305e82c3301'] }),
+  id: z
+    .string()
+    .regex(UPLOAD_ID_PATTERN, 'must be an upload id (a lower-case UUID)')
+    .meta({ examples: ['3f2504e0-4f89-41d3-9a0c-0305e82c3301'] }),
 });
 
 export const listUploadsQuery = listOwnedQuery;
@@ -26,6 +29,4 @@ export const uploadResponse = z
   })
   .meta({ id: 'Upload' });
 
-export const uploadPageResponse = z
-  .object({ uploads: z.array(uploadResponse), nextCursor: z.string().nullable() })
-  .meta({ id: 'UploadPage' });
+export const uploadPageResponse = z.object({ uploads: z.array(uploadResponse), nextCursor: z.string().nullable() }).meta({ id: 'UploadPage' });

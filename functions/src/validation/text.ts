@@ -32,10 +32,8 @@ export interface TextRuleOptions {
 
 /** U+200C/U+200D between two letters (a letter's combining marks included), or U+200D between two emoji. */
 const JOINER_IN_CONTEXT =
-  String.raw`(?<=[\p{L}\p{M}])[\u200C\u200D](?=\p{L})` +
-  String.raw`|(?<=[\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F])\u200D(?=\p{Extended_Pictographic})`;
-const NOT_ALLOWED =
-  String.raw`[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cn}\p{Cs}]` + String.raw`|(?!\p{Variation_Selector})\p{Default_Ignorable_Code_Point}`;
+  String.raw`(?<=[\p{L}\p{M}])[\u200C\u200D](?=\p{L})` + String.raw`|(?<=[\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F])\u200D(?=\p{Extended_Pictographic})`;
+const NOT_ALLOWED = String.raw`[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cn}\p{Cs}]` + String.raw`|(?!\p{Variation_Selector})\p{Default_Ignorable_Code_Point}`;
 
 function rule(multiline: boolean): RegExp {
   const kept = multiline ? String.raw`|[\t\n]` : '';

@@ -1,6 +1,6 @@
 /** The account: two-step sign-in (TOTP) set-up, with recovery codes shown once. */
 import { account, call } from '../api.ts';
-import { field, h, onClick, onSubmit, showInfo } from '../dom.ts';
+import { field, h, onClick, onSubmit, showInfo, textOf } from '../dom.ts';
 
 export function accountScreen(): HTMLElement {
   const section = h('section', {}, h('h2', { text: 'Account' }), h('p', { text: `Signed in as ${account?.email ?? ''}` }));
@@ -13,12 +13,14 @@ export function accountScreen(): HTMLElement {
     const enrollment = await call<{ secret: string; otpauthUri: string; qrCode: string }>('POST', '/auth/mfa/enroll');
     const qr = h('img', { class: 'qr', alt: 'QR code for your authenticator app' });
     qr.src = enrollment.qrCode; // a data: URL the API made
-    const activate = h('form', { 'aria-label': 'Confirm two-step sign-in' },
+    const activate = h(
+      'form',
+      { 'aria-label': 'Confirm two-step sign-in' },
       field('Code from the app', h('input', { name: 'code', autocomplete: 'one-time-code', required: true, inputmode: 'numeric' })),
       h('button', { type: 'submit', text: 'Turn on' }),
     );
     onSubmit(activate, async (data) => {
-      const answer = await call<{ recoveryCodes: string[] }>('POST', '/auth/mfa/activate', { body: { code: String(data.get('code')).trim() } });
+      const answer = await call<{ recoveryCodes: string[] }>('POST', '/auth/mfa/activate', { body: { code: textOf(data, 'code').trim() } });
       if (account) account.mfaEnabled = true;
       showInfo('Two-step sign-in is on.');
       section.replaceChildren(

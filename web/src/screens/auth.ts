@@ -1,19 +1,21 @@
 /** Register, sign in, and the second step of a sign-in with MFA. */
 import { call, login, verifyMfa } from '../api.ts';
-import { field, h, onSubmit, showInfo } from '../dom.ts';
+import { field, h, onSubmit, showInfo, textOf } from '../dom.ts';
 
 type Go = (hash: string) => void;
 
 let pendingChallenge: string | null = null;
 
 export function loginScreen(go: Go): HTMLElement {
-  const form = h('form', { 'aria-label': 'Sign in' },
+  const form = h(
+    'form',
+    { 'aria-label': 'Sign in' },
     field('Email', h('input', { name: 'email', type: 'email', autocomplete: 'username', required: true })),
     field('Password', h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
     h('button', { type: 'submit', text: 'Sign in' }),
   );
   onSubmit(form, async (data) => {
-    const result = await login(String(data.get('email')), String(data.get('password')));
+    const result = await login(textOf(data, 'email'), textOf(data, 'password'));
     if (result.kind === 'mfa') {
       pendingChallenge = result.challenge;
       go('#/mfa');
@@ -25,7 +27,9 @@ export function loginScreen(go: Go): HTMLElement {
 }
 
 export function registerScreen(go: Go): HTMLElement {
-  const form = h('form', { 'aria-label': 'Create an account' },
+  const form = h(
+    'form',
+    { 'aria-label': 'Create an account' },
     field('Email', h('input', { name: 'email', type: 'email', autocomplete: 'username', required: true })),
     field('Password (12 characters or more, hard to guess)', h('input', { name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 12 })),
     h('button', { type: 'submit', text: 'Create account' }),
@@ -44,12 +48,14 @@ export function mfaScreen(go: Go): HTMLElement {
     go('#/login');
     return h('section');
   }
-  const form = h('form', { 'aria-label': 'Two-step sign-in' },
+  const form = h(
+    'form',
+    { 'aria-label': 'Two-step sign-in' },
     field('Code from your authenticator app, or a recovery code', h('input', { name: 'code', autocomplete: 'one-time-code', required: true })),
     h('button', { type: 'submit', text: 'Verify' }),
   );
   onSubmit(form, async (data) => {
-    await verifyMfa(challenge, String(data.get('code')).trim());
+    await verifyMfa(challenge, textOf(data, 'code').trim());
     pendingChallenge = null;
     go('#/items');
   });

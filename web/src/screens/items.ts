@@ -26,8 +26,8 @@ export function itemsScreen(): HTMLElement {
     cursors[page + 1] = answer.nextCursor;
     const previous = h('button', { type: 'button', class: 'secondary', text: 'Previous', disabled: page === 0 });
     const next = h('button', { type: 'button', class: 'secondary', text: 'Next', disabled: !answer.nextCursor });
-    previous.addEventListener('click', () => ((page -= 1), reload()));
-    next.addEventListener('click', () => ((page += 1), reload()));
+    previous.addEventListener('click', () => void ((page -= 1), reload()));
+    next.addEventListener('click', () => void ((page += 1), reload()));
     pager.replaceChildren(previous, h('span', { class: 'muted', text: `Page ${page + 1}` }), next);
   }
 
@@ -42,7 +42,9 @@ export function itemsScreen(): HTMLElement {
       await load();
     });
     edit.addEventListener('click', () => {
-      const form = h('form', { 'aria-label': `Edit ${item.name}` },
+      const form = h(
+        'form',
+        { 'aria-label': `Edit ${item.name}` },
         field('Name', h('input', { name: 'name', value: item.name, required: true })),
         field('Description', h('input', { name: 'description', value: item.description, required: true })),
         h('div', { class: 'row' }, h('button', { type: 'submit', text: 'Save' })),
@@ -56,7 +58,9 @@ export function itemsScreen(): HTMLElement {
     return li;
   }
 
-  const create = h('form', { 'aria-label': 'New item' },
+  const create = h(
+    'form',
+    { 'aria-label': 'New item' },
     field('Name', h('input', { name: 'name', required: true })),
     field('Description', h('input', { name: 'description', required: true })),
     h('button', { type: 'submit', text: 'Add item' }),
@@ -68,6 +72,6 @@ export function itemsScreen(): HTMLElement {
     await load();
   });
 
-  reload();
+  void reload();
   return h('section', {}, h('h2', { text: 'Items' }), create, list, pager);
 }

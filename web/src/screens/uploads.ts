@@ -32,7 +32,14 @@ export function uploadsScreen(): HTMLElement {
       await load();
     });
     const meta = `${upload.contentType}, ${upload.width}×${upload.height}, ${upload.size} bytes`;
-    return h('li', { 'data-id': upload.id }, h('strong', { text: upload.originalName }), h('span', { class: 'muted', text: meta }), await preview(upload), h('div', { class: 'row' }, remove));
+    return h(
+      'li',
+      { 'data-id': upload.id },
+      h('strong', { text: upload.originalName }),
+      h('span', { class: 'muted', text: meta }),
+      await preview(upload),
+      h('div', { class: 'row' }, remove),
+    );
   }
 
   async function load(): Promise<void> {
