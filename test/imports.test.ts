@@ -70,7 +70,20 @@ describe('imports between the modules of functions/src', function () {
   it('are read as they are written (the check sees a cycle when there is one)', function () {
     const a = join(SOURCE, 'a.ts');
     const b = join(SOURCE, 'b.ts');
-    assert.deepEqual(cyclesOf(new Map([[a, [b]], [b, [a]]])).map((cycle) => cycle.length), [2]);
-    assert.deepEqual(importsOf(join(SOURCE, 'pipeline', 'route.ts')).map((file) => relative(SOURCE, file)).sort(), ['config/index.ts', 'pipeline/inputs.ts']);
+    assert.deepEqual(
+      cyclesOf(
+        new Map([
+          [a, [b]],
+          [b, [a]],
+        ]),
+      ).map((cycle) => cycle.length),
+      [2],
+    );
+    assert.deepEqual(
+      importsOf(join(SOURCE, 'pipeline', 'route.ts'))
+        .map((file) => relative(SOURCE, file))
+        .sort(),
+      ['config/index.ts', 'pipeline/inputs.ts'],
+    );
   });
 });

@@ -108,7 +108,10 @@ describe('Cloud Functions entry point (functions/src/index.ts)', function () {
 
   it('takes off the X-Powered-By its host added, on answers and on errors alike', async function () {
     const answers = [await send(base, 'GET', '/items', { token }), await send(base, 'GET', '/items'), await send(base, 'DELETE', '/items')];
-    assert.deepEqual(answers.map((answer) => answer.status), [200, 401, 405]);
+    assert.deepEqual(
+      answers.map((answer) => answer.status),
+      [200, 401, 405],
+    );
     for (const answer of answers) assert.equal(answer.headers['x-powered-by'], undefined);
   });
 

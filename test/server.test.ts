@@ -18,12 +18,12 @@ function start(env: Record<string, string>): { child: ChildProcess; output: Prom
   let stdout = '';
   let stderr = '';
   const output = new Promise<{ url: string; stderr: string }>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
       const url = /listening on (http:\/\/\S+)/.exec(stdout)?.[1];
       if (url) resolve({ url, stderr });
     });
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     child.on('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
   });
   return { child, output };

@@ -67,7 +67,10 @@ describe('work queue', function () {
     const queue = createWorkQueue({ concurrency: 1, maxWaiting: 0 });
     const { job, finish } = jobs();
     const first = queue.run(job('held'));
-    await assert.rejects(queue.run(async () => 'late'), WorkQueueBusyError);
+    await assert.rejects(
+      queue.run(async () => 'late'),
+      WorkQueueBusyError,
+    );
     finish('held');
     assert.equal(await first, 'held');
   });

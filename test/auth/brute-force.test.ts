@@ -216,7 +216,10 @@ describe('guessing limits', function () {
       const wrong = burst.filter((r) => r.status === 401 && r.json.error.code === 'invalid_mfa_code').length;
       assert.ok(wrong <= 10, `${wrong} codes judged`);
       // A 503 is a store too busy to count the guess (Firestore under contention): never judged.
-      assert.ok(burst.every((r) => r.status === 401 || r.status === 429 || (r.status === 503 && r.headers['retry-after'])), JSON.stringify(statuses(burst)));
+      assert.ok(
+        burst.every((r) => r.status === 401 || r.status === 429 || (r.status === 503 && r.headers['retry-after'])),
+        JSON.stringify(statuses(burst)),
+      );
     });
 
     it('counts wrong codes at /auth/mfa/disable against the same budget', async function () {

@@ -128,7 +128,11 @@ describe('cookie sessions and CSRF', function () {
 
     it('needs no CSRF token for bearer requests', async function () {
       const { response } = await cookieLogin();
-      const created = await api.request('POST', '/items', { token: response.json.accessToken, body: { name: 'Desk lamp', description: 'Warm light' }, headers: { origin: ALLOWED_ORIGIN } });
+      const created = await api.request('POST', '/items', {
+        token: response.json.accessToken,
+        body: { name: 'Desk lamp', description: 'Warm light' },
+        headers: { origin: ALLOWED_ORIGIN },
+      });
       assert.equal(created.status, 201);
     });
 

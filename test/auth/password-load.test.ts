@@ -120,7 +120,10 @@ describe('password work under load (whole server, over HTTP)', function () {
     const answers = await burst;
     // On a starved CPU the last in line may be told to come back (the flood spec below); the others are created.
     for (const response of answers) if (response.status !== 201) assertBusy(response, ['auth_busy', 'password_check_unavailable']);
-    assert.ok(answers.some((response) => response.status === 201), answers.map((response) => response.status).join(' '));
+    assert.ok(
+      answers.some((response) => response.status === 201),
+      answers.map((response) => response.status).join(' '),
+    );
     withinBaseline('GET jwks during 5 registrations', base, loaded);
   });
 

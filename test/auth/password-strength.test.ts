@@ -96,7 +96,9 @@ describe('password strength checker (zxcvbn-ts in a worker thread)', function ()
   });
 
   it('survives a worker that dies between checks', async function () {
-    const { spawn, started } = spawner("require('node:worker_threads').parentPort.once('message', (m) => { require('node:worker_threads').parentPort.postMessage({ id: m.id, score: 4, warning: null, suggestions: [] }); setTimeout(() => { throw new Error('later'); }, 10); });");
+    const { spawn, started } = spawner(
+      "require('node:worker_threads').parentPort.once('message', (m) => { require('node:worker_threads').parentPort.postMessage({ id: m.id, score: 4, warning: null, suggestions: [] }); setTimeout(() => { throw new Error('later'); }, 10); });",
+    );
     checker = createStrengthChecker({ spawn });
     assert.equal((await checker.check('kX9#mP2$vL8@nQ4!', [])).score, 4);
     await exited(started[0]!); // its uncaught error did not reach this process

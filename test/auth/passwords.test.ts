@@ -73,7 +73,7 @@ describe('password hashing', function () {
   it('turns away hashes beyond the line with 503 auth_busy and Retry-After, and makes the others', async function () {
     const cheap = { ln: 10, r: 8, p: 1 };
     const outcomes = await Promise.allSettled(Array.from({ length: 40 }, () => hashPassword('same password here', cheap)));
-    const refused = outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => (outcome as PromiseRejectedResult).reason);
+    const refused = outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => outcome.reason);
     assert.ok(refused.length > 0 && refused.length < 40, `${refused.length} of 40 refused`);
     for (const error of refused) {
       assert.ok(error instanceof AuthBusyError, String(error));

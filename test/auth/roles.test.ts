@@ -62,7 +62,7 @@ describe('role changes', function () {
     assert.equal(noMfa.json.error.code, 'mfa_required');
     const stale = await api.token({ sub: 'root', roles: ['admin'], mfa: true, authTime: Math.floor(Date.now() / 1000) - 16 * 60 });
     assert.equal((await setRoles(bob.id, ['admin'], stale)).json.error.code, 'mfa_required');
-    assert.deepEqual(((await api.store.get('users', bob.id)) as { roles: string[] }).roles, ['user']);
+    assert.deepEqual((await api.store.get('users', bob.id))!.roles, ['user']);
   });
 
   it('never removes the last admin', async function () {
@@ -71,7 +71,7 @@ describe('role changes', function () {
     const demote = await setRoles(alice.id, ['user']);
     assert.equal(demote.status, 409);
     assert.equal(demote.json.error.code, 'last_admin');
-    assert.deepEqual(((await api.store.get('users', alice.id)) as { roles: string[] }).roles, ['user', 'admin']);
+    assert.deepEqual((await api.store.get('users', alice.id))!.roles, ['user', 'admin']);
     // With a second admin, the first may step down.
     const bob = await account('bob@example.com');
     assert.equal((await setRoles(bob.id, ['admin'])).status, 200);

@@ -109,10 +109,10 @@ describe('session security', function () {
       await start();
       const { refreshToken } = await login();
       const [one, two] = await Promise.all([refresh(refreshToken), refresh(refreshToken)]);
-      assert.equal(one!.status, 200, one!.text);
-      assert.equal(two!.status, 200, two!.text);
-      assert.equal(one!.json.refreshToken, two!.json.refreshToken, 'the successor already issued');
-      const next = await refresh(one!.json.refreshToken);
+      assert.equal(one.status, 200, one.text);
+      assert.equal(two.status, 200, two.text);
+      assert.equal(one.json.refreshToken, two.json.refreshToken, 'the successor already issued');
+      const next = await refresh(one.json.refreshToken);
       assert.equal(next.status, 200, 'the family was not revoked');
       assert.ok(!api.logs.some((line) => line.event === 'security.refresh_token_reuse'));
     });

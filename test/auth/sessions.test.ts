@@ -140,7 +140,8 @@ describe('accounts and sessions', function () {
       const { hashPassword } = await import('../../functions/src/auth/passwords.ts');
       await api.store.update('users', json.user.id, { passwordHash: await hashPassword(PASSWORD, { ln: 14, r: 8, p: 1 }) });
       assert.equal((await login()).status, 200);
-      const stored = (await api.store.get('users', json.user.id)) as { passwordHash: string };
+      const stored = await api.store.get<{ passwordHash: string }>('users', json.user.id);
+      assert.ok(stored);
       assert.match(stored.passwordHash, /^scrypt\$ln=17,/);
       assert.equal((await login()).status, 200, 'the new hash verifies');
     });

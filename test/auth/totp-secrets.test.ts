@@ -48,7 +48,12 @@ describe('TOTP secrets at rest', function () {
     });
 
     it('refuses key sets that are not 32-byte keys with unique kids', function () {
-      for (const bad of ['nope', '{"keys":[]}', '{"keys":[{"kty":"oct","kid":"a","k":"c2hvcnQ"}]}', JSON.stringify({ keys: [...JSON.parse(oldKeys).keys, ...JSON.parse(oldKeys).keys] })]) {
+      for (const bad of [
+        'nope',
+        '{"keys":[]}',
+        '{"keys":[{"kty":"oct","kid":"a","k":"c2hvcnQ"}]}',
+        JSON.stringify({ keys: [...JSON.parse(oldKeys).keys, ...JSON.parse(oldKeys).keys] }),
+      ]) {
         assert.throws(() => parseTotpKeys(bad), TotpKeyError, bad);
       }
     });

@@ -42,7 +42,10 @@ async function withServer<R>(kind: string, work: (target: Target) => Promise<R>)
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
-    const [line] = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
+    const [line] = await createInterface({ input: child.stdout })
+      [Symbol.asyncIterator]()
+      .next()
+      .then((r) => [r.value as string]);
     return await work({ ...(JSON.parse(line!) as Omit<Target, 'pid'>), pid: child.pid! });
   } finally {
     child.kill();
@@ -202,8 +205,15 @@ if (only.has('cold-start')) {
   };
   measure('empty module (baseline)', ['data:text/javascript,export default 1']);
   measure('index.js (entry: firebase-functions, every function)', [lib('index.js')]);
-  measure('+ app.js, runtime.js (pipeline and runtime, on any function\'s first request)', [lib('index.js'), lib('app.js'), lib('runtime.js')]);
-  measure('+ Firestore driver and firebase-admin (deployed store, on first use)', [lib('index.js'), lib('app.js'), lib('runtime.js'), lib('store/firestore.js'), 'firebase-admin/app', 'firebase-admin/firestore']);
+  measure("+ app.js, runtime.js (pipeline and runtime, on any function's first request)", [lib('index.js'), lib('app.js'), lib('runtime.js')]);
+  measure('+ Firestore driver and firebase-admin (deployed store, on first use)', [
+    lib('index.js'),
+    lib('app.js'),
+    lib('runtime.js'),
+    lib('store/firestore.js'),
+    'firebase-admin/app',
+    'firebase-admin/firestore',
+  ]);
   measure('+ upload receiving: busboy, file-type, image-size (first upload)', [lib('index.js'), lib('app.js'), lib('runtime.js'), lib('uploads/receive.js')]);
   measure('+ Cloud Logging transport (deployed logs, loaded on first use)', [lib('index.js'), lib('app.js'), lib('runtime.js'), '@google-cloud/logging-winston']);
   console.table(rows);

@@ -30,11 +30,12 @@ const id = 'BenchItem00000000001';
 const kind = process.argv[2];
 if (kind === 'bare') {
   const dir = mkdtempSync(join(tmpdir(), 'bastion-bench-bare-'));
-  const server = createServer(async (req, res) => {
+  const server = createServer((req, res) => {
     if (req.method === 'POST') {
-      await pipeline(req, createWriteStream(join(dir, randomUUID()), { flush: true }));
-      res.writeHead(201, { 'Content-Length': 0 });
-      res.end();
+      void pipeline(req, createWriteStream(join(dir, randomUUID()), { flush: true })).then(() => {
+        res.writeHead(201, { 'Content-Length': 0 });
+        res.end();
+      });
       return;
     }
     const body = JSON.stringify({ id, ...item });

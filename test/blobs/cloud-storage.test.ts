@@ -89,7 +89,7 @@ describe('Cloud Storage blob driver, against a stand-in endpoint', function () {
       ['GET /b/b/o/uploads/a/marker.png'],
       'the endpoint saw only the later request',
     );
-    assert.equal(connections, 1, 'no connection but the later request\'s');
+    assert.equal(connections, 1, "no connection but the later request's");
   });
 
   it('reads 412 (the name is taken) as BlobExistsError', async function () {
@@ -100,7 +100,10 @@ describe('Cloud Storage blob driver, against a stand-in endpoint', function () {
   it('a refused put is that one conditional request, carrying the content type: nothing is sent that could change the existing object', async function () {
     answer = { status: 412, body: { error: { code: 412, message: 'At least one of the pre-conditions you specified did not hold.' } } };
     await assert.rejects(blobs.put('uploads/a/1.png', Readable.from([Buffer.from('x')]), { contentType: 'image/gif' }), BlobExistsError);
-    assert.deepEqual(seen.map((r) => [r.method, r.url.pathname, r.url.searchParams.get('ifGenerationMatch')]), [['POST', '/upload/storage/v1/b/b/o', '0']]);
+    assert.deepEqual(
+      seen.map((r) => [r.method, r.url.pathname, r.url.searchParams.get('ifGenerationMatch')]),
+      [['POST', '/upload/storage/v1/b/b/o', '0']],
+    );
     assert.match(seen[0]!.body.toString('latin1'), /"contentType":"image\/gif"/);
   });
 

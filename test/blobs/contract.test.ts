@@ -69,21 +69,21 @@ for (const driver of drivers) {
     });
 
     it('refuses to overwrite, and keeps the first blob whole', async function () {
-      if (!driver.enforcesCreateOnly) skipBecause(this, 'the Storage API server ignores ifGenerationMatch; test/blobs/cloud-storage.test.ts covers it')
+      if (!driver.enforcesCreateOnly) skipBecause(this, 'the Storage API server ignores ifGenerationMatch; test/blobs/cloud-storage.test.ts covers it');
       await blobs.put(`${prefix}/a`, Readable.from([Buffer.from('first')]), { contentType: 'text/plain' });
       await assert.rejects(blobs.put(`${prefix}/a`, Readable.from([Buffer.from('second')]), { contentType: 'text/plain' }), BlobExistsError);
       assert.equal(await text(await blobs.get(`${prefix}/a`)), 'first');
       assert.deepEqual(await blobs.list(prefix), [`${prefix}/a`]);
     });
 
-    it('refuses to overwrite, and keeps the first blob\'s content type (a refused put touches nothing)', async function () {
-      if (!driver.enforcesCreateOnly) skipBecause(this, 'the Storage API server ignores ifGenerationMatch; test/blobs/cloud-storage.test.ts covers it')
+    it("refuses to overwrite, and keeps the first blob's content type (a refused put touches nothing)", async function () {
+      if (!driver.enforcesCreateOnly) skipBecause(this, 'the Storage API server ignores ifGenerationMatch; test/blobs/cloud-storage.test.ts covers it');
       await blobs.put(`${prefix}/a`, Readable.from([Buffer.from('first')]), { contentType: 'image/png' });
       await assert.rejects(blobs.put(`${prefix}/a`, Readable.from([Buffer.from('second!')]), { contentType: 'image/gif' }), BlobExistsError);
       assert.deepEqual(await blobs.stat(`${prefix}/a`), { size: 5, contentType: 'image/png' });
     });
 
-    it('stores nothing when the source fails midway, and rejects with the source\'s own error', async function () {
+    it("stores nothing when the source fails midway, and rejects with the source's own error", async function () {
       const cause = new Error('client went away');
       await assert.rejects(
         blobs.put(`${prefix}/half`, failingSource([randomBytes(64 * 1024), randomBytes(64 * 1024)], cause), { contentType: 'image/png' }),
@@ -133,12 +133,15 @@ for (const driver of drivers) {
       for (const key of keys) await blobs.put(key, Readable.from([Buffer.from(key)]), { contentType: 'text/plain' });
       const pages = await allPages(2);
       const at = (name: string) => `${prefix}/${name}`;
-      assert.deepEqual(pages.map((page) => page.map((blob) => blob.key)), [[at('a'), at('b')], [at('c'), at('d')], [at('e')]]);
+      assert.deepEqual(
+        pages.map((page) => page.map((blob) => blob.key)),
+        [[at('a'), at('b')], [at('c'), at('d')], [at('e')]],
+      );
       assert.deepEqual((await blobs.listPage(prefix, { limit: 5 })).nextCursor, null);
       assert.deepEqual(await blobs.listPage(`${prefix}/nothing/`), { blobs: [], nextCursor: null });
     });
 
-    it('tells each blob\'s size and when it was stored', async function () {
+    it("tells each blob's size and when it was stored", async function () {
       const before = Date.now();
       await blobs.put(`${prefix}/a`, Readable.from([Buffer.from('12345')]), { contentType: 'text/plain' });
       const after = Date.now();
@@ -241,7 +244,10 @@ describe('disk blob store', function () {
       await assert.rejects(putting, /cut/);
       assert.equal(await partialCount(root), 0);
       assert.deepEqual(await blobs.list(''), []);
-      assert.deepEqual((await readdir(root, { recursive: true })).filter((p) => !p.startsWith('.')), []);
+      assert.deepEqual(
+        (await readdir(root, { recursive: true })).filter((p) => !p.startsWith('.')),
+        [],
+      );
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -27,8 +27,7 @@ const source = (bytes: number) => {
 };
 
 /** Rejects as a failing disk does: BlobStoreUnavailableError, carrying the errno. */
-const unavailableWith = (code: string) => (error: unknown) =>
-  error instanceof BlobStoreUnavailableError && (error.cause as NodeJS.ErrnoException).code === code;
+const unavailableWith = (code: string) => (error: unknown) => error instanceof BlobStoreUnavailableError && (error.cause as NodeJS.ErrnoException).code === code;
 
 describe('disk blob driver', function () {
   let root: string;
@@ -75,8 +74,23 @@ describe('disk blob driver', function () {
   });
 
   describe('when the disk fails at one step', function () {
-    type Step = 'making a folder' | 'creating the file' | 'writing the bytes, midway' | 'flushing' | 'linking into place' | 'writing the content type' | 'renaming the content type into place';
-    const steps: Step[] = ['making a folder', 'creating the file', 'writing the bytes, midway', 'flushing', 'linking into place', 'writing the content type', 'renaming the content type into place'];
+    type Step =
+      | 'making a folder'
+      | 'creating the file'
+      | 'writing the bytes, midway'
+      | 'flushing'
+      | 'linking into place'
+      | 'writing the content type'
+      | 'renaming the content type into place';
+    const steps: Step[] = [
+      'making a folder',
+      'creating the file',
+      'writing the bytes, midway',
+      'flushing',
+      'linking into place',
+      'writing the content type',
+      'renaming the content type into place',
+    ];
     // Full, over quota, an I/O error, read-only, out of file handles (the process's, the system's), over RLIMIT_FSIZE.
     const codes = ['ENOSPC', 'EDQUOT', 'EIO', 'EROFS', 'EMFILE', 'ENFILE', 'EFBIG'];
 

@@ -41,7 +41,10 @@ for (const driver of drivers) {
       const boundary = await pastNewest(blobs, prefix);
       for (const key of young) await put(key);
       const listed = (await blobs.listPage(prefix, { limit: 1000 })).blobs;
-      assert.ok(listed.filter((blob) => young.includes(blob.key)).every((blob) => blob.createdAt.getTime() >= boundary), 'young blobs are younger');
+      assert.ok(
+        listed.filter((blob) => young.includes(blob.key)).every((blob) => blob.createdAt.getTime() >= boundary),
+        'young blobs are younger',
+      );
       return boundary;
     }
 

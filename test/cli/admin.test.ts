@@ -44,7 +44,7 @@ describe('npm run admin', function () {
     assert.match(run.stdout, /now an admin/);
     const account = await stored('root@example.com');
     assert.deepEqual(account?.roles, ['user', 'admin']);
-    assert.equal(await verifyPassword('correct horse battery staple', account!.passwordHash), true);
+    assert.equal(await verifyPassword('correct horse battery staple', account.passwordHash), true);
   });
 
   it('promotes an existing account, and says so when it already is an admin', async function () {

@@ -70,7 +70,10 @@ describe('configuration', function () {
   });
 
   it('refuses the local server a port that is not one, naming PORT', function () {
-    assert.throws(() => listenAddress({ PORT: 'eighty' }), (error: Error) => error instanceof ConfigError && error.message.includes('PORT'));
+    assert.throws(
+      () => listenAddress({ PORT: 'eighty' }),
+      (error: Error) => error instanceof ConfigError && error.message.includes('PORT'),
+    );
   });
 
   it('refuses to start on Cloud Storage without knowing the bucket, and says what to set', async function () {
@@ -80,7 +83,7 @@ describe('configuration', function () {
     );
   });
 
-  it('uses Cloud Storage when its emulator is configured, on the project\'s emulator bucket', async function () {
+  it("uses Cloud Storage when its emulator is configured, on the project's emulator bucket", async function () {
     const config = await loadConfig({ APP_ENV: 'test', STORAGE_EMULATOR_HOST: 'http://127.0.0.1:9199', GCLOUD_PROJECT: 'demo-bastion' });
     assert.equal(config.blobs.driver, 'cloud-storage');
     assert.equal(config.blobs.bucket, 'demo-bastion.appspot.com');
@@ -134,34 +137,45 @@ describe('configuration', function () {
       STORE_DRIVER: 'postgres',
     };
     for (const [name, value] of Object.entries(bad)) {
-      await assert.rejects(
-        loadConfig({ APP_ENV: 'test', [name]: value }),
-        (error: Error) => error instanceof ConfigError && error.message.includes(name),
-        name,
-      );
+      await assert.rejects(loadConfig({ APP_ENV: 'test', [name]: value }), (error: Error) => error instanceof ConfigError && error.message.includes(name), name);
     }
   });
 
   describe('TRUSTED_PROXIES', function () {
     // Fastly's https://api.fastly.com/public-ip-list, copied by hand: Firebase Hosting's CDN.
     const FASTLY = [
-      '23.235.32.0/20', '43.249.72.0/22', '103.244.50.0/24', '103.245.222.0/23', '103.245.224.0/24',
-      '104.156.80.0/20', '140.248.64.0/18', '140.248.128.0/17', '146.75.0.0/17', '151.101.0.0/16',
-      '157.52.64.0/18', '167.82.0.0/17', '167.82.128.0/20', '167.82.160.0/20', '167.82.224.0/20',
-      '172.111.64.0/18', '185.31.16.0/22', '199.27.72.0/21', '199.232.0.0/16',
-      '2a04:4e40::/32', '2a04:4e42::/32',
+      '23.235.32.0/20',
+      '43.249.72.0/22',
+      '103.244.50.0/24',
+      '103.245.222.0/23',
+      '103.245.224.0/24',
+      '104.156.80.0/20',
+      '140.248.64.0/18',
+      '140.248.128.0/17',
+      '146.75.0.0/17',
+      '151.101.0.0/16',
+      '157.52.64.0/18',
+      '167.82.0.0/17',
+      '167.82.128.0/20',
+      '167.82.160.0/20',
+      '167.82.224.0/20',
+      '172.111.64.0/18',
+      '185.31.16.0/22',
+      '199.27.72.0/21',
+      '199.232.0.0/16',
+      '2a04:4e40::/32',
+      '2a04:4e42::/32',
     ];
-    const cloud = async (env: Record<string, string> = {}) =>
-      loadConfig({ ...(await productionBase()), APP_ENV: undefined, K_SERVICE: 'items', STORAGE_BUCKET: 'demo-x', ...env });
+    const cloud = async (env: Record<string, string> = {}) => loadConfig({ ...(await productionBase()), APP_ENV: undefined, K_SERVICE: 'items', STORAGE_BUCKET: 'demo-x', ...env });
 
-    it('trusts no proxy by address locally and under the emulator, and Firebase Hosting\'s CDN when deployed', async function () {
+    it("trusts no proxy by address locally and under the emulator, and Firebase Hosting's CDN when deployed", async function () {
       assert.deepEqual((await loadConfig({ APP_ENV: 'test' })).trustedProxies, []);
       const emulator = { K_SERVICE: 'items', FUNCTIONS_EMULATOR: 'true', GCLOUD_PROJECT: 'demo-bastion', STORAGE_BUCKET: 'demo-x' };
       assert.deepEqual((await loadConfig({ APP_ENV: 'test', ...emulator })).trustedProxies, []);
       assert.deepEqual((await cloud()).trustedProxies, FASTLY);
     });
 
-    it('takes a deployment\'s own list instead, none, or the Hosting list by name next to its own', async function () {
+    it("takes a deployment's own list instead, none, or the Hosting list by name next to its own", async function () {
       assert.deepEqual((await cloud({ TRUSTED_PROXIES: 'none' })).trustedProxies, []);
       assert.deepEqual((await cloud({ TRUSTED_PROXIES: ' 10.0.0.0/8 , 2001:DB8:0::/32,' })).trustedProxies, ['10.0.0.0/8', '2001:db8::/32']);
       assert.deepEqual((await loadConfig({ APP_ENV: 'test', TRUSTED_PROXIES: '127.0.0.9' })).trustedProxies, ['127.0.0.9/32']);
@@ -223,7 +237,10 @@ describe('signing keys', function () {
     const previous = await generateSigningKey('b-');
     const keys = parseSigningKeys(JSON.stringify({ keys: [current, previous] }));
     assert.equal(keys.current.kid, current.kid);
-    assert.deepEqual(keys.verification.map((k) => k.kid), [current.kid, previous.kid]);
+    assert.deepEqual(
+      keys.verification.map((k) => k.kid),
+      [current.kid, previous.kid],
+    );
     for (const key of keys.verification) assert.equal((key as { d?: string }).d, undefined);
   });
 

@@ -43,6 +43,7 @@ interface Lock {
 }
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the shape of a parsed file is the caller's claim
 const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
 const lockPath = join(repo, 'functions', 'package-lock.json');
 const lock = readJson<Lock>(lockPath);
@@ -68,7 +69,7 @@ const LOCAL_ONLY_MODULES = (file: string) => file.startsWith('cli/') || file ===
 
 /** Where Node finds `name` from the package at `from`: its own node_modules, then each enclosing folder's, up to the root's. */
 function lookup(packages: Record<string, Entry>, from: string, name: string): string | undefined {
-  for (let dir = from; ; ) {
+  for (let dir = from; ;) {
     const location = `${dir ? `${dir}/` : ''}node_modules/${name}`;
     if (packages[location]) return location;
     if (dir === '') return undefined;
@@ -112,7 +113,7 @@ function installedHere(packages: Record<string, Entry>): Set<string> {
       const entry = packages[location]!;
       return name in (entry.dependencies ?? {}) || name in (entry.optionalDependencies ?? {});
     }) || name in (packages['']?.dependencies ?? {});
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const [location, entry] of wanted) {
       if (chosen.has(location) || !fitsHere(entry) || !dependedOn(entry.name ?? nameAt(location))) continue;
@@ -190,7 +191,7 @@ describe('functions/package-lock.json (what Cloud Build installs for the functio
     }
   });
 
-  it("holds, edge by edge, the copy of each package the root lockfile gives functions/ (version, resolved, integrity), and nothing else", function () {
+  it('holds, edge by edge, the copy of each package the root lockfile gives functions/ (version, resolved, integrity), and nothing else', function () {
     const rootCopy = new Map<string, string>([['', 'functions']]);
     const queue = [''];
     for (let at = queue.shift(); at !== undefined; at = queue.shift()) {

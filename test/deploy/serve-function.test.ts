@@ -74,10 +74,10 @@ describe('npm run serve:function (one function under functions-framework)', func
     child = started;
     let stdout = '';
     let stderr = '';
-    started.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+    started.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const url = await new Promise<string>((resolve, reject) => {
-      started.stdout!.on('data', (chunk: Buffer) => {
-        stdout += chunk;
+      started.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString('utf8');
         const match = /listening on (http:\/\/\S+)/.exec(stdout);
         if (match) resolve(match[1]!);
       });

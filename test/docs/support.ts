@@ -12,7 +12,7 @@ export type Json = Record<string, any>;
 export const documented = JSON.parse(generatedDocs()['openapi.json']) as OpenApiDocument;
 
 export function operations(doc: OpenApiDocument = documented): { method: string; path: string; op: Json }[] {
-  return Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ method, path, op: op as Json })));
+  return Object.entries(doc.paths).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ method, path, op: op })));
 }
 
 /** A value for a schema, from its examples and constraints; of a `oneOf` or `anyOf`, the first branch. */

@@ -41,7 +41,7 @@ describe('the local configuration npm run emulators prepares', function () {
     assert.equal(env.AUTH_ISSUER, site);
     assert.ok(env.CORS_ORIGINS!.split(',').includes(site));
     assert.ok(said.some((line) => /DEVELOPMENT keys .*AUTH_SIGNING_KEYS/.test(line)));
-    assert.ok(said.some((line) => /\.env\.local/.test(line)));
+    assert.ok(said.some((line) => line.includes('.env.local')));
   });
 
   it('keeps what is already there', async function () {
@@ -63,7 +63,7 @@ describe('the local configuration npm run emulators prepares', function () {
     const secret = dotenv(readFileSync(join(folder, '.secret.local'), 'utf8'));
     assert.equal(secret.AUTH_SIGNING_KEYS, 'mine');
     assert.ok(parseTotpKeys(secret.AUTH_TOTP_KEYS!));
-    assert.ok(said.some((line) => /AUTH_TOTP_KEYS/.test(line)));
+    assert.ok(said.some((line) => line.includes('AUTH_TOTP_KEYS')));
   });
 
   it('cannot be committed or deployed: git ignores *.local, and so does firebase deploy', function () {

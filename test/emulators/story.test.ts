@@ -66,7 +66,7 @@ describe('the Firebase path on the Emulator Suite (npm run test:emulators)', fun
   before(async function () {
     stack = emulatorStack();
     if (!stack) skipBecause(this, 'the emulator stack is not running (npm run test:emulators runs it)');
-    const { store, blobs } = await clearEmulatorData(stack!);
+    const { store, blobs } = await clearEmulatorData(stack);
     await Promise.all([store.close(), blobs.close()]);
     // The first admin, made on the emulator's Firestore by the documented command.
     const made = spawnSync(process.execPath, ['functions/src/cli/admin.ts', '--email', ADMIN_EMAIL, '--password-stdin'], {
@@ -80,12 +80,27 @@ describe('the Firebase path on the Emulator Suite (npm run test:emulators)', fun
 
   it('runs the built functions on Node 22, loading no driver they do not use (no node:sqlite on Firestore)', function () {
     const lines = emulatorOutput();
-    assert.ok(lines.some((line) => /Using node@22 from host/.test(line)), 'the Functions emulator runs them on Node 22');
+    assert.ok(
+      lines.some((line) => line.includes('Using node@22 from host')),
+      'the Functions emulator runs them on Node 22',
+    );
     // The scheduled reconcile is discovered too; the emulator has no Pub/Sub to run it on.
-    assert.ok(lines.some((line) => /Loaded functions definitions from source: auth, items, reconcile, uploads\b/.test(line)), 'the three HTTP functions and the scheduled one');
-    assert.ok(lines.some((line) => /functions\[[a-z0-9-]+-reconcile\]: function ignored because the pubsub emulator/.test(line)), 'reconcile is not run by the emulator');
-    assert.deepEqual(lines.filter((line) => /ExperimentalWarning|SQLite|node:sqlite/.test(line)), []);
-    assert.deepEqual(lines.filter((line) => /invalid configuration|function failed to start/.test(line)), []);
+    assert.ok(
+      lines.some((line) => /Loaded functions definitions from source: auth, items, reconcile, uploads\b/.test(line)),
+      'the three HTTP functions and the scheduled one',
+    );
+    assert.ok(
+      lines.some((line) => /functions\[[a-z0-9-]+-reconcile\]: function ignored because the pubsub emulator/.test(line)),
+      'reconcile is not run by the emulator',
+    );
+    assert.deepEqual(
+      lines.filter((line) => /ExperimentalWarning|SQLite|node:sqlite/.test(line)),
+      [],
+    );
+    assert.deepEqual(
+      lines.filter((line) => /invalid configuration|function failed to start/.test(line)),
+      [],
+    );
   });
 
   it('serves the web app with the page headers, and the API contract and JWKS through rewrites with the API headers', async function () {
@@ -139,9 +154,9 @@ describe('the Firebase path on the Emulator Suite (npm run test:emulators)', fun
         assertApiHeaders(login, 'login');
         const setCookie = login.headers['set-cookie']?.find((c) => c.startsWith('__session='));
         assert.ok(setCookie, 'the session cookie reached the client');
-        assert.match(setCookie!, /; HttpOnly/);
-        assert.match(setCookie!, /; Secure/);
-        assert.match(setCookie!, /; SameSite=Strict/);
+        assert.match(setCookie, /; HttpOnly/);
+        assert.match(setCookie, /; Secure/);
+        assert.match(setCookie, /; SameSite=Strict/);
         assert.equal(login.json.refreshToken, undefined, 'the refresh token travels only in the cookie');
         cookie = cookieFrom(login, '__session')!;
         csrfToken = login.json.csrfToken;
@@ -182,7 +197,10 @@ describe('the Firebase path on the Emulator Suite (npm run test:emulators)', fun
         assertApiHeaders(created, 'create an item');
         const id = created.json.id as string;
         const listed = await call(entry, 'GET', 'items', '', { token: accessToken });
-        assert.deepEqual(listed.json.items.map((item: { id: string }) => item.id), [id]);
+        assert.deepEqual(
+          listed.json.items.map((item: { id: string }) => item.id),
+          [id],
+        );
         assert.equal((await call(entry, 'GET', 'items', `/${id}`, { token: accessToken })).json.name, 'Desk lamp');
         const changed = await call(entry, 'PATCH', 'items', `/${id}`, { token: accessToken, body: { name: 'Floor lamp' } });
         assert.equal(changed.status, 200, changed.text);

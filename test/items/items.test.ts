@@ -139,7 +139,13 @@ describe('items', function () {
           assert.equal(updated.status, 400, updated.text);
         }
         assert.equal((await api.store.query('items', { limit: 10 })).documents.length, 1);
-        assert.deepEqual(await api.store.get('items', item.id), { ownerId: 'alice', name: item.name, description: item.description, createdAt: item.createdAt, updatedAt: item.updatedAt });
+        assert.deepEqual(await api.store.get('items', item.id), {
+          ownerId: 'alice',
+          name: item.name,
+          description: item.description,
+          createdAt: item.createdAt,
+          updatedAt: item.updatedAt,
+        });
       });
     }
 
@@ -149,7 +155,7 @@ describe('items', function () {
       }
       const item = await create(alice, 'Desk lamp', 'Warm light\r\nfor\tlate work');
       assert.equal(item.description, 'Warm light\nfor\tlate work');
-      assert.equal(((await api.store.get('items', item.id)) as { description: string }).description, 'Warm light\nfor\tlate work');
+      assert.equal((await api.store.get('items', item.id))!.description, 'Warm light\nfor\tlate work');
     });
 
     it('stores NFC, and keeps what people write: accents, scripts, emoji and the joiners they need', async function () {
@@ -168,13 +174,16 @@ describe('items', function () {
   });
 
   describe('GET /items', function () {
-    it('lists only the caller\'s items, newest first', async function () {
+    it("lists only the caller's items, newest first", async function () {
       const first = await create(alice, 'First', 'the first one');
       await create(bob, 'Bobs', 'belongs to bob');
       const second = await create(alice, 'Second', 'the second one');
       const response = await api.request('GET', '/items', { token: alice });
       assert.equal(response.status, 200);
-      assert.deepEqual(response.json.items.map((i: { id: string }) => i.id), newestFirst([first, second]));
+      assert.deepEqual(
+        response.json.items.map((i: { id: string }) => i.id),
+        newestFirst([first, second]),
+      );
       assert.equal(response.json.nextCursor, null);
     });
 
@@ -200,7 +209,7 @@ describe('items', function () {
       assert.equal(response.json.error.code, 'invalid_cursor');
     });
 
-    it('lets an admin list everyone\'s items with scope=all', async function () {
+    it("lets an admin list everyone's items with scope=all", async function () {
       await create(alice);
       await create(bob);
       const admin = await api.token({ sub: 'root', roles: ['admin'] });
@@ -218,7 +227,7 @@ describe('items', function () {
       assert.deepEqual(response.json, item);
     });
 
-    it('answers another user\'s item exactly like a missing one (no enumeration)', async function () {
+    it("answers another user's item exactly like a missing one (no enumeration)", async function () {
       const item = await create(alice);
       const theirs = await api.request('GET', `/items/${item.id}`, { token: bob });
       const missing = await api.request('GET', '/items/AAAAAAAAAAAAAAAAAAAA', { token: bob });
@@ -259,14 +268,14 @@ describe('items', function () {
       const item = await create(alice);
       const response = await api.request('PATCH', `/items/${item.id}`, { token: alice, body: { name: 'Mine', ownerId: 'bob' } });
       assert.equal(response.status, 400);
-      assert.equal(((await api.store.get('items', item.id)) as { ownerId: string }).ownerId, 'alice');
+      assert.equal((await api.store.get('items', item.id))!.ownerId, 'alice');
     });
 
-    it('answers 404 for another user\'s item and changes nothing', async function () {
+    it("answers 404 for another user's item and changes nothing", async function () {
       const item = await create(alice);
       const response = await api.request('PATCH', `/items/${item.id}`, { token: bob, body: { name: 'Stolen' } });
       assert.equal(response.status, 404);
-      assert.equal(((await api.store.get('items', item.id)) as { name: string }).name, item.name);
+      assert.equal((await api.store.get('items', item.id))!.name, item.name);
     });
   });
 
@@ -280,7 +289,7 @@ describe('items', function () {
       assert.equal((await api.request('DELETE', `/items/${item.id}`, { token: alice })).status, 404);
     });
 
-    it('answers 404 for another user\'s item and keeps it', async function () {
+    it("answers 404 for another user's item and keeps it", async function () {
       const item = await create(alice);
       assert.equal((await api.request('DELETE', `/items/${item.id}`, { token: bob })).status, 404);
       assert.notEqual(await api.store.get('items', item.id), null);

@@ -38,9 +38,7 @@ async function forge(key: Key, options: Forge = {}): Promise<string> {
   const claims: Record<string, unknown> = { sub: 'alice', roles: ['user'], amr: ['pwd'], iss: ISSUER, aud: AUDIENCE, iat: now(), ...options.claims };
   if (options.exp !== null) claims.exp = now() + (options.exp ?? 300);
   if (options.nbf !== null && options.nbf !== undefined) claims.nbf = now() + options.nbf;
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: signer.kid, ...options.header } as never)
-    .sign(await importJWK(signer, 'EdDSA'));
+  return new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: signer.kid, ...options.header }).sign(await importJWK(signer, 'EdDSA'));
 }
 
 describe('authentication', function () {
@@ -140,7 +138,10 @@ describe('authentication', function () {
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       const token = await new SignJWT({ sub: 'alice', roles: ['user'], amr: ['pwd'] })
         .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: current.kid })
-        .setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime('5m')
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime('5m')
         .sign(privateKey);
       assertRefused(await withToken(token), 'invalid_token');
     });

@@ -139,7 +139,7 @@ describe('authorization (RBAC and MFA step-up)', function () {
           check(outcome, response);
           if (response.status >= 400) await assertUnchanged(id, 'zoe');
           if (operation === 'listAll' && response.status === 200) {
-            assert.ok(await listedByAll(caller, id), 'the other owner\'s item is listed');
+            assert.ok(await listedByAll(caller, id), "the other owner's item is listed");
           }
         });
       }

@@ -36,7 +36,7 @@ const SHIELD = '146.75.33.4';
 const EDGE_V6 = '2a04:4e42:600::313';
 
 describe('client address', function () {
-  describe('deployed: one front-end hop, Firebase Hosting\'s CDN trusted by address', function () {
+  describe("deployed: one front-end hop, Firebase Hosting's CDN trusted by address", function () {
     const ipOf = resolver(1, 'firebase-hosting');
 
     it('a direct call is the address the front end appended, whatever the caller wrote before it', function () {
@@ -58,13 +58,13 @@ describe('client address', function () {
       assert.equal(ipOf(FRONT_END, `2001:db8:1:2:aaaa:bbbb:cccc:dddd, ${EDGE}`), '2001:db8:1:2::/64');
     });
 
-    it('an address just outside the CDN\'s ranges is a client, not a proxy', function () {
+    it("an address just outside the CDN's ranges is a client, not a proxy", function () {
       assert.equal(ipOf(FRONT_END, `${CLIENT}, 151.102.0.1`), '151.102.0.1');
       assert.equal(ipOf(FRONT_END, `${CLIENT}, 146.75.128.1`), '146.75.128.1');
       assert.equal(ipOf(FRONT_END, `${CLIENT}, 2a04:4e41::1`), '2a04:4e41::/64');
     });
 
-    it('with no X-Forwarded-For, the peer itself (one shared identity, never the client\'s choice)', function () {
+    it("with no X-Forwarded-For, the peer itself (one shared identity, never the client's choice)", function () {
       assert.equal(ipOf(FRONT_END), FRONT_END);
       assert.equal(ipOf(FRONT_END, ''), FRONT_END);
     });
@@ -73,7 +73,7 @@ describe('client address', function () {
   describe('locally and under the emulator: no hop, no range', function () {
     const ipOf = resolver(0, 'none');
 
-    it('is the socket\'s peer, and X-Forwarded-For is ignored', function () {
+    it("is the socket's peer, and X-Forwarded-For is ignored", function () {
       assert.equal(ipOf('127.0.0.1', CALLER), '127.0.0.1');
       assert.equal(ipOf('192.0.2.10', `${CLIENT}, ${EDGE}`), '192.0.2.10');
     });
@@ -121,7 +121,7 @@ describe('client address', function () {
       assert.equal(resolver(1, 'firebase-hosting')(FRONT_END, `<script>, ${CALLER}`), CALLER);
     });
 
-    it('too many entries: a direct caller\'s thousands are never read, a chain of proxies is walked 16 hops at most', function () {
+    it("too many entries: a direct caller's thousands are never read, a chain of proxies is walked 16 hops at most", function () {
       const forged = Array.from({ length: 3000 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.1`).join(', ');
       assert.equal(resolver(1, 'firebase-hosting')(FRONT_END, `${forged}, ${CALLER}`), CALLER);
       // 40 entries all in the CDN's ranges, 151.101.0.1 … 151.101.0.40: the peer is hop 0, hops 1–15
@@ -188,7 +188,7 @@ describe('client address', function () {
         const line = api.logs.find((entry) => entry.message === message && entry.requestId === id);
         if (line) return line;
       }
-      assert.fail(`no "${message}" line for request ${id}`);
+      assert.fail(`no "${message}" line for request ${String(id)}`);
     }
 
     const jwks = (localAddress: string, forwardedFor?: string) =>

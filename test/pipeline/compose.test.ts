@@ -12,11 +12,13 @@ const ctx = {} as Context;
 describe('compose', function () {
   it('runs each middleware in order, and lets each act after the rest', async function () {
     const order: string[] = [];
-    const step = (name: string): Middleware => async (_ctx, next) => {
-      order.push(`${name} in`);
-      await next();
-      order.push(`${name} out`);
-    };
+    const step =
+      (name: string): Middleware =>
+      async (_ctx, next) => {
+        order.push(`${name} in`);
+        await next();
+        order.push(`${name} out`);
+      };
     await compose([step('a'), step('b'), step('c')])(ctx);
     assert.deepEqual(order, ['a in', 'b in', 'c in', 'c out', 'b out', 'a out']);
   });

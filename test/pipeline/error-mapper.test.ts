@@ -132,7 +132,7 @@ describe('error mapper', function () {
       assert.equal(messages.size, 1, [...messages].join(' | '));
     });
 
-    it('treat a missing index (a deployment bug, not the client\'s) as internal: 500, logged', async function () {
+    it("treat a missing index (a deployment bug, not the client's) as internal: 500, logged", async function () {
       const token = await start(storeFailingWith(() => new MissingIndexError(SECRET_DETAIL)));
       const response = await call('GET', '/items', { token });
       assert.equal(response.status, 500);

@@ -74,7 +74,7 @@ describe('rate limiting', function () {
       const token = await api.token();
       const remaining: string[] = [];
       for (let i = 0; i < 5; i += 1) {
-        const response: Response = await api!.request('GET', '/items', { token });
+        const response: Response = await api.request('GET', '/items', { token });
         assert.equal(response.status, 200);
         assert.equal(response.headers['ratelimit-limit'], '5');
         remaining.push(String(response.headers['ratelimit-remaining']));
@@ -104,7 +104,10 @@ describe('rate limiting', function () {
         api.request('GET', '/items', { token: await api.token({ sub: 'bob' }) }),
         api.request('GET', '/auth/.well-known/jwks.json'),
       ]);
-      assert.deepEqual(first.map((r) => r.status), [200, 401, 200, 200, 200]);
+      assert.deepEqual(
+        first.map((r) => r.status),
+        [200, 401, 200, 200, 200],
+      );
       assertRateLimited(await api.request('GET', '/auth/.well-known/jwks.json'), 5);
       assertRateLimited(await api.request('GET', '/items', { token }), 5);
     });
@@ -135,7 +138,10 @@ describe('rate limiting', function () {
         api = await injectApi({ RATE_LIMIT_GLOBAL_PER_MINUTE: String(LIMIT) });
         const answered: number[] = [];
         for (let i = 0; i < LIMIT; i += 1) answered.push((await api.request(kind.method, kind.path, { headers: kind.headers })).status);
-        assert.deepEqual(answered, Array.from({ length: LIMIT }, () => kind.status));
+        assert.deepEqual(
+          answered,
+          Array.from({ length: LIMIT }, () => kind.status),
+        );
         assertRateLimited(await api.request(kind.method, kind.path, { headers: kind.headers }), LIMIT);
       });
     }

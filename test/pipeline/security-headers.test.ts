@@ -7,7 +7,6 @@ import { recordHelmetHeaders } from '../../functions/src/pipeline/security-heade
 import { API_SECURITY_HEADERS as API_HEADERS, type Response } from '../support/api.ts';
 import { injectApi, type InjectedApi } from '../support/inject.ts';
 
-
 function assertApiHeaders(response: Response): void {
   for (const [name, value] of Object.entries(API_HEADERS)) {
     assert.equal(response.headers[name], value, `${name} on a ${response.status}`);
@@ -52,7 +51,10 @@ describe('security headers', function () {
       api.request('PUT', '/items', { token }),
       api.request('POST', '/items', { token, raw: '{', headers: { 'content-type': 'application/json' } }),
     ]);
-    assert.deepEqual(responses.map((r) => r.status), [401, 404, 404, 405, 400]);
+    assert.deepEqual(
+      responses.map((r) => r.status),
+      [401, 404, 404, 405, 400],
+    );
     for (const response of responses) {
       assertApiHeaders(response);
       assert.equal(response.headers['content-type'], 'application/json; charset=utf-8');

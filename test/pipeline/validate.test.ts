@@ -16,7 +16,11 @@ const VALID = { name: 'Desk lamp', description: 'Warm light' };
 const LIMIT = 1024;
 const WELL_FORMED_ID = 'AAAAAAAAAAAAAAAAAAAA';
 
-type Detail = { location: string; path: string; message: string };
+interface Detail {
+  location: string;
+  path: string;
+  message: string;
+}
 
 /**
  * A real in-memory store (the one startApi uses by default) that counts every operation on the
@@ -149,7 +153,14 @@ describe('validation', function () {
 
     it('refuses a body not declared as JSON with 415 unsupported_media_type', async function () {
       const json = JSON.stringify(VALID);
-      for (const type of [null, 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json-patch+json', 'application/json; charset=latin1']) {
+      for (const type of [
+        null,
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/json-patch+json',
+        'application/json; charset=latin1',
+      ]) {
         refused(await post(json, type), 415, 'unsupported_media_type');
       }
       await assertNothingStored();

@@ -50,7 +50,7 @@ function slowUpload(port: number, token: string): Promise<SlowRequest> {
 
 /** Polls for evidence (every few ms, up to a generous bound), instead of sleeping a fixed time. */
 async function eventually(what: string, check: () => Promise<boolean> | boolean, withinMs = 5_000): Promise<void> {
-  for (const deadline = Date.now() + withinMs; !(await check()); ) {
+  for (const deadline = Date.now() + withinMs; !(await check());) {
     if (Date.now() > deadline) assert.fail(`${what}: not within ${withinMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -160,12 +160,12 @@ describe('shutdown', function () {
       let stderr = '';
       const exited = new Promise<number | null>((resolve) => started.once('exit', (code) => resolve(code)));
       const pid = await new Promise<number>((resolve, reject) => {
-        started.stdout!.on('data', (chunk: Buffer) => {
-          stdout += chunk;
+        started.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString('utf8');
           const line = stdout.split('\n').find((text) => text.includes('"message":"listening"'));
           if (line) resolve(JSON.parse(line).pid as number);
         });
-        started.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+        started.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
         void exited.then((code) => reject(new Error(`exited with ${code}: ${stderr}`)));
       });
       serverPid = pid;

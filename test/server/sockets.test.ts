@@ -11,7 +11,6 @@ import { startServer, type ServerOptions } from '../../functions/src/server.ts';
 import { API_SECURITY_HEADERS as SECURITY_HEADERS } from '../support/api.ts';
 import { openRaw, parseResponse, startLocalServer, type LocalServer, type RawResponse } from './support.ts';
 
-
 function assertHouseError(response: RawResponse, status: number, code: string): void {
   assert.equal(response.status, status, response.body);
   assert.equal(response.headers['content-type'], 'application/json; charset=utf-8');
@@ -59,9 +58,7 @@ describe('the local server guards its sockets', function () {
       server = await startLocalServer({ headersTimeoutMs: HEADERS_TIMEOUT, requestTimeoutMs: REQUEST_TIMEOUT });
       const connection = await openRaw(server.port);
       const token = await server.token();
-      connection.socket.write(
-        `POST /items HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":`,
-      );
+      connection.socket.write(`POST /items HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":`);
       const closedAfter = await connection.closed();
       assert.ok(closedAfter !== undefined, 'still open after 5 s');
       assert.ok(closedAfter >= REQUEST_TIMEOUT * 0.9 && closedAfter < REQUEST_TIMEOUT * 3, `closed after ${Math.round(closedAfter)} ms`);
@@ -120,7 +117,7 @@ describe('the local server guards its sockets', function () {
     it('logs each refusal with its request id', async function () {
       const response = await answerTo('HELLO THERE\r\n\r\n');
       const id = response.json.error.requestId;
-      for (const deadline = Date.now() + 2_000; !server!.logs().some((line) => line.requestId === id) && Date.now() < deadline; ) {
+      for (const deadline = Date.now() + 2_000; !server!.logs().some((line) => line.requestId === id) && Date.now() < deadline;) {
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       const line = server!.logs().find((entry) => entry.requestId === id);
@@ -135,7 +132,7 @@ describe('the local server guards its sockets', function () {
       const first = await openRaw(server.port);
       const second = await openRaw(server.port);
       // Evidence, not a pause: the server has accepted both.
-      for (let count = 0; count < 2; ) {
+      for (let count = 0; count < 2;) {
         count = await new Promise<number>((resolve, reject) => server!.running.server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
       }
       const third = await openRaw(server.port);

@@ -131,7 +131,7 @@ for (const driver of drivers) {
         await store.set(things, 'old', { v: 1, expiresAt: Date.now() - 1 });
         await store.set(things, 'fresh', { v: 2, expiresAt: Date.now() + 60_000 });
         assert.equal(await store.get(things, 'old'), null);
-        assert.equal(((await store.get(things, 'fresh')) as { v: number }).v, 2);
+        assert.equal((await store.get(things, 'fresh'))!.v, 2);
       });
 
       it('keeps expiresAt as epoch milliseconds', async function () {
@@ -150,7 +150,10 @@ for (const driver of drivers) {
         await store.set(things, 'a', { kind: 'k', expiresAt: Date.now() - 1 });
         await store.set(things, 'b', { kind: 'k' });
         const page = await store.query(things, { where: { kind: 'k' }, limit: 10 });
-        assert.deepEqual(page.documents.map((d) => d.id), ['b']);
+        assert.deepEqual(
+          page.documents.map((d) => d.id),
+          ['b'],
+        );
       });
     });
 
@@ -174,7 +177,10 @@ for (const driver of drivers) {
           orderBy: { field: 'createdAt', direction: 'desc' },
           limit: 10,
         });
-        assert.deepEqual(page.documents.map((d) => d.id), ['a5', 'a4', 'a3', 'a2', 'a1']);
+        assert.deepEqual(
+          page.documents.map((d) => d.id),
+          ['a5', 'a4', 'a3', 'a2', 'a1'],
+        );
         assert.equal(page.nextCursor, null);
       });
 
@@ -199,7 +205,10 @@ for (const driver of drivers) {
 
       it('orders ascending too', async function () {
         const page = await store.query(things, { orderBy: { field: 'createdAt', direction: 'asc' }, limit: 3 });
-        assert.deepEqual(page.documents.map((d) => d.id), ['a1', 'a2', 'a3']);
+        assert.deepEqual(
+          page.documents.map((d) => d.id),
+          ['a1', 'a2', 'a3'],
+        );
         assert.notEqual(page.nextCursor, null);
       });
 
@@ -244,7 +253,10 @@ for (const driver of drivers) {
           await assert.rejects(store.query(things, { ...spec, cursor }), InvalidCursorError, what);
         }
         // and the one it issued is taken back
-        assert.deepEqual((await store.query(things, { ...spec, cursor: issued })).documents.map((d) => d.id), ['a3', 'a2']);
+        assert.deepEqual(
+          (await store.query(things, { ...spec, cursor: issued })).documents.map((d) => d.id),
+          ['a3', 'a2'],
+        );
       });
 
       it('refuses a cursor issued for another query', async function () {
@@ -259,7 +271,10 @@ for (const driver of drivers) {
         ];
         for (const [what, [collection, other]] of others) await assert.rejects(store.query(collection, other), InvalidCursorError, what);
         // the page size is not part of the query
-        assert.deepEqual((await store.query(things, { ...spec, limit: 1, cursor })).documents.map((d) => d.id), ['a3']);
+        assert.deepEqual(
+          (await store.query(things, { ...spec, limit: 1, cursor })).documents.map((d) => d.id),
+          ['a3'],
+        );
       });
 
       it('pages one by one through nulls, booleans and numbers, leaving out documents without the field', async function () {
@@ -303,13 +318,21 @@ for (const driver of drivers) {
       it('leaves out documents without the order field when filtering too; a null order value sorts first', async function () {
         await store.create(things, 'a6', { ownerId: 'alice' });
         await store.create(things, 'a7', { ownerId: 'alice', createdAt: null });
-        const ordered = (direction: 'asc' | 'desc') =>
-          store.query(things, { where: { ownerId: 'alice' }, orderBy: { field: 'createdAt', direction }, limit: 10 });
-        assert.deepEqual((await ordered('desc')).documents.map((d) => d.id), ['a5', 'a4', 'a3', 'a2', 'a1', 'a7']);
-        assert.deepEqual((await ordered('asc')).documents.map((d) => d.id), ['a7', 'a1', 'a2', 'a3', 'a4', 'a5']);
+        const ordered = (direction: 'asc' | 'desc') => store.query(things, { where: { ownerId: 'alice' }, orderBy: { field: 'createdAt', direction }, limit: 10 });
+        assert.deepEqual(
+          (await ordered('desc')).documents.map((d) => d.id),
+          ['a5', 'a4', 'a3', 'a2', 'a1', 'a7'],
+        );
+        assert.deepEqual(
+          (await ordered('asc')).documents.map((d) => d.id),
+          ['a7', 'a1', 'a2', 'a3', 'a4', 'a5'],
+        );
         // without an order, the document is there
         const all = await store.query(things, { where: { ownerId: 'alice' }, limit: 10 });
-        assert.deepEqual(all.documents.map((d) => d.id), ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7']);
+        assert.deepEqual(
+          all.documents.map((d) => d.id),
+          ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7'],
+        );
       });
 
       describe('equality is by type and value, as on Firestore', function () {

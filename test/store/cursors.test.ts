@@ -55,7 +55,10 @@ describe('pagination cursors over HTTP', function () {
         assert.equal(response.status, 400, `${what}: ${response.text}`);
         assert.equal(response.json.error.code, 'invalid_cursor', what);
       }
-      assert.deepEqual(api.logs.filter((line) => line.level === 'error'), []);
+      assert.deepEqual(
+        api.logs.filter((line) => line.level === 'error'),
+        [],
+      );
     });
   }
 
@@ -63,7 +66,10 @@ describe('pagination cursors over HTTP', function () {
     const first = await api.request('GET', '/items?limit=2', { token: alice });
     const next = await api.request('GET', `/items?limit=2&cursor=${first.json.nextCursor}`, { token: alice });
     assert.equal(next.status, 200, next.text);
-    assert.deepEqual(next.json.items.map((item: { name: string }) => item.name), ['Desk lamp']);
+    assert.deepEqual(
+      next.json.items.map((item: { name: string }) => item.name),
+      ['Desk lamp'],
+    );
     // the same position on another listing (everyone's items; uploads) is not one it issued
     const admin = await api.token({ sub: 'root', roles: ['admin'] });
     const everyone = await api.request('GET', `/items?scope=all&cursor=${first.json.nextCursor}`, { token: admin });

@@ -70,7 +70,7 @@ describe(`Firestore faults${unavailable ? ` (skipped: ${unavailable})` : ''}`, f
     const outages = [
       {
         name: 'frozen',
-        begin: () => emulator!.freeze(),
+        begin: async () => emulator!.freeze(),
         end: async () => emulator!.resume(),
       },
       {
@@ -166,7 +166,14 @@ describe(`Firestore faults${unavailable ? ` (skipped: ${unavailable})` : ''}`, f
     it('are bounded in number: past the bound a call fails at once; once the store answers, calls are taken again', async function () {
       const store = await openStore({ maxOutstandingCalls: 4 });
       try {
-        await waitFor(() => store.set('things', 'a', { n: 1 }).then(() => true, () => false), { timeoutMs: 30_000, what: 'a first write (the emulator may be cold)' });
+        await waitFor(
+          () =>
+            store.set('things', 'a', { n: 1 }).then(
+              () => true,
+              () => false,
+            ),
+          { timeoutMs: 30_000, what: 'a first write (the emulator may be cold)' },
+        );
         emulator!.freeze();
         const hung = Array.from({ length: 4 }, () => rejection(store.get('things', 'a')));
         const started = performance.now();
@@ -197,17 +204,17 @@ async function seed(api: TestApi): Promise<Fixtures> {
   const email = `load-${randomUUID().slice(0, 8)}@example.com`;
   // 409: an earlier try was stored though its answer was a 503.
   let last: Response | undefined;
-  await waitFor(
-    async () => [201, 409].includes((last = await api.request('POST', '/auth/register', { body: { email, password: PASSWORD } })).status),
-    { timeoutMs: 30_000, what: () => `registered (last answer: ${last?.status} ${last?.text})` },
-  );
+  await waitFor(async () => [201, 409].includes((last = await api.request('POST', '/auth/register', { body: { email, password: PASSWORD } })).status), {
+    timeoutMs: 30_000,
+    what: () => `registered (last answer: ${last?.status} ${last?.text})`,
+  });
   const readers = [];
   for (let i = 0; i < READERS; i += 1) {
     const token = await api.token({ sub: `owner-${randomUUID()}` });
-    await waitFor(
-      async () => (last = await api.request('POST', '/items', { token, body: { name: 'Desk lamp', description: 'Warm light' } })).status === 201,
-      { timeoutMs: 30_000, what: () => `item created (last answer: ${last?.status} ${last?.text})` },
-    );
+    await waitFor(async () => (last = await api.request('POST', '/items', { token, body: { name: 'Desk lamp', description: 'Warm light' } })).status === 201, {
+      timeoutMs: 30_000,
+      what: () => `item created (last answer: ${last?.status} ${last?.text})`,
+    });
     readers.push({ token, itemId: last!.json.id as string });
   }
   return { email, readers };
@@ -254,9 +261,7 @@ async function startLoad(api: TestApi, fixtures: Fixtures) {
     worker('login', 200, async () => ['POST', '/auth/login', { body: { email: fixtures.email, password: PASSWORD } }]),
     ...fixtures.readers.map(({ token, itemId }, i) => worker(`read ${i + 1}`, 200, async () => ['GET', `/items/${itemId}`, { token }])),
     ...writers.map((token, i) => worker(`write ${i + 1}`, 201, async () => ['POST', '/items', { token, body: item }])),
-    ...[1, 2].map((i) =>
-      worker(`first request of a user ${i}`, 200, async () => ['GET', '/items', { token: await api.token({ sub: `new-${randomUUID()}` }) }]),
-    ),
+    ...[1, 2].map((i) => worker(`first request of a user ${i}`, 200, async () => ['GET', '/items', { token: await api.token({ sub: `new-${randomUUID()}` }) }])),
   ];
 
   const answers: [Worker, Answer][] = [];

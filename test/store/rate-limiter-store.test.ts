@@ -38,8 +38,14 @@ describe('RateLimiterDocumentStore', function () {
   it('consumes points, counting remaining ones down', async function () {
     const rl = limiter(3);
     const results = [await rl.consume('k'), await rl.consume('k'), await rl.consume('k')];
-    assert.deepEqual(results.map((r) => r.remainingPoints), [2, 1, 0]);
-    assert.deepEqual(results.map((r) => r.consumedPoints), [1, 2, 3]);
+    assert.deepEqual(
+      results.map((r) => r.remainingPoints),
+      [2, 1, 0],
+    );
+    assert.deepEqual(
+      results.map((r) => r.consumedPoints),
+      [1, 2, 3],
+    );
     assert.ok(results.every((r) => r.msBeforeNext > 0 && r.msBeforeNext <= 60_000));
   });
 
@@ -100,7 +106,7 @@ describe('RateLimiterDocumentStore', function () {
     const rl = limiter(10);
     const results = await Promise.allSettled(Array.from({ length: 50 }, () => rl.consume('k')));
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 10);
-    assert.ok(results.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof RateLimiterRes));
+    assert.ok(results.filter((r) => r.status === 'rejected').every((r) => r.reason instanceof RateLimiterRes));
   });
 
   it('never admits more than the limit across two limiters on the same store (two instances)', async function () {

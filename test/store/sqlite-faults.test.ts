@@ -68,7 +68,7 @@ describe('SQLite document store under faults', function () {
           await store.set('sessions', 'live', { v: 1 });
           await store.set('sessions', 'old', { expiresAt: Date.now() + 100 });
           fault.inject(other);
-          const failures = () => logger.lines.filter((line) => line.level === 'error' && /expiry sweep failed/.test(line.message));
+          const failures = () => logger.lines.filter((line) => line.level === 'error' && line.message.includes('expiry sweep failed'));
           // An uncaught throw from the sweep would fail this spec (and, in the server, end the process).
           await waitFor(() => failures().length >= 2, { timeoutMs: 5000, what: 'two failed sweeps to be logged' });
           const logged = failures()[0]!.fields.err as Error;
@@ -79,7 +79,7 @@ describe('SQLite document store under faults', function () {
           await assert.rejects(store.delete('sessions', 'live'), StoreUnavailableError);
 
           fault.clear(other);
-          await waitFor(() => logger.lines.some((line) => line.level === 'info' && /expiry sweep recovered/.test(line.message)), {
+          await waitFor(() => logger.lines.some((line) => line.level === 'info' && line.message.includes('expiry sweep recovered')), {
             timeoutMs: 5000,
             what: 'a sweep to succeed after the fault cleared',
           });
@@ -103,7 +103,10 @@ describe('SQLite document store under faults', function () {
         const started = performance.now();
         await assert.rejects(store.set('things', 'a', { v: 1 }), StoreBusyError);
         assert.ok(performance.now() - started >= 150, 'it waited for the lock first');
-        await assert.rejects(store.runTransaction(async (tx) => tx.set('things', 'a', { v: 1 })), StoreBusyError);
+        await assert.rejects(
+          store.runTransaction(async (tx) => tx.set('things', 'a', { v: 1 })),
+          StoreBusyError,
+        );
         assert.equal(await store.get('things', 'a'), null, 'reads go on (WAL), and nothing was written');
         other.exec('ROLLBACK');
         await store.set('things', 'a', { v: 1 });

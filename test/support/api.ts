@@ -180,7 +180,7 @@ export async function untilLogged(lines: readonly string[], response: Response):
   const id = response.headers['x-request-id'];
   if (typeof id === 'string') {
     const accessLine = (line: string) => line.includes('"message":"request"') && line.includes(`"requestId":${JSON.stringify(id)}`);
-    for (const deadline = Date.now() + 2000; !lines.some(accessLine) && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 2000; !lines.some(accessLine) && Date.now() < deadline;) {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
   }

@@ -123,8 +123,8 @@ export class FirestoreEmulator {
           resolve();
         }
       };
-      child.stdout!.on('data', collect);
-      child.stderr!.on('data', collect);
+      child.stdout.on('data', collect);
+      child.stderr.on('data', collect);
       child.once('exit', onExit);
     });
   }

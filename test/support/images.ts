@@ -151,7 +151,10 @@ export function exifSegment({ orientation = 1, latitude = [48, 51, 29], longitud
     return b;
   };
   const rationals = (values: number[]) => Buffer.concat(values.flatMap((v) => [u32(v), u32(1)]));
-  const SHORT = 3, LONG = 4, ASCII = 2, RATIONAL = 5;
+  const SHORT = 3,
+    LONG = 4,
+    ASCII = 2,
+    RATIONAL = 5;
   // Layout: header (8), IFD0 (2 + 2×12 + 4 = 30), GPS IFD (2 + 4×12 + 4 = 54), then the rationals.
   const gpsAt = 8 + 30;
   const latitudeAt = gpsAt + 54;
@@ -243,12 +246,14 @@ function subBlocks(data: Buffer): Buffer {
  * two pixels so the code width never grows. Large, but correct by construction.
  */
 function lzw(indices: number[]): Buffer {
-  const CLEAR = 4, END = 5;
+  const CLEAR = 4,
+    END = 5;
   const codes: number[] = [];
   for (let i = 0; i < indices.length; i += 2) codes.push(CLEAR, ...indices.slice(i, i + 2));
   codes.push(END);
   const bytes: number[] = [];
-  let buffer = 0, bits = 0;
+  let buffer = 0,
+    bits = 0;
   for (const code of codes) {
     buffer |= code << bits;
     bits += 3;

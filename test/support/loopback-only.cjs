@@ -23,7 +23,9 @@ if (first) {
 
 function isLoopback(host) {
   if (host === undefined || host === null || host === '') return true; // node's default is localhost
-  const name = String(host).replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const name = String(host)
+    .replace(/^\[(.*)\]$/, '$1')
+    .toLowerCase();
   if (name === 'localhost' || name.endsWith('.localhost')) return true;
   if (net.isIPv4(name)) return name.startsWith('127.');
   if (net.isIPv6(name)) return name === '::1' || /^(0:){7}1$/.test(name) || /^::ffff:127\./.test(name);

@@ -4,10 +4,12 @@
  * (test/support/summary-reporter.cjs), so a reader sees what is missing (a browser, an
  * emulator) and how to run the leg, instead of a bare list of pending specs.
  */
-type WithReason = { skipReason?: string };
+interface WithReason {
+  skipReason?: string;
+}
 
 export function skipBecause(context: Mocha.Context, why: string): never {
-  const runnable = context.test as (Mocha.Runnable & { type?: string }) | undefined;
+  const runnable: (Mocha.Runnable & { type?: string }) | undefined = context.test;
   const target = runnable?.type === 'test' ? runnable : (context.currentTest?.parent ?? runnable?.parent);
   if (target) (target as WithReason).skipReason = why;
   return context.skip();

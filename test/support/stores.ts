@@ -3,7 +3,6 @@
  * chosen methods replaced and every other one going to the store itself.
  */
 import { declaredIndexes } from '../../functions/src/store/index.ts';
-import type { DocumentStore } from '../../functions/src/store/port.ts';
 import { SqliteDocumentStore } from '../../functions/src/store/sqlite.ts';
 
 /** In memory, enforcing firestore.indexes.json, as startApi's own store. */

@@ -9,7 +9,6 @@ import { startApi, type TestApi } from '../support/api.ts';
 import { fixture, png } from '../support/images.ts';
 import { assertNothingStored, sha256, upload } from './support.ts';
 
-
 describe('uploads: reading, deleting, quota and rate limit', function () {
   let api: TestApi;
   let alice: string;
@@ -38,7 +37,7 @@ describe('uploads: reading, deleting, quota and rate limit', function () {
   }
 
   describe('GET /uploads', function () {
-    it('lists only the caller\'s uploads, newest first, page by page', async function () {
+    it("lists only the caller's uploads, newest first, page by page", async function () {
       const mine: { id: string; createdAt: string }[] = [];
       for (let i = 0; i < 5; i++) mine.push(await stored(alice));
       await stored(bob);
@@ -50,17 +49,20 @@ describe('uploads: reading, deleting, quota and rate limit', function () {
         assert.ok(page.json.uploads.length <= 2);
         for (const item of page.json.uploads) {
           assert.equal(item.ownerId, 'alice');
-          assert.equal(item.blobKey, undefined, 'where the bytes live is the server\'s business');
+          assert.equal(item.blobKey, undefined, "where the bytes live is the server's business");
         }
         seen.push(...page.json.uploads.map((u: { id: string }) => u.id));
         cursor = page.json.nextCursor;
       } while (cursor);
       // Newest first; uploads of the same millisecond by id, descending, as the store orders ties.
       const key = (upload: { id: string; createdAt: string }) => `${upload.createdAt}|${upload.id}`;
-      assert.deepEqual(seen, [...mine].sort((a, b) => (key(a) < key(b) ? 1 : -1)).map((upload) => upload.id));
+      assert.deepEqual(
+        seen,
+        [...mine].sort((a, b) => (key(a) < key(b) ? 1 : -1)).map((upload) => upload.id),
+      );
     });
 
-    it('lets admins list everyone\'s with scope=all, and no one else', async function () {
+    it("lets admins list everyone's with scope=all, and no one else", async function () {
       await stored(alice);
       await stored(bob);
       const all = await api.request('GET', '/uploads?scope=all', { token: admin });
@@ -89,7 +91,7 @@ describe('uploads: reading, deleting, quota and rate limit', function () {
       const missing = await api.request('GET', '/uploads/3f2504e0-4f89-41d3-9a0c-0305e82c3301', { token: bob });
       assert.equal(other.status, 404);
       assert.deepEqual({ ...other.json.error, requestId: 0 }, { ...missing.json.error, requestId: 0 });
-      assert.equal((await api.request('GET', `/uploads/${id}`, { token: admin })).status, 200, 'admins read anyone\'s');
+      assert.equal((await api.request('GET', `/uploads/${id}`, { token: admin })).status, 200, "admins read anyone's");
     });
 
     it('refuses an id that is not an upload id', async function () {
@@ -113,7 +115,9 @@ describe('uploads: reading, deleting, quota and rate limit', function () {
       assert.equal(response.bytes.length, size);
       assert.equal(response.headers['x-content-type-options'], 'nosniff');
       assert.equal(response.headers['content-disposition'], 'attachment; filename=photo.jpg');
-      const csp = String(response.headers['content-security-policy']).split(';').map((d) => d.trim());
+      const csp = String(response.headers['content-security-policy'])
+        .split(';')
+        .map((d) => d.trim());
       assert.ok(csp.includes('sandbox'), csp.join('; '));
       assert.ok(csp.includes("default-src 'none'"));
       assert.equal(response.headers['cache-control'], 'private, no-store');
@@ -132,7 +136,7 @@ describe('uploads: reading, deleting, quota and rate limit', function () {
       assert.equal(response.headers['content-type'], 'image/gif');
     });
 
-    it('is 404 for another user\'s upload', async function () {
+    it("is 404 for another user's upload", async function () {
       const { id } = await stored(alice);
       assert.equal((await api.request('GET', `/uploads/${id}/content`, { token: bob })).status, 404);
     });
@@ -150,14 +154,14 @@ describe('uploads: reading, deleting, quota and rate limit', function () {
       assert.equal((await api.request('DELETE', `/uploads/${id}`, { token: alice })).status, 404, 'a second delete finds nothing');
     });
 
-    it('is 404 for another user\'s upload, which stays', async function () {
+    it("is 404 for another user's upload, which stays", async function () {
       const { id } = await stored(alice);
       assert.equal((await api.request('DELETE', `/uploads/${id}`, { token: bob })).status, 404);
       assert.equal((await api.blobs.list('uploads/')).length, 1);
       assert.equal((await api.request('GET', `/uploads/${id}`, { token: alice })).status, 200);
     });
 
-    it('lets an admin delete another user\'s upload only with an MFA sign-in', async function () {
+    it("lets an admin delete another user's upload only with an MFA sign-in", async function () {
       const { id } = await stored(alice);
       assert.equal((await api.request('DELETE', `/uploads/${id}`, { token: admin })).status, 403);
       assert.equal((await api.blobs.list('uploads/')).length, 1);
@@ -172,7 +176,13 @@ describe('uploads: reading, deleting, quota and rate limit', function () {
       assert.equal((await upload(api, viewer, 'a.png', 'image/png', png())).status, 403);
       assert.equal((await api.request('GET', '/uploads', { token: viewer })).status, 200);
       assert.equal((await api.request('DELETE', `/uploads/${id}`, { token: viewer })).status, 403);
-      for (const [method, path] of [['GET', '/uploads'], ['POST', '/uploads'], ['GET', `/uploads/${id}`], ['GET', `/uploads/${id}/content`], ['DELETE', `/uploads/${id}`]]) {
+      for (const [method, path] of [
+        ['GET', '/uploads'],
+        ['POST', '/uploads'],
+        ['GET', `/uploads/${id}`],
+        ['GET', `/uploads/${id}/content`],
+        ['DELETE', `/uploads/${id}`],
+      ]) {
         assert.equal((await api.request(method!, path!)).status, 401, `${method} ${path}`);
       }
       assert.equal((await api.blobs.list('uploads/')).length, 1);

@@ -167,16 +167,23 @@ describe('debris made for real: the local server killed (SIGKILL) the moment it 
     // The first file the server starts to write in .partial/ is its last act.
     const watcher = watch(join(blobDir, '.partial'), () => server!.kill('SIGKILL'));
     const died = once(server!, 'exit');
-    const inFlight = Array.from({ length: 4 }, () => post(noisePng(512, 512)).catch((error: Error) => error));
+    const inFlight = Array.from({ length: 4 }, () => post(noisePng(512, 512)).catch((error: unknown) => error as Error));
     await died;
     watcher.close();
-    assert.ok((await Promise.all(inFlight)).every((answer) => answer instanceof Error), 'no upload in flight was answered');
+    assert.ok(
+      (await Promise.all(inFlight)).every((answer) => answer instanceof Error),
+      'no upload in flight was answered',
+    );
 
     const store = new SqliteDocumentStore({ path: join(dataDir, 'bastion.sqlite') });
     try {
       const blobs = new DiskBlobStore({ root: blobDir });
       const documents = (await store.query<{ blobKey: string }>('uploads', { limit: 100 })).documents;
-      assert.deepEqual(documents.map((d) => d.id), [finished.json.id], 'only the finished upload has a document');
+      assert.deepEqual(
+        documents.map((d) => d.id),
+        [finished.json.id],
+        'only the finished upload has a document',
+      );
       const namedKey = documents[0]!.data.blobKey;
       const whole = [`.meta/${namedKey}.json`, namedKey];
       const left = await filesUnder(blobDir);
@@ -220,7 +227,7 @@ describe('startReconciler (the local server: at start-up, then every interval)',
 
   const reconciledLine = () => api.logs.find((line) => line.message === 'upload blobs reconciled');
 
-  it('at start-up removes what is older than the grace by its files\' own times, though the process started just now', async function () {
+  it("at start-up removes what is older than the grace by its files' own times, though the process started just now", async function () {
     const named = await upload(api, await api.token(), 'kept.png', 'image/png', png());
     assert.equal(named.status, 201, named.text);
     const namedKey = await blobKeyOf(api, named.json.id);
@@ -235,15 +242,9 @@ describe('startReconciler (the local server: at start-up, then every interval)',
     await reconciler.firstPass;
     await reconciler.stop();
 
-    assert.deepEqual(
-      await filesUnder(root),
-      [`.meta/${namedKey}.json`, `.meta/${youngOrphan}.json`, youngPartial.slice(root.length + 1), namedKey, youngOrphan].sort(),
-    );
+    assert.deepEqual(await filesUnder(root), [`.meta/${namedKey}.json`, `.meta/${youngOrphan}.json`, youngPartial.slice(root.length + 1), namedKey, youngOrphan].sort());
     await waitFor(() => Boolean(reconciledLine()), { timeoutMs: 2000, what: 'the pass logged' });
-    assert.deepEqual(
-      [reconciledLine()!.orphanBlobs, reconciledLine()!.leftoverFiles, reconciledLine()!.event],
-      [1, 2, 'uploads.reconciled'],
-    );
+    assert.deepEqual([reconciledLine()!.orphanBlobs, reconciledLine()!.leftoverFiles, reconciledLine()!.event], [1, 2, 'uploads.reconciled']);
   });
 
   it('a pass that fails is logged, and the next one, an interval later, does the work', async function () {
@@ -275,7 +276,7 @@ describe('startReconciler (the local server: at start-up, then every interval)',
 describe('on Cloud Functions: the scheduled function reconcile (index.ts)', function () {
   this.timeout(60_000);
 
-  it('is exported as a scheduled function: hourly, in the functions\' region, one instance at a time, and no Hosting rewrite names it', async function () {
+  it("is exported as a scheduled function: hourly, in the functions' region, one instance at a time, and no Hosting rewrite names it", async function () {
     const exported = await import('../../functions/src/index.ts');
     const { REGION } = await import('../../functions/src/deploy/options.ts');
     const { hostingRewrites } = await import('../../functions/src/deploy/hosting.ts');
@@ -288,7 +289,7 @@ describe('on Cloud Functions: the scheduled function reconcile (index.ts)', func
     assert.ok(hostingRewrites().every((rewrite) => rewrite.function.functionId !== 'reconcile'));
   });
 
-  it('runs the reconciler on the runtime\'s stores when Cloud Scheduler calls it', async function () {
+  it("runs the reconciler on the runtime's stores when Cloud Scheduler calls it", async function () {
     const dataDir = await mkdtemp(join(tmpdir(), 'bastion-scheduled-'));
     try {
       const root = join(dataDir, 'blobs');

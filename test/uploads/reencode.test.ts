@@ -54,18 +54,33 @@ const JPEG_IMAGE_MARKERS = new Set([0xc0, 0xc1, 0xc2, 0xc4, 0xdb, 0xdd, 0xda, 0x
 function assertOnlyPixels(stored: Buffer, type: 'png' | 'jpg' | 'gif'): void {
   if (type === 'png') {
     const { types, after } = pngChunks(stored);
-    assert.deepEqual(types.filter((t) => !PNG_IMAGE_CHUNKS.has(t)), [], `chunks: ${types.join(' ')}`);
+    assert.deepEqual(
+      types.filter((t) => !PNG_IMAGE_CHUNKS.has(t)),
+      [],
+      `chunks: ${types.join(' ')}`,
+    );
     assert.equal(types.filter((t) => t === 'IEND').length, 1);
     assert.equal(after.length, 0, 'nothing after IEND');
   } else if (type === 'jpg') {
     const { markers, segments, after } = jpegSegments(stored);
-    assert.deepEqual(markers.filter((m) => !JPEG_IMAGE_MARKERS.has(m)).map((m) => m.toString(16)), [], 'no comment, no APPn but JFIF');
+    assert.deepEqual(
+      markers.filter((m) => !JPEG_IMAGE_MARKERS.has(m)).map((m) => m.toString(16)),
+      [],
+      'no comment, no APPn but JFIF',
+    );
     const app0 = segments.filter((_, i) => markers[i] === 0xe0);
-    assert.ok(app0.every((data) => data.subarray(0, 5).toString('latin1') === 'JFIF\0'), 'APP0 is JFIF');
+    assert.ok(
+      app0.every((data) => data.subarray(0, 5).toString('latin1') === 'JFIF\0'),
+      'APP0 is JFIF',
+    );
     assert.equal(after.length, 0, 'nothing after the end-of-image marker');
   } else {
     const { extensions, after } = gifBlocks(stored);
-    assert.deepEqual(extensions.filter((e) => e !== 'f9' && e !== 'ff:NETSCAPE2.0'), [], `extensions: ${extensions.join(' ')}`);
+    assert.deepEqual(
+      extensions.filter((e) => e !== 'f9' && e !== 'ff:NETSCAPE2.0'),
+      [],
+      `extensions: ${extensions.join(' ')}`,
+    );
     assert.equal(after.length, 0, 'nothing after the trailer');
   }
   for (const signature of ZIP_SIGNATURES) assert.equal(stored.indexOf(signature), -1, 'no ZIP record');

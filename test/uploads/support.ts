@@ -24,5 +24,8 @@ export async function assertNothingStored(api: TestApi): Promise<void> {
   const documents = await api.store.query('uploads', { limit: 10 });
   assert.deepEqual(documents.documents, [], 'no metadata document');
   const quotas = await api.store.query('uploadQuotas', { limit: 10 });
-  assert.ok(quotas.documents.every((q) => q.data.bytes === 0), 'no quota used');
+  assert.ok(
+    quotas.documents.every((q) => q.data.bytes === 0),
+    'no quota used',
+  );
 }

@@ -71,7 +71,7 @@ describe('uploads', function () {
       });
     }
 
-    it('keeps the client\'s file name only as sanitised metadata, never in the stored name', async function () {
+    it("keeps the client's file name only as sanitised metadata, never in the stored name", async function () {
       const names: [string, string][] = [
         ['../../etc/passwd.png', 'passwd.png'],
         ['C:\\Users\\me\\cat.png', 'cat.png'],
@@ -108,7 +108,7 @@ describe('uploads', function () {
       assert.equal(response.json.size, png().length);
     });
 
-    it('puts the owner\'s id into the path only when it is a plain id', async function () {
+    it("puts the owner's id into the path only when it is a plain id", async function () {
       const odd = await api.token({ sub: '../../x/y', roles: ['user'] });
       const response = await upload(api, odd, 'a.png', 'image/png', png());
       assert.equal(response.status, 201, response.text);
@@ -197,8 +197,14 @@ describe('uploads', function () {
 
     it('a field besides the file: 400 unexpected_field, nothing stored', async function () {
       for (const parts of [
-        [{ name: 'file', filename: 'a.png', contentType: 'image/png', data: png() }, { name: 'isAdmin', data: 'true' }],
-        [{ name: 'ownerId', data: 'bob' }, { name: 'file', filename: 'a.png', contentType: 'image/png', data: png() }],
+        [
+          { name: 'file', filename: 'a.png', contentType: 'image/png', data: png() },
+          { name: 'isAdmin', data: 'true' },
+        ],
+        [
+          { name: 'ownerId', data: 'bob' },
+          { name: 'file', filename: 'a.png', contentType: 'image/png', data: png() },
+        ],
         [{ name: 'avatar', filename: 'a.png', contentType: 'image/png', data: png() }],
       ]) {
         const response = await postForm(api, alice, multipart(parts));
@@ -208,7 +214,7 @@ describe('uploads', function () {
       await assertNothingStored(api);
     });
 
-    it('a part header past 16 KiB (busboy\'s bound): 400 malformed_multipart, nothing stored', async function () {
+    it("a part header past 16 KiB (busboy's bound): 400 malformed_multipart, nothing stored", async function () {
       const response = await postForm(api, alice, fileForm(`${'a'.repeat(17 * 1024)}.png`, 'image/png', png()));
       assert.equal(response.status, 400, response.text);
       assert.equal(response.json.error.code, 'malformed_multipart');
@@ -265,7 +271,7 @@ describe('uploads', function () {
       await assertNothingStored(api);
     });
 
-    it('counts every frame of an animation, and holds a GIF\'s canvas to a quarter of the limit', async function () {
+    it("counts every frame of an animation, and holds a GIF's canvas to a quarter of the limit", async function () {
       const small = await startApi({ UPLOAD_MAX_PIXELS: String(40_000) });
       try {
         const token = await small.token({ sub: 'alice' });

@@ -110,8 +110,8 @@ describe('the text rule (validation/text.ts)', function () {
     it('refuses, naming the first character not allowed, and never changes it silently', function () {
       const result = name.safeParse('evil\u202Egnp');
       assert.equal(result.success, false);
-      assert.match(result.error!.issues[0]!.message, /must not contain U\+202E/);
-      assert.match(description.safeParse('a\u0085b c')!.error!.issues[0]!.message, /U\+0085/);
+      assert.match(result.error.issues[0]!.message, /must not contain U\+202E/);
+      assert.match(description.safeParse('a\u0085b c').error!.issues[0]!.message, /U\+0085/);
     });
 
     it('normalises to NFC, then trims, then counts', function () {

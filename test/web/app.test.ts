@@ -100,7 +100,7 @@ describe('web client in Chromium', function () {
     const stored = await page.evaluate(() => ({ local: { ...localStorage }, session: { ...sessionStorage } }));
     assert.deepEqual(stored.session, {}, 'nothing in sessionStorage');
     assert.deepEqual(Object.keys(stored.local), ['bastion.deviceTokens'], 'only the device token in localStorage');
-    const deviceTokens = JSON.parse(stored.local['bastion.deviceTokens']!) as Record<string, string>;
+    const deviceTokens = JSON.parse(stored.local['bastion.deviceTokens']) as Record<string, string>;
     assert.deepEqual(Object.keys(deviceTokens), [EMAIL]);
     assert.match(deviceTokens[EMAIL]!, /^d1\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/, 'a device token, not an access, refresh or CSRF token');
   });
@@ -144,7 +144,7 @@ describe('web client in Chromium', function () {
     assert.equal(await page.locator('progress').evaluate((p: HTMLProgressElement) => p.value), 1);
     const image = page.locator('ul[aria-label="Uploads"] img');
     await image.waitFor();
-    await page.waitForFunction(() => (document.querySelector('ul[aria-label="Uploads"] img') as HTMLImageElement | null)?.naturalWidth === 48);
+    await page.waitForFunction(() => document.querySelector<HTMLImageElement>('ul[aria-label="Uploads"] img')?.naturalWidth === 48);
     assert.match(String(await image.getAttribute('src')), /^blob:/);
     await screenshot(page, '4-uploads');
     const uploads = await api.store.query('uploads', { limit: 10 });
@@ -153,7 +153,9 @@ describe('web client in Chromium', function () {
   });
 
   it('says in words why a renamed file is refused, and stores nothing', async function () {
-    await page.getByLabel('Image file').setInputFiles({ name: 'renamed.gif', mimeType: 'image/gif', buffer: Buffer.from(await (await import('node:fs/promises')).readFile(`${FIXTURES}picture.png`)) });
+    await page
+      .getByLabel('Image file')
+      .setInputFiles({ name: 'renamed.gif', mimeType: 'image/gif', buffer: Buffer.from(await (await import('node:fs/promises')).readFile(`${FIXTURES}picture.png`)) });
     await page.getByRole('button', { name: 'Upload' }).click();
     await notice().filter({ hasText: "The file's name does not match what the file is" }).waitFor();
     assert.equal((await api.store.query('uploads', { limit: 10 })).documents.length, 1);
@@ -243,7 +245,10 @@ describe('web client in Chromium, when rate limited', function () {
       await screenshot(page, '8-rate-limited');
       assert.deepEqual(watched.cspViolations, []);
       // The refused sign-ins, and nothing else.
-      assert.ok(watched.consoleErrors.every((line) => /status of (401|429)/.test(line)), watched.consoleErrors.join('\n'));
+      assert.ok(
+        watched.consoleErrors.every((line) => /status of (401|429)/.test(line)),
+        watched.consoleErrors.join('\n'),
+      );
     } finally {
       await browser.close();
       await api.close();

@@ -78,7 +78,10 @@ describe('web client in Chromium, attacked from another origin', function () {
       <input name='{"name":"pwned","description":"by a form","x":"' value='"}'></form>
       <script>document.forms[0].submit()</script>`);
     await page.waitForURL(`${api.url}/items`);
-    assert.deepEqual(answers.map((a) => [a.method, a.status]), [['POST', 403]]);
+    assert.deepEqual(
+      answers.map((a) => [a.method, a.status]),
+      [['POST', 403]],
+    );
     assert.match(String(await page.textContent('body')), /origin_not_allowed/);
     assert.equal(await itemCount(), 0);
   });
@@ -88,7 +91,10 @@ describe('web client in Chromium, attacked from another origin', function () {
     const page = await visitEvil('<p>hello</p>');
     const outcomes = await page.evaluate(async (api) => {
       const attempt = (path: string, init: RequestInit) =>
-        fetch(`${api}${path}`, { credentials: 'include', ...init }).then((r) => `status ${r.status}`, (e: Error) => `blocked: ${e.name}`);
+        fetch(`${api}${path}`, { credentials: 'include', ...init }).then(
+          (r) => `status ${r.status}`,
+          (e: unknown) => `blocked: ${(e as Error).name}`,
+        );
       return [
         await attempt('/items', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"pwned","description":"by fetch"}' }),
         // A "simple" request, sent without a preflight: the server must refuse it itself.
@@ -98,14 +104,22 @@ describe('web client in Chromium, attacked from another origin', function () {
       ];
     }, api.url);
     // The page learns nothing (CORS hides every answer); the server refused each one.
-    assert.ok(outcomes.every((o) => o.startsWith('blocked')), outcomes.join(', '));
+    assert.ok(
+      outcomes.every((o) => o.startsWith('blocked')),
+      outcomes.join(', '),
+    );
     const servedLines = () => api.logs.filter((line) => line.message === 'request' && line.ip === api.clientIp).slice(-4);
     // Log lines may trail the answers (the emulator relays them from the function's output).
-    for (const deadline = Date.now() + 5000; servedLines().length < 4 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const deadline = Date.now() + 5000; servedLines().length < 4 && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 20));
     const served = servedLines();
     assert.deepEqual(
       served.map((line) => [line.method, line.path, line.status]),
-      [['OPTIONS', '/items', 403], ['POST', '/items', 403], ['POST', '/auth/refresh', 403], ['POST', '/auth/logout', 403]],
+      [
+        ['OPTIONS', '/items', 403],
+        ['POST', '/items', 403],
+        ['POST', '/auth/refresh', 403],
+        ['POST', '/auth/logout', 403],
+      ],
     );
     assert.equal(await itemCount(), 0);
     assert.equal(await familyState(), before, 'no refresh token spent or revoked');

@@ -55,9 +55,11 @@ function unavailable(error: unknown): BlobStoreUnavailableError {
 }
 
 /** The source's own failure, told apart from the disk's: put rejects with `error` itself. */
-class SourceFailure {
+class SourceFailure extends Error {
+  override name = 'SourceFailure';
   readonly error: unknown;
   constructor(error: unknown) {
+    super('the source stream failed', { cause: error });
     this.error = error;
   }
 }
@@ -269,7 +271,7 @@ export class DiskBlobStore implements BlobStore {
     try {
       await handle.chmod(FILE_MODE); // open's mode is narrowed by the umask too
       for await (const chunk of chunks) {
-        for (let offset = 0; offset < chunk.length; ) {
+        for (let offset = 0; offset < chunk.length;) {
           offset += (await handle.write(chunk, offset, chunk.length - offset)).bytesWritten;
         }
         size += chunk.length;
