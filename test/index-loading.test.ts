@@ -3,12 +3,17 @@
  * Cloud Functions does, calls one exported function once (which loads its pipeline and routes
  * the way index.ts's lazy load does), and records every module the process resolved (a
  * `module.registerHooks` resolve hook, installed before the entry is imported). The oracle is
- * written here by hand: which folders and packages each function must never load.
+ * written here by hand: which folders and packages each function must never load. Once more
+ * configured as deployed (Firestore, Cloud Storage, Cloud Logging): the Firestore client loads,
+ * Cloud Logging's client never does (logs are structured lines on stdout), nor Cloud Storage's
+ * before a first blob operation.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateSigningKey } from '../functions/src/config/signing-keys.ts';
@@ -47,17 +52,17 @@ interface Loaded {
 
 let env: NodeJS.ProcessEnv;
 
-function load(name: 'auth' | 'items' | 'uploads', path: string): Promise<Loaded> {
+function load(name: 'auth' | 'items' | 'uploads', path: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Loaded> {
   return new Promise((resolve, reject) => {
     const run = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', child, entry, name, path], {
       cwd: root,
-      env,
+      env: { ...env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    run.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    run.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    run.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    run.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     run.on('error', reject);
     run.on('close', (code) => {
       if (code !== 0) return reject(new Error(`the child exited with ${code}:\n${stderr}`));
@@ -95,6 +100,37 @@ const AUTH_ONLY = [
 const AUTH_PACKAGES = ['@zxcvbn-ts/core', '@zxcvbn-ts/language-common', '@zxcvbn-ts/language-en', 'qrcode', 'otpauth'];
 /** What the uploads function alone needs: multipart parsing, type sniffing, image decoding. */
 const UPLOADS_PACKAGES = ['busboy', 'file-type', 'image-size', 'sharp', 'content-disposition'];
+/** The Cloud Logging client: deployed, logs are structured lines on stdout (logger.ts), so no function loads it. */
+const CLOUD_LOGGING_PACKAGES = ['@google-cloud/logging-winston', '@google-cloud/logging', '@google-cloud/logging-api'];
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * A deployed instance's configuration: the Firestore driver (on a closed port, with a short
+ * deadline: the first store call fails, 503), Cloud Storage, Cloud Logging, and nothing that
+ * may reach beyond loopback.
+ */
+async function deployedEnv(): Promise<NodeJS.ProcessEnv> {
+  const port = await closedPort();
+  return {
+    STORE_DRIVER: 'firestore',
+    FIRESTORE_EMULATOR_HOST: `127.0.0.1:${port}`,
+    STORE_DEADLINE_MS: '100',
+    GCLOUD_PROJECT: 'demo-index-loading',
+    BLOB_DRIVER: 'cloud-storage',
+    STORAGE_BUCKET: 'demo-index-loading',
+    LOG_TARGET: 'cloud-logging',
+    METADATA_SERVER_DETECTION: 'none',
+    GCE_METADATA_HOST: `127.0.0.1:${port}`,
+  };
+}
 
 function assertNone(loaded: Loaded, { sources = [], folders = [], packages = [] }: { sources?: string[]; folders?: string[]; packages?: string[] }) {
   const bad = [
@@ -119,7 +155,7 @@ describe('each deployed function loads only its own code (functions/src/index.ts
     for (const name of ['STORE_DRIVER', 'FIRESTORE_EMULATOR_HOST', 'K_SERVICE', 'FUNCTION_TARGET', 'LOG_TARGET']) delete env[name];
   });
 
-  it('items: its pipeline and routes, and neither auth\'s own code nor uploads\' nor the documents', async function () {
+  it("items: its pipeline and routes, and neither auth's own code nor uploads' nor the documents", async function () {
     const loaded = await load('items', '/items');
     assert.equal(loaded.status, 401, 'the request went through the pipeline (no token)');
     assertNone(loaded, { sources: [...AUTH_ONLY, 'routes.ts'], folders: ['uploads/', 'docs/'], packages: [...AUTH_PACKAGES, ...UPLOADS_PACKAGES] });
@@ -127,18 +163,35 @@ describe('each deployed function loads only its own code (functions/src/index.ts
     assert.ok(loaded.sources.includes('items/routes.ts') && loaded.sources.includes('items/handlers.ts'), 'it loaded its own routes');
   });
 
-  it('uploads: its pipeline and routes, and neither auth\'s own code nor items\' nor the documents', async function () {
+  it("uploads: its pipeline and routes, and neither auth's own code nor items' nor the documents", async function () {
     const loaded = await load('uploads', '/uploads');
     assert.equal(loaded.status, 401, 'the request went through the pipeline (no token)');
     assertNone(loaded, { sources: [...AUTH_ONLY, 'routes.ts'], folders: ['items/', 'docs/'], packages: AUTH_PACKAGES });
     assert.ok(loaded.sources.includes('uploads/routes.ts') && loaded.sources.includes('uploads/handlers.ts'), 'it loaded its own routes');
   });
 
-  it('auth: its routes and the documentation route, and neither items\' nor uploads\' code until the document is asked for', async function () {
+  it("auth: its routes and the documentation route, and neither items' nor uploads' code until the document is asked for", async function () {
     const loaded = await load('auth', '/auth/.well-known/jwks.json');
     assert.equal(loaded.status, 200);
     assertNone(loaded, { sources: ['routes.ts'], folders: ['items/', 'uploads/'], packages: UPLOADS_PACKAGES });
     assert.ok(loaded.sources.includes('auth/routes.ts') && loaded.sources.includes('docs/routes.ts'), 'it loaded its own routes');
+  });
+
+  it("deployed (Firestore, Cloud Storage, Cloud Logging), items and uploads load the Firestore client and neither Cloud Logging's client nor Cloud Storage's", async function () {
+    for (const [name, others, otherPackages] of [
+      ['items', ['uploads/', 'docs/'], UPLOADS_PACKAGES],
+      ['uploads', ['items/', 'docs/'], []],
+    ] as const) {
+      const loaded = await load(name, `/${name}`, await deployedEnv());
+      assert.equal(loaded.status, 503, `${name}: the store is unreachable, and said so`);
+      assert.ok(loaded.packages.has('@google-cloud/firestore'), `${name}: the Firestore driver loaded`);
+      // Cloud Storage's client loads on the first blob operation, which this request never reaches.
+      assertNone(loaded, {
+        sources: [...AUTH_ONLY, 'routes.ts', 'blobs/cloud-storage.ts'],
+        folders: [...others],
+        packages: [...CLOUD_LOGGING_PACKAGES, '@google-cloud/storage', ...AUTH_PACKAGES, ...otherPackages],
+      });
+    }
   });
 
   it('auth serves the OpenAPI document of every function, loading their routes on that request', async function () {

@@ -43,13 +43,20 @@ function lazily(name: FunctionName): (req: Parameters<RequestHandler>[0], res: P
       return createFunctionHandler(name, await getRuntime(), routes);
     })();
     try {
-      await (await handler)(req, res);
+      await (
+        await handler
+      )(req, res);
     } catch (error) {
       handler = undefined; // let the next request retry start-up
       const requestId = randomUUID();
       console.error(JSON.stringify({ severity: 'CRITICAL', message: 'function failed to start', function: name, requestId, error: String(error) }));
       if (!res.headersSent) {
-        sendJson(res, ERRORS.unavailable.status, { error: { code: 'unavailable', message: ERRORS.unavailable.message, requestId } }, { 'Cache-Control': CACHE_CONTROL, 'Retry-After': '1' });
+        sendJson(
+          res,
+          ERRORS.unavailable.status,
+          { error: { code: 'unavailable', message: ERRORS.unavailable.message, requestId } },
+          { 'Cache-Control': CACHE_CONTROL, 'Retry-After': '1' },
+        );
       }
     }
   };

@@ -1,8 +1,19 @@
 /**
- * Structured JSON logs with winston: one object a line on stdout locally, Cloud Logging's
- * structured format when deployed (loaded only then). Secrets never reach a log: fields whose
- * names suggest credentials are replaced, and anything shaped like a JWT is masked wherever it
- * appears.
+ * Structured JSON logs with winston: one object a line on stdout locally; deployed, Cloud
+ * Logging's structured lines on stdout, which the platform ingests. Secrets never reach a log:
+ * fields whose names suggest credentials are replaced, and anything shaped like a JWT is masked
+ * wherever it appears.
+ *
+ * The deployed lines have the shape @google-cloud/logging-winston writes with
+ * `redirectToStdout: true, useMessageField: false` (the transport this module used to load):
+ * Cloud Logging's special fields (severity, timestamp, trace, span, labels, httpRequest) at the
+ * top, `message`, and the entry's own fields under `metadata`. They are written here, without
+ * the library: it writes the very same lines to the same stdout, and importing it (its Logging
+ * client, google-gax, gRPC) cost about 0.2–0.3 s of every instance's first request. Left out of
+ * its lines: the per-line insertId (Cloud Logging assigns one), its `logName` field (not one
+ * that stdout ingestion reads: it landed in the payload as `projects/{{projectId}}/logs/winston_log`)
+ * and its one-time instrumentation entry. test/pipeline/request-context.test.ts holds these
+ * lines to the library's own.
  */
 import type { Writable } from 'node:stream';
 import winston from 'winston';
@@ -15,6 +26,8 @@ const JWT_LIKE = /eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
 export const REDACTED = '[redacted]';
 /** Cloud Logging's severity names for winston's levels (it knows WARNING, not WARN). */
 const SEVERITY: Record<string, string> = { error: 'ERROR', warn: 'WARNING', info: 'INFO', debug: 'DEBUG' };
+/** The same for the deployed lines, as @google-cloud/logging-winston maps npm's levels. */
+const CLOUD_SEVERITY: Record<string, string> = { ...SEVERITY, http: 'INFO', verbose: 'DEBUG', silly: 'DEBUG' };
 /** winston's key for the serialized line (triple-beam's MESSAGE). */
 const MESSAGE = Symbol.for('message');
 
@@ -48,18 +61,49 @@ function scrub(value: unknown, depth: number): unknown {
  * is added, and the line is serialized. One format instead of a chain keeps the per-request
  * access log cheap.
  */
-const structured = winston.format((info) => {
+const structured = winston.format((info, options?: unknown) => {
   for (const key of Object.keys(info)) {
     const value = info[key];
     if (isSecretName(key)) info[key] = REDACTED;
     else if (value instanceof Error) info[key] = scrub(errorFields(value), 0);
     else if (typeof value === 'string' || (typeof value === 'object' && value !== null)) info[key] = scrub(value, 0);
   }
+  const now = Date.now();
   info.severity = SEVERITY[info.level] ?? 'DEFAULT';
-  info.timestamp = new Date().toISOString();
-  info[MESSAGE] = JSON.stringify(info);
+  info.timestamp = new Date(now).toISOString();
+  info[MESSAGE] = (options as { cloud?: boolean } | undefined)?.cloud ? cloudLoggingLine(info, now) : JSON.stringify(info);
   return info;
 });
+
+/** Cloud Logging's special fields, moved out of `metadata` to the top of the line (as logging-winston does). */
+const TRACE = 'logging.googleapis.com/trace';
+const SPAN_ID = 'logging.googleapis.com/spanId';
+const TRACE_SAMPLED = 'logging.googleapis.com/trace_sampled';
+const LABELS = 'logging.googleapis.com/labels';
+/** What logging-winston takes out of an entry's fields: winston's own, and what it promotes or drops. */
+const NOT_METADATA = new Set(['message', 'level', 'splat', TRACE, SPAN_ID, TRACE_SAMPLED, 'httpRequest', 'labels', 'timestamp', 'logName']);
+
+/**
+ * One entry as @google-cloud/logging-winston's LoggingWinston (`redirectToStdout: true,
+ * useMessageField: false`) serializes it: its `log` and LogSync's `toStructuredJSON`.
+ */
+function cloudLoggingLine(info: winston.Logform.TransformableInfo, now: number): string {
+  const metadata: Record<string, unknown> = {};
+  for (const key of Object.keys(info)) if (!NOT_METADATA.has(key)) metadata[key] = info[key];
+  let message = typeof info.message === 'string' ? info.message : info.message === undefined || info.message === null ? '' : JSON.stringify(info.message);
+  // An error logged as the message: its stack goes into the message, for Error Reporting.
+  if (typeof info.stack === 'string' && info.stack) message += (message ? ' ' : '') + info.stack;
+  const line: Record<string, unknown> = { timestamp: { seconds: Math.floor(now / 1000), nanos: (now % 1000) * 1_000_000 } };
+  if (info.httpRequest !== undefined) line.httpRequest = info.httpRequest;
+  line.severity = CLOUD_SEVERITY[info.level] ?? 'DEFAULT';
+  if (info.labels) line[LABELS] = info.labels;
+  if (info[TRACE]) line[TRACE] = info[TRACE];
+  if (info[SPAN_ID]) line[SPAN_ID] = info[SPAN_ID];
+  if (TRACE_SAMPLED in info) line[TRACE_SAMPLED] = info[TRACE_SAMPLED] === true;
+  line.message = message;
+  line.metadata = metadata;
+  return JSON.stringify(line);
+}
 
 function errorFields(error: Error): Record<string, unknown> {
   return { name: error.name, message: error.message, code: (error as { code?: unknown }).code, stack: error.stack };
@@ -103,23 +147,22 @@ class JsonLinesTransport extends TransportStream {
 
 export interface LoggerOptions {
   level: 'error' | 'warn' | 'info' | 'debug';
+  /** `stdout`: one flat JSON object a line; `cloud-logging`: Cloud Logging's structured lines (logging-winston's shape). */
   target: 'stdout' | 'cloud-logging';
   /** Where lines go instead of stdout (tests read them). */
   stream?: Writable;
 }
 
+/**
+ * The format every line goes through (redaction, severity, timestamp, serialization): Cloud
+ * Logging's structured line for `cloud-logging`, else a flat JSON object.
+ */
+export function logFormat(target: LoggerOptions['target']): winston.Logform.Format {
+  return structured({ cloud: target === 'cloud-logging' });
+}
+
 export async function createLogger(options: LoggerOptions): Promise<winston.Logger> {
-  const format = structured();
-  let transport: TransportStream;
-  if (options.stream) {
-    transport = new JsonLinesTransport(options.stream);
-  } else if (options.target === 'cloud-logging') {
-    // Heavy (the Cloud Logging client): only when deployed. Structured lines to stdout are
-    // picked up by the platform's agent, with no API call on the request path.
-    const { LoggingWinston } = await import('@google-cloud/logging-winston');
-    transport = new LoggingWinston({ redirectToStdout: true, useMessageField: false });
-  } else {
-    transport = new JsonLinesTransport(process.stdout);
-  }
+  const format = logFormat(options.target);
+  const transport = new JsonLinesTransport(options.stream ?? process.stdout);
   return winston.createLogger({ level: options.level, format, transports: [transport] });
 }

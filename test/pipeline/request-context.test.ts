@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { createLogger, REDACTED } from '../../functions/src/logger.ts';
+import winston from 'winston';
+import { createLogger, logFormat, REDACTED, type LoggerOptions } from '../../functions/src/logger.ts';
 import { startApi, type TestApi } from '../support/api.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -142,11 +143,11 @@ describe('request context', function () {
 });
 
 describe('logger', function () {
-  async function logged(write: (logger: Awaited<ReturnType<typeof createLogger>>) => void): Promise<Record<string, any>[]> {
+  async function logged(write: (logger: winston.Logger) => void, target: LoggerOptions['target'] = 'stdout'): Promise<Record<string, any>[]> {
     const stream = new PassThrough();
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    const logger = await createLogger({ level: 'debug', target: 'stdout', stream });
+    const logger = await createLogger({ level: 'debug', target, stream });
     write(logger);
     await new Promise((resolve) => setImmediate(resolve));
     const lines = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean);
@@ -160,7 +161,13 @@ describe('logger', function () {
       logger.info('first', { n: 1 });
       logger.warn('second');
     });
-    assert.deepEqual(lines.map((l) => [l.message, l.severity]), [['first', 'INFO'], ['second', 'WARNING']]);
+    assert.deepEqual(
+      lines.map((l) => [l.message, l.severity]),
+      [
+        ['first', 'INFO'],
+        ['second', 'WARNING'],
+      ],
+    );
     assert.equal(lines[0]!.n, 1);
     assert.ok(!Number.isNaN(Date.parse(lines[0]!.timestamp)));
   });
@@ -194,5 +201,72 @@ describe('logger', function () {
     assert.equal(line!.err.name, 'TypeError');
     assert.equal(line!.err.message, 'boom');
     assert.match(line!.err.stack, /TypeError: boom\n\s+at /);
+  });
+
+  describe("deployed (cloud-logging): Cloud Logging's structured lines on stdout", function () {
+    // Google's libraries probe the metadata server unless told there is none.
+    const saved = process.env.METADATA_SERVER_DETECTION;
+    before(function () {
+      process.env.METADATA_SERVER_DETECTION = 'none';
+    });
+    after(function () {
+      if (saved === undefined) Reflect.deleteProperty(process.env, 'METADATA_SERVER_DETECTION');
+      else process.env.METADATA_SERVER_DETECTION = saved;
+    });
+
+    const error = new TypeError('boom');
+    /** Entries with each of Cloud Logging's special fields, and a secret. */
+    const entries = (logger: winston.Logger) => {
+      logger.info('request', { requestId: 'r-1', 'logging.googleapis.com/trace': `projects/demo/traces/${TRACE_ID}`, method: 'GET', status: 200, durationMs: 1.25 });
+      logger.warn('second');
+      logger.error('failed', { err: error, password: 'hunter2hunter2', user: { cookie: 'sid=1' } });
+      logger.debug('details', {
+        labels: { stage: 'test' },
+        httpRequest: { status: 204 },
+        'logging.googleapis.com/spanId': '000000000000004a',
+        'logging.googleapis.com/trace_sampled': true,
+      });
+    };
+
+    it("puts severity, timestamp and trace at the top, the message, and the entry's fields under metadata, redacted", async function () {
+      const [request, second, failed] = await logged(entries, 'cloud-logging');
+      assert.equal(request!.severity, 'INFO');
+      assert.equal(request!.message, 'request');
+      assert.equal(request!['logging.googleapis.com/trace'], `projects/demo/traces/${TRACE_ID}`);
+      assert.equal(typeof request!.timestamp.seconds, 'number');
+      assert.ok(Math.abs(request!.timestamp.seconds * 1000 - Date.now()) < 60_000);
+      assert.equal(request!.metadata.requestId, 'r-1');
+      assert.equal(request!.metadata.status, 200);
+      assert.equal(request!.metadata['logging.googleapis.com/trace'], undefined);
+      assert.equal(second!.severity, 'WARNING');
+      assert.equal(failed!.severity, 'ERROR');
+      assert.equal(failed!.metadata.err.message, 'boom');
+      assert.equal(failed!.metadata.password, REDACTED);
+      assert.equal(failed!.metadata.user.cookie, REDACTED);
+    });
+
+    it('writes what @google-cloud/logging-winston writes with redirectToStdout (but its insertId, logName and first-line diagnostic entry)', async function () {
+      this.timeout(20_000);
+      const ours = await logged(entries, 'cloud-logging');
+
+      const { LoggingWinston } = await import('@google-cloud/logging-winston');
+      // Told the project, and (in the hooks above) that there is no metadata server, it asks nothing beyond loopback.
+      const transport = new LoggingWinston({ redirectToStdout: true, useMessageField: false, projectId: 'demo' });
+      const written: string[] = [];
+      // Its LogSync writes each line to process.stdout unless given another writable.
+      (transport as unknown as { common: { cloudLog: { transport: { write(line: string): void } } } }).common.cloudLog.transport = { write: (line) => written.push(line) };
+      const logger = winston.createLogger({ level: 'debug', format: logFormat('stdout'), transports: [transport] });
+      entries(logger);
+      await new Promise((resolve) => setImmediate(resolve));
+      const theirs = written.map((line) => JSON.parse(line) as Record<string, any>).filter((line) => !('logging.googleapis.com/diagnostic' in line));
+
+      const comparable = (line: Record<string, any>) => {
+        const { timestamp, 'logging.googleapis.com/insertId': _insertId, logName: _logName, ...rest } = line;
+        assert.deepEqual(Object.keys(timestamp).sort(), ['nanos', 'seconds']);
+        return rest;
+      };
+      assert.equal(ours.length, 4);
+      assert.deepEqual(ours.map(comparable), theirs.map(comparable));
+    });
   });
 });

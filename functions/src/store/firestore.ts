@@ -2,8 +2,12 @@
  * Firestore driver for the document-store port (firebase-admin), used when deployed and by the
  * contract suite when FIRESTORE_EMULATOR_HOST is set.
  *
- * firebase-admin's Firestore takes about half a second to import, so `openFirestoreStore`
- * loads it on first use: a function that never opens this driver never pays for it.
+ * firebase-admin's Firestore takes about half a second to import on its own, so
+ * `openFirestoreStore` loads it on first use: a function that never opens this driver never
+ * pays for it. Deployed, it costs about 0.17 s beyond the entry, and firebase-admin's wrapper
+ * nothing measurable over @google-cloud/firestore imported directly: firebase-functions has
+ * loaded firebase-admin's core (and google-auth-library) already. Most of it is google-gax
+ * with gRPC, which @google-cloud/firestore imports at its top level whatever the transport.
  *
  * `expiresAt` is kept as a Firestore Timestamp so a TTL policy on that field (see
  * firestore.indexes.json) deletes expired documents; callers see epoch milliseconds.
@@ -18,31 +22,17 @@
  * deadline late). No write is sent after its caller was told 503; one whose commit timed out
  * has an unknown outcome, and is reported as unavailable.
  *
- * The client speaks REST in production (it skips loading gRPC, which shortens cold starts),
- * and against an emulator too, unless gRPC is asked for: the emulator is handed an auth client
+ * The client speaks REST in production (no gRPC channel to set up; gRPC's code loads anyway,
+ * see above), and against an emulator too, unless gRPC is asked for: the emulator is handed an auth client
  * holding its owner token, where the REST transport would otherwise look for Google
  * credentials (and ask a metadata server for them).
  */
 import type { App } from 'firebase-admin/app';
-import type {
-  DocumentReference,
-  DocumentSnapshot,
-  Firestore,
-  Query,
-  Settings,
-  Transaction as FirestoreTransaction,
-} from 'firebase-admin/firestore';
+import type { DocumentReference, DocumentSnapshot, Firestore, Query, Settings, Transaction as FirestoreTransaction } from 'firebase-admin/firestore';
 import type { AuthClient } from 'google-auth-library';
 import { DEFAULT_STORE_DEADLINE_MS } from '../config/index.ts';
 import { BoundedCalls, type Deadline } from './deadline.ts';
-import {
-  DocumentExistsError,
-  DocumentNotFoundError,
-  MissingIndexError,
-  StoreError,
-  StoreUnavailableError,
-  TransactionAbortedError,
-} from './errors.ts';
+import { DocumentExistsError, DocumentNotFoundError, MissingIndexError, StoreError, StoreUnavailableError, TransactionAbortedError } from './errors.ts';
 import {
   EXPIRES_AT,
   assertName,
@@ -89,10 +79,7 @@ export function commitTimeoutMs(deadlineMs: number): number {
 let opened = 0;
 
 export async function openFirestoreStore(options: FirestoreStoreOptions = {}): Promise<FirestoreDocumentStore> {
-  const [{ initializeApp, deleteApp }, firestoreModule] = await Promise.all([
-    import('firebase-admin/app'),
-    import('firebase-admin/firestore'),
-  ]);
+  const [{ initializeApp, deleteApp }, firestoreModule] = await Promise.all([import('firebase-admin/app'), import('firebase-admin/firestore')]);
   const transport = options.transport ?? 'rest';
   const deadlineMs = options.deadlineMs ?? DEFAULT_STORE_DEADLINE_MS;
   const emulatorHost = options.emulatorHost ?? process.env.FIRESTORE_EMULATOR_HOST;
@@ -320,21 +307,13 @@ export class FirestoreDocumentStore implements DocumentStore {
     }
   }
 
-  async #query<T extends DocumentData>(
-    deadline: Deadline,
-    collection: string,
-    spec: QuerySpec,
-    limit: number,
-    after: CursorPosition | undefined,
-  ): Promise<Page<T>> {
+  async #query<T extends DocumentData>(deadline: Deadline, collection: string, spec: QuerySpec, limit: number, after: CursorPosition | undefined): Promise<Page<T>> {
     const order = spec.orderBy;
     const documentId = this.#fs.FieldPath.documentId();
 
     let query: Query = this.#db.collection(collection);
     for (const [field, value] of Object.entries(spec.where ?? {})) query = query.where(field, '==', value);
-    query = order
-      ? query.orderBy(order.field, order.direction).orderBy(documentId, order.direction)
-      : query.orderBy(documentId, 'asc');
+    query = order ? query.orderBy(order.field, order.direction).orderBy(documentId, order.direction) : query.orderBy(documentId, 'asc');
 
     // Expired documents are dropped here (the TTL sweep is lazy), so keep reading until a page
     // and one more live document are in hand or the collection runs out.
@@ -443,15 +422,7 @@ function guardCommit(firestoreTx: FirestoreTransaction, deadline: Deadline, stat
 }
 
 /** The failures Firestore's runner retries (transaction.js, isRetryableTransactionError), ABORTED aside. */
-const UNKNOWN_OUTCOME = new Set<unknown>([
-  GRPC.CANCELLED,
-  GRPC.UNKNOWN,
-  GRPC.DEADLINE_EXCEEDED,
-  GRPC.RESOURCE_EXHAUSTED,
-  GRPC.INTERNAL,
-  GRPC.UNAVAILABLE,
-  GRPC.UNAUTHENTICATED,
-]);
+const UNKNOWN_OUTCOME = new Set<unknown>([GRPC.CANCELLED, GRPC.UNKNOWN, GRPC.DEADLINE_EXCEEDED, GRPC.RESOURCE_EXHAUSTED, GRPC.INTERNAL, GRPC.UNAVAILABLE, GRPC.UNAUTHENTICATED]);
 
 function outcomeUnknown(error: unknown): boolean {
   return UNKNOWN_OUTCOME.has((error as { code?: unknown } | null)?.code);
@@ -480,9 +451,9 @@ function toFirestore(fs: FirestoreModule, data: DocumentData): Record<string, un
 /** The snapshot's data as the port sees it, or null when missing or expired. */
 function liveData(fs: FirestoreModule, snapshot: DocumentSnapshot): DocumentData | null {
   if (!snapshot.exists) return null;
-  const data = snapshot.data()!;
-  const expiresAt = data[EXPIRES_AT];
-  const converted = (expiresAt instanceof fs.Timestamp ? { ...data, [EXPIRES_AT]: expiresAt.toMillis() } : data) as DocumentData;
+  const data = snapshot.data() as DocumentData;
+  const expiresAt: unknown = data[EXPIRES_AT];
+  const converted: DocumentData = expiresAt instanceof fs.Timestamp ? { ...data, [EXPIRES_AT]: expiresAt.toMillis() } : data;
   return isExpired(converted) ? null : converted;
 }
 
@@ -570,7 +541,7 @@ class BufferedTransaction implements Transaction {
     const pending = new Map<string, DocumentData | null>();
     for (const write of this.#writes) {
       const key = JSON.stringify([write.collection, write.id]);
-      const before = pending.has(key) ? pending.get(key)! : current.get(write) ?? null;
+      const before = pending.has(key) ? pending.get(key)! : (current.get(write) ?? null);
       const ref = documentRef(this.#db, write.collection, write.id);
       switch (write.kind) {
         case 'create':

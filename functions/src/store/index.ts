@@ -45,10 +45,14 @@ export async function openStore(config: Config['store'], options: OpenStoreOptio
     });
   } catch (error) {
     if (error instanceof StoreBusyError) {
-      throw new ConfigError(`${error.message}: another process holds it (the server, npm start, or npm run admin on the same DATA_DIR); try again, or stop that process first`, { cause: error });
+      throw new ConfigError(`${error.message}: another process holds it (the server, npm start, or npm run admin on the same DATA_DIR); try again, or stop that process first`, {
+        cause: error,
+      });
     }
     if (error instanceof StoreUnavailableError) {
-      throw new ConfigError(`${error.message}: DATA_DIR (or SQLITE_PATH) must name a folder this user can write, on a disk with room, holding bastion's database or nothing`, { cause: error });
+      throw new ConfigError(`${error.message}: DATA_DIR (or SQLITE_PATH) must name a folder this user can write, on a disk with room, holding bastion's database or nothing`, {
+        cause: error,
+      });
     }
     throw error;
   }
