@@ -65,7 +65,15 @@ function pipelineFor(runtime: Runtime, router: Router | undefined): Middleware[]
 function toHandler(runtime: Runtime, router: Router | undefined): RequestHandler {
   const run = compose(pipelineFor(runtime, router));
   const { config } = runtime;
-  const services = { store: runtime.store, blobs: runtime.blobs, auth: config.auth, uploads: config.uploads, rateLimits: config.rateLimits };
+  const services = {
+    store: runtime.store,
+    blobs: runtime.blobs,
+    auth: config.auth,
+    uploads: config.uploads,
+    rateLimits: config.rateLimits,
+    mailer: () => runtime.mailer(),
+    appUrl: config.mail.appUrl,
+  };
   const ipOf = clientIp({ trustedProxyHops: config.trustedProxyHops, trustedProxies: config.trustedProxies });
   return async (req, res) => {
     const ctx = new RequestContext({ req, res, services, logger: runtime.logger, ip: ipOf(req) });

@@ -12,7 +12,7 @@ import { defineSecret } from 'firebase-functions/params';
 import { onRequest } from 'firebase-functions/v2/https';
 import { onSchedule } from 'firebase-functions/scheduler';
 import type { RequestHandler } from './app.ts';
-import { FUNCTION_OPTIONS, RECONCILE_OPTIONS } from './deploy/options.ts';
+import { FUNCTION_OPTIONS, MAIL_RETRY_OPTIONS, RECONCILE_OPTIONS } from './deploy/options.ts';
 import { ERRORS } from './errors/catalog.ts';
 import { CACHE_CONTROL, sendJson } from './pipeline/respond.ts';
 import type { FunctionName, Route } from './pipeline/route.ts';
@@ -77,4 +77,12 @@ export const reconcile = onSchedule({ ...RECONCILE_OPTIONS, secrets: [signingKey
   const [{ reconcileUploads }, { getRuntime }] = await Promise.all([import('./uploads/reconcile.ts'), import('./runtime.ts')]);
   const { store, blobs, logger } = await getRuntime();
   await reconcileUploads({ store, blobs, logger });
+});
+
+/** Every five minutes: hands over the mail a server would not take at once (mail/mailer.ts). */
+export const retryMail = onSchedule({ ...MAIL_RETRY_OPTIONS, secrets: [signingKeys, totpKeys] }, async () => {
+  const { getRuntime } = await import('./runtime.ts');
+  const runtime = await getRuntime();
+  const report = await (await runtime.mailer()).retryDue(100);
+  runtime.logger.info('mail retries', { event: 'mail.retries', ...report });
 });

@@ -13,6 +13,7 @@ import type { BlobStore } from './blobs/port.ts';
 import { openStore } from './store/index.ts';
 import type { DocumentStore } from './store/port.ts';
 import { RateLimiterDocumentStore } from './store/rate-limiter-store.ts';
+import type { Mailer } from './mail/mailer.ts';
 
 export interface Runtime {
   config: Config;
@@ -21,6 +22,8 @@ export interface Runtime {
   blobs: BlobStore;
   verify: VerifyAccessToken;
   buckets: Buckets;
+  /** The mailer, loaded on first use (only the auth function and the retries send mail). */
+  mailer(): Promise<Mailer>;
   close(): Promise<void>;
 }
 
@@ -51,6 +54,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const logger = await createLogger({ ...config.log, ...(options.logStream ? { stream: options.logStream } : {}) });
   const store = options.store ?? (await openStore(config.store, { logger }));
   const blobs = options.blobs ?? openBlobStore(config.blobs);
+  let mailer: Promise<Mailer> | undefined;
   return {
     config,
     logger,
@@ -58,8 +62,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     blobs,
     verify: createAccessTokenVerifier(config.auth),
     buckets: createBuckets(store, config.rateLimits),
+    mailer() {
+      mailer ??= import('./mail/index.ts').then(({ openMailer }) => openMailer(config, store, logger));
+      return mailer;
+    },
     async close() {
-      await Promise.all([store.close(), blobs.close()]);
+      await Promise.all([store.close(), blobs.close(), mailer?.then((opened) => opened.close())]);
       logger.close();
     },
   };

@@ -26,6 +26,7 @@ import { errorBody } from './pipeline/error-mapper.ts';
 import { sendJson } from './pipeline/respond.ts';
 import { recordHelmetHeaders } from './pipeline/security-headers.ts';
 import { getRuntime, type Runtime } from './runtime.ts';
+import { startMailRetries } from './mail/retries.ts';
 import { startReconciler } from './uploads/reconcile.ts';
 
 /**
@@ -283,6 +284,8 @@ async function main(): Promise<void> {
   const running = await startServer(runtime, address.port, address.host);
   // Blobs a crash left without a document: removed once past their grace, now and hourly.
   const reconciler = startReconciler({ store: runtime.store, blobs: runtime.blobs, logger: runtime.logger });
+  // Mail a server would not take at once: retried now and every minute.
+  const mailRetries = startMailRetries(() => runtime.mailer(), runtime.logger);
   const { config } = runtime;
   runtime.logger.info('listening', { url: running.url, pid: process.pid, store: config.store.driver, env: config.env });
   process.stdout.write(`\nbastion is listening on ${running.url}  (store: ${config.store.driver}, ${config.env})\n`);
@@ -303,7 +306,7 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(1), graceMs + 5_000).unref();
     const { cut, unfinished } = await running.shutdown({ deadlineMs: graceMs, signal: now.signal });
     if (cut > 0 || unfinished > 0) runtime.logger.warn('shutdown cut requests still in flight', { cut, unfinished, graceMs });
-    await reconciler.stop();
+    await Promise.all([reconciler.stop(), mailRetries.stop()]);
     await runtime.close();
     process.exit(0);
   };

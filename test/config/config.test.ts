@@ -6,16 +6,9 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../functions/src/config/index.ts';
 import { listenAddress } from '../../functions/src/server.ts';
 import { SigningKeyError, generateSigningKey, parseSigningKeys } from '../../functions/src/config/signing-keys.ts';
-import { generateTotpKeys } from '../../functions/src/config/totp-keys.ts';
+import { productionEnv } from './support.ts';
 
-const productionBase = async () => ({
-  APP_ENV: 'production',
-  AUTH_ISSUER: 'https://auth.example.com',
-  AUTH_AUDIENCE: 'example-api',
-  AUTH_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
-  AUTH_TOTP_KEYS: generateTotpKeys(),
-  CORS_ORIGINS: 'https://app.example.com',
-});
+const productionBase = () => productionEnv();
 
 describe('configuration', function () {
   it('has the documented defaults locally', async function () {

@@ -84,15 +84,17 @@ describe('the Firebase path on the Emulator Suite (npm run test:emulators)', fun
       lines.some((line) => line.includes('Using node@22 from host')),
       'the Functions emulator runs them on Node 22',
     );
-    // The scheduled reconcile is discovered too; the emulator has no Pub/Sub to run it on.
+    // The scheduled reconcile and retryMail are discovered too; the emulator has no Pub/Sub to run them on.
     assert.ok(
-      lines.some((line) => /Loaded functions definitions from source: auth, items, reconcile, uploads\b/.test(line)),
-      'the three HTTP functions and the scheduled one',
+      lines.some((line) => /Loaded functions definitions from source: auth, items, reconcile, retryMail, uploads\b/.test(line)),
+      'the three HTTP functions and the two scheduled ones',
     );
-    assert.ok(
-      lines.some((line) => /functions\[[a-z0-9-]+-reconcile\]: function ignored because the pubsub emulator/.test(line)),
-      'reconcile is not run by the emulator',
-    );
+    for (const scheduled of ['reconcile', 'retryMail']) {
+      assert.ok(
+        lines.some((line) => new RegExp(`functions\\[[a-z0-9-]+-${scheduled}\\]: function ignored because the pubsub emulator`).test(line)),
+        `${scheduled} is not run by the emulator`,
+      );
+    }
     assert.deepEqual(
       lines.filter((line) => /ExperimentalWarning|SQLite|node:sqlite/.test(line)),
       [],

@@ -23,16 +23,15 @@ import { issueAccessToken } from '../../functions/src/auth/tokens.ts';
 import { DiskBlobStore } from '../../functions/src/blobs/disk.ts';
 import type { BlobStore } from '../../functions/src/blobs/port.ts';
 import { loadConfig } from '../../functions/src/config/index.ts';
-import { generateSigningKey } from '../../functions/src/config/signing-keys.ts';
 import { SqliteDocumentStore } from '../../functions/src/store/sqlite.ts';
 import { DEFAULT_GRACE_MS, reconcileUploads, startReconciler } from '../../functions/src/uploads/reconcile.ts';
-import { freePort } from '../../scripts/loopback.ts';
 import { waitFor } from '../../scripts/wait.ts';
 import { HOUR, MINUTE, backdate, filesUnder, pastNewest } from '../blobs/support.ts';
 import { send, startApi, type TestApi } from '../support/api.ts';
 import { png } from '../support/images.ts';
 import { fileForm } from '../support/multipart.ts';
 import { noisePng } from '../support/images.ts';
+import { localEnv } from '../support/local-env.ts';
 import { withOverrides } from '../support/stores.ts';
 import { upload } from './support.ts';
 
@@ -57,25 +56,6 @@ async function leave(path: string, ageMs: number): Promise<string> {
   await writeFile(path, '{"contentType":"image/png"}');
   await backdate(path, ageMs);
   return path;
-}
-
-/** The environment of a local server or function on its own DATA_DIR: SQLite and disk there, nothing else reached. */
-async function localEnv(dataDir: string): Promise<NodeJS.ProcessEnv> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    APP_ENV: 'test',
-    DATA_DIR: dataDir,
-    STORE_DRIVER: 'sqlite',
-    BLOB_DRIVER: 'disk',
-    AUTH_SIGNING_KEYS: JSON.stringify({ keys: [await generateSigningKey()] }),
-    LOG_LEVEL: 'error',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    METADATA_SERVER_DETECTION: 'none',
-    GCE_METADATA_HOST: `127.0.0.1:${await freePort()}`,
-  };
-  for (const name of ['SQLITE_PATH', 'BLOB_DIR', 'FIRESTORE_EMULATOR_HOST', 'STORAGE_EMULATOR_HOST', 'K_SERVICE', 'FUNCTION_TARGET', 'FUNCTIONS_EMULATOR']) delete env[name];
-  return env;
 }
 
 describe('reconcileUploads', function () {

@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { mailConfig, mailProblems, mailVariables, type MailConfig } from './mail.ts';
 import { loadSigningKeys, type SigningKeys } from './signing-keys.ts';
 import { loadTotpKeys, type TotpKeys } from './totp-keys.ts';
 import { FIREBASE_HOSTING, NO_TRUSTED_PROXIES, parseTrustedProxies } from './trusted-proxies.ts';
@@ -132,6 +133,7 @@ function schemaFor(env: NodeJS.ProcessEnv) {
         for (const message of read.errors) ctx.issues.push({ code: 'custom', message, input: value });
         return z.NEVER;
       }),
+    ...mailVariables(),
   });
 }
 
@@ -175,6 +177,7 @@ export interface Config {
   trustedProxyHops: number;
   /** CIDR ranges of the proxies trusted, by address, to name whom they forward for. */
   trustedProxies: string[];
+  mail: MailConfig;
 }
 
 /**
@@ -209,12 +212,20 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     const insecure = vars.CORS_ORIGINS.filter((o) => !o.startsWith('https://'));
     if (insecure.length > 0) throw new ConfigError(`CORS_ORIGINS must be https in production: ${insecure.join(', ')}`);
   }
+  const mailRefusals = mailProblems(vars, production);
+  if (mailRefusals.length > 0) throw new ConfigError(`invalid mail configuration:\n${mailRefusals.map((problem) => `  ✖ ${problem}`).join('\n')}`);
   const projectId = vars.GCLOUD_PROJECT ?? env.GOOGLE_CLOUD_PROJECT;
   const bucket = vars.STORAGE_BUCKET ?? defaultBucket(env, projectId);
   if (vars.BLOB_DRIVER === 'cloud-storage' && !bucket) {
     throw new ConfigError('BLOB_DRIVER is cloud-storage but no bucket is known: set STORAGE_BUCKET');
   }
   const dataDir = resolve(vars.DATA_DIR);
+  let mail: MailConfig;
+  try {
+    mail = mailConfig(vars, dataDir);
+  } catch (error) {
+    throw new ConfigError((error as Error).message, { cause: error });
+  }
   const keys = await loadSigningKeys({ json: vars.AUTH_SIGNING_KEYS, env: vars.APP_ENV, dataDir });
   const totpKeys = loadTotpKeys({ json: vars.AUTH_TOTP_KEYS, env: vars.APP_ENV, signingKeys: keys });
   return {
@@ -253,5 +264,6 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     log: { level: vars.LOG_LEVEL, target: vars.LOG_TARGET },
     trustedProxyHops: vars.TRUSTED_PROXY_HOPS,
     trustedProxies: vars.TRUSTED_PROXIES,
+    mail,
   };
 }

@@ -58,3 +58,17 @@ export const RECONCILE_OPTIONS = {
   maxInstances: 1,
   retryCount: 0,
 } as const satisfies Omit<ScheduleOptions, 'secrets'>;
+
+/**
+ * The mail retries (mail/retries.ts): every five minutes, one instance at a time. A failed run
+ * is not retried: the next one is.
+ */
+export const MAIL_RETRY_OPTIONS = {
+  schedule: 'every 5 minutes',
+  timeZone: 'Etc/UTC',
+  region: REGION,
+  memory: '256MiB',
+  timeoutSeconds: 120,
+  maxInstances: 1,
+  retryCount: 0,
+} as const satisfies Omit<ScheduleOptions, 'secrets'>;

@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { BlobStore } from '../blobs/port.ts';
 import type { Config, Role } from '../config/index.ts';
+import type { Mailer } from '../mail/mailer.ts';
 import type { DocumentStore } from '../store/port.ts';
 
 /** Cloud Functions has already read the body into `rawBody`; elsewhere we stream it. */
@@ -38,4 +39,8 @@ export interface Services {
   uploads: Config['uploads'];
   /** Rate-limit sizes, for the documentation. */
   rateLimits: Config['rateLimits'];
+  /** Sends mail: loaded on first use. */
+  mailer(): Promise<Mailer>;
+  /** Where the links in mails point (APP_URL). */
+  appUrl: string;
 }
