@@ -1,6 +1,6 @@
 /**
  * The one error mapper: every failure becomes `{ error: { code, message, requestId, details? } }`.
- * Client errors (HttpError) keep their code, message, details and headers; store outages and
+ * Client errors (ApiError) keep their code, message, details and headers (the status from the catalog); store outages and
  * contention are 503 with Retry-After; anything unexpected (a missing index included) is a bare
  * 500 with a generic message, while the server log gets the whole error, stack and request id.
  * No response ever carries a stack frame, an exception message or a file path.
