@@ -4,16 +4,19 @@
  * body already read into `rawBody` as the platform does.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { issueAccessToken } from '../functions/src/auth/tokens.ts';
 import { loadConfig } from '../functions/src/config/index.ts';
 import { generateSigningKey } from '../functions/src/config/signing-keys.ts';
 import { send } from './support/api.ts';
+import { localEnv } from './support/local-env.ts';
 import { png } from './support/images.ts';
 import { fileForm } from './support/multipart.ts';
 
@@ -119,5 +122,47 @@ describe('Cloud Functions entry point (functions/src/index.ts)', function () {
     const response = await send(base, 'POST', '/items', { token, raw: '{"name":', headers: { 'content-type': 'application/json' } });
     assert.equal(response.status, 400);
     assert.equal(response.json.error.code, 'invalid_json');
+  });
+});
+
+describe('Cloud Functions entry point, when the function cannot start', function () {
+  it('answers 503 unavailable with Retry-After and a request id (never a 500 or a crash), and tries again on the next request', async function () {
+    this.timeout(30_000);
+    const entry = fileURLToPath(new URL('../functions/src/index.ts', import.meta.url));
+    // Production without its secrets: the configuration refuses to load, on every request.
+    const script = `
+      const { items } = await import(${JSON.stringify(entry)});
+      const { createServer } = await import('node:http');
+      const server = createServer((req, res) => void items(req, res));
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = 'http://127.0.0.1:' + server.address().port + '/items';
+      const answers = [];
+      for (let i = 0; i < 2; i += 1) {
+        const response = await fetch(url);
+        answers.push({ status: response.status, retryAfter: response.headers.get('retry-after'), cacheControl: response.headers.get('cache-control'), body: await response.json() });
+      }
+      server.close();
+      process.stdout.write(JSON.stringify(answers));`;
+    const env = await localEnv(mkdtempSync(join(tmpdir(), 'bastion-entry-')), { APP_ENV: 'production', AUTH_SIGNING_KEYS: undefined });
+    const run = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script], { env, encoding: 'utf8', timeout: 25_000 });
+    assert.equal(run.status, 0, run.stderr);
+    const answers = JSON.parse(run.stdout) as {
+      status: number;
+      retryAfter: string | null;
+      cacheControl: string | null;
+      body: { error: { code: string; message: string; requestId: string } };
+    }[];
+    assert.equal(answers.length, 2);
+    for (const answer of answers) {
+      assert.equal(answer.status, 503);
+      assert.equal(answer.retryAfter, '1');
+      assert.equal(answer.cacheControl, 'private, no-store');
+      assert.equal(answer.body.error.code, 'unavailable');
+      assert.equal(answer.body.error.message, 'The service could not start; retry shortly.');
+      assert.match(answer.body.error.requestId, /^[0-9a-f-]{36}$/);
+    }
+    assert.notEqual(answers[0]!.body.error.requestId, answers[1]!.body.error.requestId);
+    assert.equal((run.stderr.match(/function failed to start/g) ?? []).length, 2, 'start-up was tried again, and logged each time');
+    assert.match(run.stderr, /AUTH_ISSUER/, 'the log line says why');
   });
 });

@@ -13,7 +13,8 @@ import { onRequest } from 'firebase-functions/v2/https';
 import { onSchedule } from 'firebase-functions/scheduler';
 import type { RequestHandler } from './app.ts';
 import { FUNCTION_OPTIONS, MAIL_RETRY_OPTIONS, RECONCILE_OPTIONS } from './deploy/options.ts';
-import { ERRORS } from './errors/catalog.ts';
+import { ApiError } from './errors/api-error.ts';
+import { errorBody, headersFor } from './pipeline/error-mapper.ts';
 import { CACHE_CONTROL, sendJson } from './pipeline/respond.ts';
 import type { FunctionName, Route } from './pipeline/route.ts';
 
@@ -51,12 +52,8 @@ function lazily(name: FunctionName): (req: Parameters<RequestHandler>[0], res: P
       const requestId = randomUUID();
       console.error(JSON.stringify({ severity: 'CRITICAL', message: 'function failed to start', function: name, requestId, error: String(error) }));
       if (!res.headersSent) {
-        sendJson(
-          res,
-          ERRORS.unavailable.status,
-          { error: { code: 'unavailable', message: ERRORS.unavailable.message, requestId } },
-          { 'Cache-Control': CACHE_CONTROL, 'Retry-After': '1' },
-        );
+        const unavailable = new ApiError('unavailable', { cause: error });
+        sendJson(res, unavailable.status, errorBody(unavailable.code, unavailable.message, requestId), { 'Cache-Control': CACHE_CONTROL, ...headersFor(unavailable) });
       }
     }
   };

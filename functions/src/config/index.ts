@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { mailConfig, mailProblems, mailVariables, type MailConfig } from './mail.ts';
+import { MAIL_VARIABLES, mailConfig, mailProblems, type MailConfig } from './mail.ts';
 import { loadSigningKeys, type SigningKeys } from './signing-keys.ts';
 import { loadTotpKeys, type TotpKeys } from './totp-keys.ts';
 import { FIREBASE_HOSTING, NO_TRUSTED_PROXIES, parseTrustedProxies } from './trusted-proxies.ts';
@@ -133,7 +133,7 @@ function schemaFor(env: NodeJS.ProcessEnv) {
         for (const message of read.errors) ctx.issues.push({ code: 'custom', message, input: value });
         return z.NEVER;
       }),
-    ...mailVariables(),
+    ...MAIL_VARIABLES,
   });
 }
 

@@ -43,27 +43,25 @@ export interface MailConfig {
 }
 
 /** The environment variables, merged into the configuration schema (config/index.ts). */
-export function mailVariables() {
-  return {
-    MAIL_DRIVER: z.enum(MAIL_DRIVERS).default('outbox'),
-    MAIL_FROM: z.string().min(3).max(320).optional(),
-    APP_URL: z.url({ protocol: /^https?$/ }).optional(),
-    MAIL_DEADLINE_MS: z.coerce.number().int().min(100).max(20_000).default(5000),
-    MAIL_OUTBOX_DIR: z.string().min(1).optional(),
-    SMTP_HOST: z.string().min(1).optional(),
-    SMTP_PORT: z.coerce.number().int().min(1).max(65535).optional(),
-    SMTP_TLS: z.enum(['implicit', 'starttls', 'none']).default('starttls'),
-    SMTP_USER: z.string().min(1).optional(),
-    SMTP_PASSWORD: z.string().min(1).optional(),
-    SMTP_CA_FILE: z.string().min(1).optional(),
-    MAIL_COLLECTION: z
-      .string()
-      .regex(/^[A-Za-z][A-Za-z0-9_-]{0,99}$/, 'must be a collection name')
-      .default('mail'),
-  };
-}
+export const MAIL_VARIABLES = {
+  MAIL_DRIVER: z.enum(MAIL_DRIVERS).default('outbox'),
+  MAIL_FROM: z.string().min(3).max(320).optional(),
+  APP_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MAIL_DEADLINE_MS: z.coerce.number().int().min(100).max(20_000).default(5000),
+  MAIL_OUTBOX_DIR: z.string().min(1).optional(),
+  SMTP_HOST: z.string().min(1).optional(),
+  SMTP_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  SMTP_TLS: z.enum(['implicit', 'starttls', 'none']).default('starttls'),
+  SMTP_USER: z.string().min(1).optional(),
+  SMTP_PASSWORD: z.string().min(1).optional(),
+  SMTP_CA_FILE: z.string().min(1).optional(),
+  MAIL_COLLECTION: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_-]{0,99}$/, 'must be a collection name')
+    .default('mail'),
+};
 
-type MailVariables = z.output<z.ZodObject<ReturnType<typeof mailVariables>>>;
+type MailVariables = z.output<z.ZodObject<typeof MAIL_VARIABLES>>;
 
 /** Checks what only makes sense together, and what production demands; returns the problems. */
 export function mailProblems(vars: MailVariables, production: boolean): string[] {

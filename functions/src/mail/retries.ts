@@ -1,21 +1,17 @@
 /**
  * Retrying the mail the mailer could not hand over: `retryMail` (index.ts) runs one pass every
  * five minutes on Cloud Functions; `startMailRetries` runs one now and then every minute for the
- * local server. Never two passes at once; a failed pass is logged and the next one tries again.
+ * local server (periodic.ts). A failed pass is logged and the next one tries again.
  */
 import type { Logger } from 'winston';
+import { runPeriodically, type RunningPasses } from '../periodic.ts';
 import type { Mailer } from './mailer.ts';
 
 export const MAIL_RETRY_INTERVAL_MS = 60_000;
 
-export interface RunningMailRetries {
-  stop(): Promise<void>;
-}
-
-export function startMailRetries(mailer: () => Promise<Mailer>, logger: Logger, intervalMs = MAIL_RETRY_INTERVAL_MS): RunningMailRetries {
-  let inFlight: Promise<void> | undefined;
-  const pass = (): Promise<void> =>
-    (inFlight ??= mailer()
+export function startMailRetries(mailer: () => Promise<Mailer>, logger: Logger, intervalMs = MAIL_RETRY_INTERVAL_MS): RunningPasses {
+  const pass = () =>
+    mailer()
       .then((opened) => opened.retryDue(100))
       .then(
         (report) => {
@@ -24,15 +20,6 @@ export function startMailRetries(mailer: () => Promise<Mailer>, logger: Logger, 
         (error: unknown) => {
           logger.error('mail retries failed', { event: 'mail.retries_failed', err: error });
         },
-      )
-      .finally(() => (inFlight = undefined)));
-  void pass();
-  const timer = setInterval(() => void pass(), intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await inFlight;
-    },
-  };
+      );
+  return runPeriodically(pass, intervalMs);
 }

@@ -11,6 +11,7 @@
 import type { Logger } from 'winston';
 import type { BlobStore } from '../blobs/port.ts';
 import { MIN_GRACE_MS, reconcileBlobs, type ReconcileBlobsReport } from '../blobs/reconcile.ts';
+import { runPeriodically, type RunningPasses } from '../periodic.ts';
 import type { DocumentStore } from '../store/port.ts';
 import { UPLOADS } from './handlers.ts';
 
@@ -69,35 +70,18 @@ export interface ReconcilerOptions extends ReconcileUploadsOptions {
   intervalMs?: number | undefined;
 }
 
-export interface RunningReconciler {
-  /** The pass started at once; settles when it is over (a failure is logged, never thrown). */
-  firstPass: Promise<void>;
-  /** No more passes; resolves once the one in flight, if any, is over. */
-  stop(): Promise<void>;
-}
-
 /** A pass now, then one every interval (never two at once). The timer does not keep the process alive. */
-export function startReconciler(options: ReconcilerOptions): RunningReconciler {
+export function startReconciler(options: ReconcilerOptions): RunningPasses {
   const intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
   // Refused here, at start-up, rather than logged at every pass.
   if (!Number.isFinite(intervalMs) || intervalMs < 1000) throw new TypeError('intervalMs must be at least 1000');
   if (options.graceMs !== undefined && !(options.graceMs >= MIN_GRACE_MS)) throw new TypeError(`graceMs must be at least ${MIN_GRACE_MS}`);
-  let inFlight: Promise<void> | undefined;
-  const pass = (): Promise<void> =>
-    (inFlight ??= reconcileUploads(options)
-      .then(
+  return runPeriodically(
+    () =>
+      reconcileUploads(options).then(
         () => {},
         () => {}, // logged by reconcileUploads; the next pass tries again
-      )
-      .finally(() => (inFlight = undefined)));
-  const firstPass = pass();
-  const timer = setInterval(() => void pass(), intervalMs);
-  timer.unref();
-  return {
-    firstPass,
-    async stop() {
-      clearInterval(timer);
-      await inFlight;
-    },
-  };
+      ),
+    intervalMs,
+  );
 }
