@@ -9,7 +9,7 @@
  * before a first blob operation.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
@@ -113,13 +113,18 @@ async function closedPort(): Promise<number> {
 }
 
 /**
- * A deployed instance's configuration: the Firestore driver (on a closed port, with a short
+ * A deployed instance's configuration: the platform's names for the function it serves
+ * (Cloud Run's reserved variables), the Firestore driver (on a closed port, with a short
  * deadline: the first store call fails, 503), Cloud Storage, Cloud Logging, and nothing that
  * may reach beyond loopback.
  */
-async function deployedEnv(): Promise<NodeJS.ProcessEnv> {
+async function deployedEnv(name: 'auth' | 'items' | 'uploads'): Promise<NodeJS.ProcessEnv> {
   const port = await closedPort();
   return {
+    FUNCTION_TARGET: name,
+    FUNCTION_SIGNATURE_TYPE: 'http',
+    K_SERVICE: name,
+    K_REVISION: `${name}-00001`,
     STORE_DRIVER: 'firestore',
     FIRESTORE_EMULATOR_HOST: `127.0.0.1:${port}`,
     STORE_DEADLINE_MS: '100',
@@ -177,19 +182,20 @@ describe('each deployed function loads only its own code (functions/src/index.ts
     assert.ok(loaded.sources.includes('auth/routes.ts') && loaded.sources.includes('docs/routes.ts'), 'it loaded its own routes');
   });
 
-  it("deployed (Firestore, Cloud Storage, Cloud Logging), items and uploads load the Firestore client and neither Cloud Logging's client nor Cloud Storage's", async function () {
+  it("deployed (Firestore, Cloud Storage, Cloud Logging), items and uploads load the Firestore client and neither firebase-functions nor Cloud Logging's client nor Cloud Storage's", async function () {
     for (const [name, others, otherPackages] of [
       ['items', ['uploads/', 'docs/'], UPLOADS_PACKAGES],
       ['uploads', ['items/', 'docs/'], []],
     ] as const) {
-      const loaded = await load(name, `/${name}`, await deployedEnv());
+      const loaded = await load(name, `/${name}`, await deployedEnv(name));
       assert.equal(loaded.status, 503, `${name}: the store is unreachable, and said so`);
       assert.ok(loaded.packages.has('@google-cloud/firestore'), `${name}: the Firestore driver loaded`);
       // Cloud Storage's client loads on the first blob operation, which this request never reaches.
       assertNone(loaded, {
         sources: [...AUTH_ONLY, 'routes.ts', 'blobs/cloud-storage.ts'],
         folders: [...others],
-        packages: [...CLOUD_LOGGING_PACKAGES, '@google-cloud/storage', ...AUTH_PACKAGES, ...otherPackages],
+        // The instance serves one HTTP function: its export is the plain handler (index.ts).
+        packages: ['firebase-functions', ...CLOUD_LOGGING_PACKAGES, '@google-cloud/storage', ...AUTH_PACKAGES, ...otherPackages],
       });
     }
   });
@@ -198,5 +204,46 @@ describe('each deployed function loads only its own code (functions/src/index.ts
     const loaded = await load('auth', '/auth/openapi.json');
     assert.equal(loaded.status, 200);
     for (const source of ['items/routes.ts', 'uploads/routes.ts']) assert.ok(loaded.sources.includes(source), source);
+  });
+
+  it('declares every function for whoever reads the declarations (deploy, the emulator), even with a FUNCTION_TARGET in the environment', async function () {
+    const declarations = (extraEnv: NodeJS.ProcessEnv) => {
+      const script = `const e = await import(process.argv[1]); process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(e).map(([k, v]) => [k, Boolean(v?.__endpoint)]))));`;
+      const run = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script, entry], {
+        cwd: root,
+        env: { ...env, ...extraEnv },
+        encoding: 'utf8',
+      });
+      assert.equal(run.status, 0, run.stderr);
+      return JSON.parse(run.stdout) as Record<string, boolean>;
+    };
+    const all = { auth: true, items: true, reconcile: true, retryMail: true, uploads: true };
+    assert.deepEqual(declarations({}), all);
+    // firebase-tools' discovery: the control API (deploy, the emulator) or a manifest file.
+    assert.deepEqual(declarations({ FUNCTION_TARGET: 'items', FUNCTION_SIGNATURE_TYPE: 'http', FUNCTIONS_CONTROL_API: 'true' }), all);
+    assert.deepEqual(declarations({ FUNCTION_TARGET: 'items', FUNCTION_SIGNATURE_TYPE: 'http', FUNCTIONS_MANIFEST_OUTPUT_PATH: join(tmpdir(), 'manifest.json') }), all);
+    // A scheduled function's instance runs firebase-functions' handler.
+    assert.deepEqual(declarations({ FUNCTION_TARGET: 'reconcile', FUNCTION_SIGNATURE_TYPE: 'cloudevent' }), all);
+    // Serving an HTTP function: plain handlers, nothing declared.
+    assert.deepEqual(declarations({ FUNCTION_TARGET: 'items', FUNCTION_SIGNATURE_TYPE: 'http' }), {
+      auth: false,
+      items: false,
+      reconcile: false,
+      retryMail: false,
+      uploads: false,
+    });
+  });
+
+  it("loads with require(), as the Functions emulator's runtime loads it (so no top-level await), declaring or serving", function () {
+    for (const extraEnv of [{}, { FUNCTION_TARGET: 'items', FUNCTION_SIGNATURE_TYPE: 'http' }]) {
+      const script = `const e = require(process.argv[1]); process.stdout.write(typeof e.items);`;
+      const run = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '-e', script, fileURLToPath(entry)], {
+        cwd: root,
+        env: { ...env, ...extraEnv },
+        encoding: 'utf8',
+      });
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(run.stdout, 'function');
+    }
   });
 });

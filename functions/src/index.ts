@@ -1,27 +1,33 @@
 /**
  * The Cloud Functions entry point: `auth`, `items` and `uploads` as v2 HTTPS functions, and
- * `reconcile`, scheduled, which removes upload blobs no document names (uploads/reconcile.ts).
+ * `reconcile` and `retryMail`, scheduled (uploads/reconcile.ts, mail/retries.ts).
  *
  * Each export loads its pipeline on its first request, so deploying three functions from one
  * codebase does not make every instance pay for the others' code, and config errors surface
  * as a failed request with a clear log line instead of a crash loop. The same handlers answer
  * under the function's own URL and under Hosting rewrites (`/items/**` → items).
+ *
+ * firebase-functions declares the functions (deploy/declare.ts) for whoever reads the
+ * declarations: `firebase deploy` and the emulator's discovery. An instance the platform starts
+ * to serve one HTTP function (Cloud Run and the Functions emulator name it in FUNCTION_TARGET,
+ * with FUNCTION_SIGNATURE_TYPE=http) calls the export as a plain (req, res) handler, which is
+ * what onRequest's wrapper would call after its error handler, trace context and CORS (off
+ * here: the pipeline's) — so such an instance skips firebase-functions altogether.
  */
 import { randomUUID } from 'node:crypto';
-import { defineSecret } from 'firebase-functions/params';
-import { onRequest } from 'firebase-functions/v2/https';
-import { onSchedule } from 'firebase-functions/scheduler';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { RequestHandler } from './app.ts';
-import { FUNCTION_OPTIONS, MAIL_RETRY_OPTIONS, RECONCILE_OPTIONS } from './deploy/options.ts';
+import { useCompileCache } from './compile-cache.ts';
 import { ApiError } from './errors/api-error.ts';
 import { errorBody, headersFor } from './pipeline/error-mapper.ts';
 import { CACHE_CONTROL, sendJson } from './pipeline/respond.ts';
 import type { FunctionName, Route } from './pipeline/route.ts';
 
-/** JWK set of signing keys (see README, "Configuration"); set with `firebase functions:secrets:set AUTH_SIGNING_KEYS`. */
-const signingKeys = defineSecret('AUTH_SIGNING_KEYS');
-/** JWK set of the keys that seal TOTP secrets at rest; `firebase functions:secrets:set AUTH_TOTP_KEYS`. */
-const totpKeys = defineSecret('AUTH_TOTP_KEYS');
+// Before any of the function's code loads: it all loads through the dynamic imports below.
+useCompileCache();
 
 /** Each function's routes, loaded with its pipeline: a function never loads the others' code. */
 const ROUTES: Record<FunctionName, () => Promise<readonly Route[]>> = {
@@ -34,7 +40,7 @@ const ROUTES: Record<FunctionName, () => Promise<readonly Route[]>> = {
   uploads: async () => (await import('./uploads/routes.ts')).routes,
 };
 
-function lazily(name: FunctionName): (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1]) => Promise<void> {
+function lazily(name: FunctionName): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   let handler: Promise<RequestHandler> | undefined;
   return async (req, res) => {
     // Express (which hosts the function on Cloud Functions and in the emulator) announces itself.
@@ -59,27 +65,44 @@ function lazily(name: FunctionName): (req: Parameters<RequestHandler>[0], res: P
   };
 }
 
-const exported = (name: FunctionName) => onRequest({ ...FUNCTION_OPTIONS[name], secrets: [signingKeys, totpKeys] }, lazily(name));
+/** The HTTP function the platform started this instance for, or null (discovery, the scheduled functions, tests). */
+function servedFunction(env: NodeJS.ProcessEnv): FunctionName | null {
+  const discovering = env.FUNCTIONS_CONTROL_API === 'true' || Boolean(env.FUNCTIONS_MANIFEST_OUTPUT_PATH);
+  const target = env.FUNCTION_TARGET;
+  if (discovering || env.FUNCTION_SIGNATURE_TYPE !== 'http' || !target || !Object.hasOwn(ROUTES, target)) return null;
+  return target as FunctionName;
+}
 
-export const auth = exported('auth');
-export const items = exported('items');
-export const uploads = exported('uploads');
-
-/**
- * Hourly. It shares the HTTP functions' runtime, whose configuration wants the signing and TOTP
- * keys in production, so it is given them although it uses neither. A failure is logged and thrown, so
- * the run shows as failed.
- */
-export const reconcile = onSchedule({ ...RECONCILE_OPTIONS, secrets: [signingKeys, totpKeys] }, async () => {
+/** Hourly: removes upload blobs no document names. A failure is thrown, so the run shows as failed. */
+async function reconcileRun(): Promise<void> {
   const [{ reconcileUploads }, { getRuntime }] = await Promise.all([import('./uploads/reconcile.ts'), import('./runtime.ts')]);
   const { store, blobs, logger } = await getRuntime();
   await reconcileUploads({ store, blobs, logger });
-});
+}
 
 /** Every five minutes: hands over the mail a server would not take at once (mail/mailer.ts). */
-export const retryMail = onSchedule({ ...MAIL_RETRY_OPTIONS, secrets: [signingKeys, totpKeys] }, async () => {
+async function retryMailRun(): Promise<void> {
   const { getRuntime } = await import('./runtime.ts');
   const runtime = await getRuntime();
   const report = await (await runtime.mailer()).retryDue(100);
   runtime.logger.info('mail retries', { event: 'mail.retries', ...report });
-});
+}
+
+/**
+ * deploy/declare.ts, loaded synchronously: the exports must be set when this module is, and a
+ * top-level await would stop the Functions emulator's runtime, which loads the entry with
+ * require() (an ES module without one, Node ≥ 22.12). Its extension is this file's: .ts in
+ * src/, .js in lib/.
+ */
+function loadDeclarations(): typeof import('./deploy/declare.ts') {
+  return createRequire(import.meta.url)(`./deploy/declare${extname(fileURLToPath(import.meta.url))}`) as typeof import('./deploy/declare.ts');
+}
+
+const declared = servedFunction(process.env) ? undefined : loadDeclarations().declareFunctions({ http: lazily, reconcile: reconcileRun, retryMail: retryMailRun });
+
+export const auth = declared?.auth ?? lazily('auth');
+export const items = declared?.items ?? lazily('items');
+export const uploads = declared?.uploads ?? lazily('uploads');
+/** Declared for deploy and discovery; an instance serving an HTTP function has none. */
+export const reconcile = declared?.reconcile;
+export const retryMail = declared?.retryMail;

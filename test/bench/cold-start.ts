@@ -1,7 +1,8 @@
 /**
  * One cold start of one deployed function, in this fresh process (`node test/bench/cold-start.ts
  * <function>`; run.ts starts one per sample, with the environment of a deployed instance: the
- * Firestore driver, Cloud Logging, Cloud Storage, and no network). It imports the compiled entry
+ * platform's FUNCTION_TARGET naming the function, the Firestore driver, Cloud Logging, Cloud
+ * Storage, and no network). It imports the compiled entry
  * (functions/lib/index.js) and hands the exported function its first request, as the platform
  * does; the function loads its pipeline, routes, runtime (config, Firestore driver, Cloud Logging
  * transport) and then starts the request: the moment it first reads the request after

@@ -260,12 +260,15 @@ describe('on Cloud Functions: the scheduled function reconcile (index.ts)', func
     const exported = await import('../../functions/src/index.ts');
     const { REGION } = await import('../../functions/src/deploy/options.ts');
     const { hostingRewrites } = await import('../../functions/src/deploy/hosting.ts');
-    const endpoint = (exported.reconcile as unknown as { __endpoint: Record<string, any> }).__endpoint;
+    // Declared: no FUNCTION_TARGET names an HTTP function here (index.ts).
+    const reconcile = exported.reconcile;
+    assert.ok(reconcile);
+    const endpoint = (reconcile as unknown as { __endpoint: Record<string, any> }).__endpoint;
     assert.equal(endpoint.scheduleTrigger.schedule, 'every 60 minutes');
     assert.deepEqual(endpoint.region, [REGION]);
     assert.equal(endpoint.maxInstances, 1);
     assert.equal(endpoint.httpsTrigger, undefined);
-    assert.equal(typeof exported.reconcile.run, 'function');
+    assert.equal(typeof reconcile.run, 'function');
     assert.ok(hostingRewrites().every((rewrite) => rewrite.function.functionId !== 'reconcile'));
   });
 

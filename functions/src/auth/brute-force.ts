@@ -20,7 +20,8 @@
  *
  * A spent counter refuses with 429 and Retry-After, whether or not the account exists.
  */
-import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import RateLimiterRes from 'rate-limiter-flexible/lib/RateLimiterRes.js';
 import { RateLimitedError } from '../errors/api-error.ts';
 import type { DocumentStore } from '../store/port.ts';
 import { RateLimiterDocumentStore } from '../store/rate-limiter-store.ts';

@@ -5,7 +5,8 @@
  * user (or IP) and per route on creating routes. A refused request gets 429 with
  * `Retry-After`; every limited response carries `RateLimit-*` headers for its tightest bucket.
  */
-import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import RateLimiterRes from 'rate-limiter-flexible/lib/RateLimiterRes.js';
 import type { Config } from '../config/index.ts';
 import { StoreUnavailableError } from '../store/errors.ts';
 import type { BucketState, Context, Middleware } from './context.ts';

@@ -17,7 +17,7 @@
  * and `delete` are single exact transactions. Counters that must be exact for every consume
  * too (the login guard's) turn leases off.
  */
-import { RateLimiterRes } from 'rate-limiter-flexible';
+import RateLimiterRes from 'rate-limiter-flexible/lib/RateLimiterRes.js';
 import RateLimiterStoreAbstract from 'rate-limiter-flexible/lib/RateLimiterStoreAbstract.js';
 import type { DocumentStore } from './port.ts';
 
