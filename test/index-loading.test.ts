@@ -224,14 +224,10 @@ describe('each deployed function loads only its own code (functions/src/index.ts
     assert.deepEqual(declarations({ FUNCTION_TARGET: 'items', FUNCTION_SIGNATURE_TYPE: 'http', FUNCTIONS_MANIFEST_OUTPUT_PATH: join(tmpdir(), 'manifest.json') }), all);
     // A scheduled function's instance runs firebase-functions' handler.
     assert.deepEqual(declarations({ FUNCTION_TARGET: 'reconcile', FUNCTION_SIGNATURE_TYPE: 'cloudevent' }), all);
-    // Serving an HTTP function: plain handlers, nothing declared.
-    assert.deepEqual(declarations({ FUNCTION_TARGET: 'items', FUNCTION_SIGNATURE_TYPE: 'http' }), {
-      auth: false,
-      items: false,
-      reconcile: false,
-      retryMail: false,
-      uploads: false,
-    });
+    // Serving an HTTP function (the FUNCTION_TARGET firebase deploy sets; Cloud Run adds the signature type): plain handlers, nothing declared.
+    const serving = { auth: false, items: false, reconcile: false, retryMail: false, uploads: false };
+    assert.deepEqual(declarations({ FUNCTION_TARGET: 'items', FUNCTION_SIGNATURE_TYPE: 'http' }), serving);
+    assert.deepEqual(declarations({ FUNCTION_TARGET: 'uploads' }), serving);
   });
 
   it("loads with require(), as the Functions emulator's runtime loads it (so no top-level await), declaring or serving", function () {

@@ -10,7 +10,7 @@
  * firebase-functions declares the functions (deploy/declare.ts) for whoever reads the
  * declarations: `firebase deploy` and the emulator's discovery. An instance the platform starts
  * to serve one HTTP function (Cloud Run and the Functions emulator name it in FUNCTION_TARGET,
- * with FUNCTION_SIGNATURE_TYPE=http) calls the export as a plain (req, res) handler, which is
+ * and the signature type, if given, is http) calls the export as a plain (req, res) handler, which is
  * what onRequest's wrapper would call after its error handler, trace context and CORS (off
  * here: the pipeline's) — so such an instance skips firebase-functions altogether.
  */
@@ -20,14 +20,10 @@ import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RequestHandler } from './app.ts';
-import { useCompileCache } from './compile-cache.ts';
 import { ApiError } from './errors/api-error.ts';
 import { errorBody, headersFor } from './pipeline/error-mapper.ts';
 import { CACHE_CONTROL, sendJson } from './pipeline/respond.ts';
 import type { FunctionName, Route } from './pipeline/route.ts';
-
-// Before any of the function's code loads: it all loads through the dynamic imports below.
-useCompileCache();
 
 /** Each function's routes, loaded with its pipeline: a function never loads the others' code. */
 const ROUTES: Record<FunctionName, () => Promise<readonly Route[]>> = {
@@ -69,7 +65,9 @@ function lazily(name: FunctionName): (req: IncomingMessage, res: ServerResponse)
 function servedFunction(env: NodeJS.ProcessEnv): FunctionName | null {
   const discovering = env.FUNCTIONS_CONTROL_API === 'true' || Boolean(env.FUNCTIONS_MANIFEST_OUTPUT_PATH);
   const target = env.FUNCTION_TARGET;
-  if (discovering || env.FUNCTION_SIGNATURE_TYPE !== 'http' || !target || !Object.hasOwn(ROUTES, target)) return null;
+  // firebase deploy sets FUNCTION_TARGET itself (firebase-tools' gcp/cloudfunctionsv2.js); Cloud Run adds the signature type.
+  const http = env.FUNCTION_SIGNATURE_TYPE === undefined || env.FUNCTION_SIGNATURE_TYPE === 'http';
+  if (discovering || !http || !target || !Object.hasOwn(ROUTES, target)) return null;
   return target as FunctionName;
 }
 

@@ -17,11 +17,9 @@
  * server runs in its own process.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -88,22 +86,15 @@ interface ColdPath {
   readyCpuMs: number | null;
 }
 
-/**
- * Medians of 7 fresh processes per variant, the variants alternating sample by sample (so drift
- * in the machine's load falls on all alike): the function's first request, until its handler is
- * ready (see cold-start.ts). Each variant prepares its sample first.
- */
-function coldPaths(name: string, env: NodeJS.ProcessEnv, variants: Record<string, () => void>): Record<string, ColdPath> {
-  const samples: Record<string, ColdPath[]> = Object.fromEntries(Object.keys(variants).map((variant) => [variant, []]));
+/** Median of 7 fresh processes: the function's first request, until its handler is ready (see cold-start.ts). */
+function coldPath(name: string, env: NodeJS.ProcessEnv): ColdPath {
+  const samples: ColdPath[] = [];
   for (let i = 0; i < 7; i += 1) {
-    for (const [variant, prepare] of Object.entries(variants)) {
-      prepare();
-      const run = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'test/bench/cold-start.ts', name], { cwd: root, encoding: 'utf8', env });
-      if (run.status !== 0) throw new Error(`cold start of ${name} (${variant}) failed:\n${run.stderr}`);
-      samples[variant]!.push(JSON.parse(run.stdout) as ColdPath);
-    }
+    const run = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', 'test/bench/cold-start.ts', name], { cwd: root, encoding: 'utf8', env });
+    if (run.status !== 0) throw new Error(`cold start of ${name} failed:\n${run.stderr}`);
+    samples.push(JSON.parse(run.stdout) as ColdPath);
   }
-  return Object.fromEntries(Object.entries(samples).map(([variant, runs]) => [variant, runs.sort((a, b) => a.readyMs - b.readyMs)[3]!]));
+  return samples.sort((a, b) => a.readyMs - b.readyMs)[3]!;
 }
 
 const pct = (value: number) => `${(value * 100).toFixed(1)} %`;
@@ -233,9 +224,7 @@ if (only.has('cold-start')) {
   measure('+ @google-cloud/logging-winston (not loaded: reference)', [lib('index.js'), lib('app.js'), lib('runtime.js'), '@google-cloud/logging-winston']);
   console.table(rows);
 
-  console.log(
-    'cold path per function: its first request until its handler is ready (Firestore driver, Cloud Logging; no network), medians of 7 fresh processes, with and without the compile cache gcp-build writes',
-  );
+  console.log('cold path per function: its first request until its handler is ready (Firestore driver, Cloud Logging; no network), median of 7 fresh processes');
   const port = await closedPort();
   const { generateSigningKey } = await import('../../functions/src/config/signing-keys.ts');
   const deployed: NodeJS.ProcessEnv = {
@@ -254,42 +243,22 @@ if (only.has('cold-start')) {
   };
   for (const name of ['K_SERVICE', 'FUNCTION_TARGET', 'FUNCTIONS_EMULATOR', 'STORAGE_EMULATOR_HOST', 'SQLITE_PATH', 'BLOB_DIR']) delete deployed[name];
   const empty = importMs(['data:text/javascript,export default 1']);
-  // The compile cache `gcp-build` writes at deploy time (deploy/warm-compile-cache.ts), copied
-  // afresh before each sample: an instance's own additions to it never reach the next one.
-  const warmCache = mkdtempSync(join(tmpdir(), 'bastion-compile-cache-'));
-  const warming = spawnSync(process.execPath, ['functions/lib/deploy/warm-compile-cache.js', warmCache], { cwd: root, encoding: 'utf8', env: deployed });
-  if (warming.status !== 0) throw new Error(`warming the compile cache failed:\n${warming.stderr}`);
-  const cacheDir = join(root, 'functions/.compile-cache');
-  const variants = {
-    '': () => rmSync(cacheDir, { recursive: true, force: true }),
-    ', deploy-time compile cache': () => {
-      rmSync(cacheDir, { recursive: true, force: true });
-      cpSync(warmCache, cacheDir, { recursive: true });
-    },
-  };
   const perFunction: Record<
     string,
     { 'entry ms': number | string; 'ready ms': number; 'vs empty module': string; 'first call ms': number | string; 'ready CPU ms': number | string }
   > = {
     'empty module (baseline)': { 'entry ms': '', 'ready ms': Math.round(empty), 'vs empty module': '1×', 'first call ms': '', 'ready CPU ms': '' },
   };
-  try {
-    for (const name of ['auth', 'items', 'uploads']) {
-      // As the platform starts an instance for one HTTP function (Cloud Run's reserved variables).
-      const runs = coldPaths(name, { ...deployed, FUNCTION_TARGET: name, FUNCTION_SIGNATURE_TYPE: 'http', K_SERVICE: name }, variants);
-      for (const [variant, { entryMs, readyMs, firstCallMs, readyCpuMs }] of Object.entries(runs)) {
-        perFunction[`${name}${variant}`] = {
-          'entry ms': Math.round(entryMs),
-          'ready ms': Math.round(readyMs),
-          'vs empty module': `${(readyMs / Math.max(empty, 0.01)).toFixed(0)}×`,
-          'first call ms': Math.round(firstCallMs),
-          'ready CPU ms': readyCpuMs === null ? 'n/a' : Math.round(readyCpuMs),
-        };
-      }
-    }
-  } finally {
-    rmSync(cacheDir, { recursive: true, force: true });
-    rmSync(warmCache, { recursive: true, force: true });
+  for (const name of ['auth', 'items', 'uploads']) {
+    // As the platform starts an instance for one HTTP function (the FUNCTION_TARGET firebase deploy sets, Cloud Run's signature type).
+    const { entryMs, readyMs, firstCallMs, readyCpuMs } = coldPath(name, { ...deployed, FUNCTION_TARGET: name, FUNCTION_SIGNATURE_TYPE: 'http', K_SERVICE: name });
+    perFunction[name] = {
+      'entry ms': Math.round(entryMs),
+      'ready ms': Math.round(readyMs),
+      'vs empty module': `${(readyMs / Math.max(empty, 0.01)).toFixed(0)}×`,
+      'first call ms': Math.round(firstCallMs),
+      'ready CPU ms': readyCpuMs === null ? 'n/a' : Math.round(readyCpuMs),
+    };
   }
   console.table(perFunction);
 }
