@@ -133,10 +133,12 @@ export async function prepareLocalConfig(say: (line: string) => void, folder = F
         `AUTH_ISSUER=${site}`,
         'AUTH_AUDIENCE=bastion-emulator',
         `CORS_ORIGINS=${site},http://localhost:${hosting!.port}`,
+        // The web app the mailed links open (the outbox, functions/.data/outbox, holds the mail).
+        `APP_URL=${site}`,
         '',
       ].join('\n'),
     );
-    say('wrote functions/.env.local: emulator values (AUTH_ISSUER, AUTH_AUDIENCE, CORS_ORIGINS).');
+    say('wrote functions/.env.local: emulator values (AUTH_ISSUER, AUTH_AUDIENCE, CORS_ORIGINS, APP_URL).');
   }
 }
 

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { currentCode } from './support/totp.ts';
 import { EXPIRES_AT, type DocumentData, type DocumentStore, type Transaction } from '../functions/src/store/port.ts';
 import { startApi, type TestApi } from './support/api.ts';
+import { registerVerified } from './support/outbox.ts';
 import { png } from './support/images.ts';
 import { fileForm } from './support/multipart.ts';
 import { memoryStore } from './support/stores.ts';
@@ -57,9 +58,10 @@ describe('TTL policies (firestore.indexes.json)', function () {
     api = await startApi({ RATE_LIMIT_API_PER_MINUTE: '1000' }, { store: recording.store });
     const email = 'ttl@example.com';
     const password = 'correct-horse-battery-staple-1815';
-    // Every flow that writes: accounts, sessions (body and cookie), refresh, MFA and its
-    // challenge, failed logins, items, uploads, role changes, logout; rate limits on all.
-    await api.request('POST', '/auth/register', { body: { email, password } });
+    // Every flow that writes: accounts and their confirmation link and mail, sessions (body and
+    // cookie), refresh, MFA and its challenge, failed logins, items, uploads, role changes,
+    // logout; rate limits on all.
+    await registerVerified(api, email, password);
     await api.request('POST', '/auth/login', { body: { email, password: 'not the password at all' } });
     const login = await api.request('POST', '/auth/login', { body: { email, password } });
     const refreshed = await api.request('POST', '/auth/refresh', { body: { refreshToken: login.json.refreshToken } });

@@ -35,7 +35,7 @@ describe('Cloud Functions entry point (functions/src/index.ts)', function () {
       LOG_LEVEL: 'error',
     });
     // A fresh owner: on the Firestore emulator, items of earlier runs are still there.
-    token = await issueAccessToken((await loadConfig()).auth, { sub: `alice-${randomUUID()}`, roles: ['user'], amr: ['pwd'] });
+    token = await issueAccessToken((await loadConfig()).auth, { sub: `alice-${randomUUID()}`, roles: ['user'], amr: ['pwd'], emailVerified: true });
     const exported = await import('../functions/src/index.ts');
     // Stand-in for the platform (with Hosting's rewrites by path): read the body into rawBody,
     // then call the exported function.

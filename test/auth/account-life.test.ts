@@ -8,6 +8,7 @@ import { decodeJwt } from 'jose';
 import { currentCode } from '../support/totp.ts';
 import { setRoles } from '../../functions/src/auth/roles.ts';
 import { startApi, type TestApi } from '../support/api.ts';
+import { registerVerified } from '../support/outbox.ts';
 
 const EMAIL = 'carol@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -31,9 +32,7 @@ describe('the life of an account', function () {
   it('goes from registration to MFA, refresh, theft detection and sign-out', async function () {
     const post = (path: string, body: unknown, token?: string) => api.request('POST', path, { body, ...(token ? { token } : {}) });
 
-    const registered = await post('/auth/register', { email: EMAIL, password: PASSWORD });
-    assert.equal(registered.status, 201);
-    const uid = registered.json.user.id as string;
+    const uid = (await registerVerified(api, EMAIL, PASSWORD)).id;
 
     const first = await post('/auth/login', { email: EMAIL, password: PASSWORD });
     assert.deepEqual(decodeJwt(first.json.accessToken).amr, ['pwd']);
@@ -69,8 +68,8 @@ describe('the life of an account', function () {
     const again = await post('/auth/login', { email: EMAIL, password: PASSWORD });
     const admin = await post('/auth/mfa/verify', { challenge: again.json.challenge, code: currentCode(secret, Date.now() + 30_000) });
     assert.deepEqual(decodeJwt(admin.json.accessToken).roles, ['user', 'admin']);
-    const bob = await post('/auth/register', { email: 'bob@example.com', password: PASSWORD });
-    const changed = await api.request('PUT', `/auth/users/${bob.json.user.id}/roles`, { token: admin.json.accessToken, body: { roles: ['viewer'] } });
+    const bob = await registerVerified(api, 'bob@example.com', PASSWORD);
+    const changed = await api.request('PUT', `/auth/users/${bob.id}/roles`, { token: admin.json.accessToken, body: { roles: ['viewer'] } });
     assert.equal(changed.status, 200, changed.text);
 
     assert.equal((await post('/auth/logout', { refreshToken: admin.json.refreshToken })).status, 204);

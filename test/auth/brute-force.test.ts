@@ -13,6 +13,7 @@ import { currentCode } from '../support/totp.ts';
 import { RateLimitedError } from '../../functions/src/errors/api-error.ts';
 import { headersFor } from '../../functions/src/pipeline/error-mapper.ts';
 import { startApi, type Response, type TestApi } from '../support/api.ts';
+import { registerVerified } from '../support/outbox.ts';
 import { memoryStore } from '../support/stores.ts';
 
 const EMAIL = 'alice@example.com';
@@ -29,7 +30,7 @@ describe('guessing limits', function () {
     beforeEach(async function () {
       // Each request names its client address, as Hosting's X-Forwarded-For does.
       api = await startApi({ TRUSTED_PROXY_HOPS: '1' });
-      assert.equal((await api.request('POST', '/auth/register', { body: { email: EMAIL, password: PASSWORD } })).status, 201);
+      assert.equal((await api.request('POST', '/auth/register', { body: { email: EMAIL, password: PASSWORD } })).status, 202);
     });
 
     afterEach(async function () {
@@ -77,7 +78,7 @@ describe('guessing limits', function () {
 
     it('keeps other emails from the same address usable', async function () {
       await fail(10);
-      assert.equal((await api.request('POST', '/auth/register', { body: { email: 'bob@example.com', password: PASSWORD } })).status, 201);
+      assert.equal((await api.request('POST', '/auth/register', { body: { email: 'bob@example.com', password: PASSWORD } })).status, 202);
       assert.equal((await login('bob@example.com', PASSWORD)).status, 200);
     });
 
@@ -93,7 +94,7 @@ describe('guessing limits', function () {
       assert.equal(owner.status, 200, owner.text);
       assert.ok(owner.json.deviceToken, 'each sign-in hands out a device token');
       // A device token is bound to its account, and to this server's key.
-      assert.equal((await api.request('POST', '/auth/register', { body: { email: 'bob@example.com', password: PASSWORD } })).status, 201);
+      assert.equal((await api.request('POST', '/auth/register', { body: { email: 'bob@example.com', password: PASSWORD } })).status, 202);
       const bobs = (await login('bob@example.com', PASSWORD, '198.51.100.9')).json.deviceToken as string;
       assert.equal((await login(EMAIL, PASSWORD, '203.0.113.1', { deviceToken: bobs })).status, 429);
       const forged = `${deviceToken.slice(0, -4)}AAAA`;
@@ -179,7 +180,7 @@ describe('guessing limits', function () {
       const left = STEP_MS - (Date.now() % STEP_MS);
       if (left < 15_000) await new Promise((resolve) => setTimeout(resolve, left + 50));
       api = await startApi({ TRUSTED_PROXY_HOPS: '1' });
-      await api.request('POST', '/auth/register', { body: { email: EMAIL, password: PASSWORD } });
+      await registerVerified(api, EMAIL, PASSWORD);
       const token = (await api.request('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } })).json.accessToken;
       secret = (await api.request('POST', '/auth/mfa/enroll', { token })).json.secret;
       const activated = await api.request('POST', '/auth/mfa/activate', { token, body: { code: currentCode(secret, Date.now() - STEP_MS) } });

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
 import { ALLOWED_ORIGIN, startApi, type Response, type TestApi } from '../support/api.ts';
+import { registerVerified } from '../support/outbox.ts';
 
 const EMAIL = 'alice@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -26,7 +27,7 @@ describe('cookie sessions and CSRF', function () {
 
   async function start(env: Record<string, string> = {}): Promise<void> {
     api = await startApi(env);
-    await api.request('POST', '/auth/register', { body: { email: EMAIL, password: PASSWORD } });
+    await registerVerified(api, EMAIL, PASSWORD);
   }
 
   afterEach(async function () {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
 import { currentCode } from '../support/totp.ts';
 import { startApi, type TestApi } from '../support/api.ts';
+import { registerVerified } from '../support/outbox.ts';
 
 const EMAIL = 'alice@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -29,7 +30,7 @@ describe('MFA (TOTP)', function () {
   beforeEach(async function () {
     await freshStep();
     api = await startApi();
-    await api.request('POST', '/auth/register', { body: { email: EMAIL, password: PASSWORD } });
+    await registerVerified(api, EMAIL, PASSWORD);
     token = (await api.request('POST', '/auth/login', { body: { email: EMAIL, password: PASSWORD } })).json.accessToken;
   });
 

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
 import { startApi, type TestApi } from '../support/api.ts';
+import { registerVerified } from '../support/outbox.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -22,10 +23,9 @@ describe('role changes', function () {
   });
 
   async function account(email: string): Promise<{ id: string; refreshToken: string }> {
-    const registered = await api.request('POST', '/auth/register', { body: { email, password: PASSWORD } });
-    assert.equal(registered.status, 201, registered.text);
+    const registered = await registerVerified(api, email, PASSWORD);
     const login = await api.request('POST', '/auth/login', { body: { email, password: PASSWORD } });
-    return { id: registered.json.user.id, refreshToken: login.json.refreshToken };
+    return { id: registered.id, refreshToken: login.json.refreshToken };
   }
 
   const setRoles = (uid: string, roles: unknown, token = admin) => api.request('PUT', `/auth/users/${uid}/roles`, { token, body: { roles } });

@@ -12,6 +12,7 @@ import { decodeJwt } from 'jose';
 import { newTotpSecret } from '../../functions/src/auth/mfa.ts';
 import { currentCode } from '../support/totp.ts';
 import { ALLOWED_ORIGIN, startApi, type Response, type TestApi } from '../support/api.ts';
+import { registerVerified } from '../support/outbox.ts';
 
 const EMAIL = 'alice@example.com';
 const PASSWORD = 'correct horse battery staple';
@@ -27,7 +28,7 @@ describe('session security', function () {
 
   async function start(env: Record<string, string> = {}): Promise<void> {
     api = await startApi(env);
-    assert.equal((await api.request('POST', '/auth/register', { body: { email: EMAIL, password: PASSWORD } })).status, 201);
+    await registerVerified(api, EMAIL, PASSWORD);
   }
 
   async function login(): Promise<{ accessToken: string; refreshToken: string; uid: string }> {

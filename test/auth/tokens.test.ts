@@ -27,13 +27,28 @@ describe('access-token verification', function () {
 
   it('accepts its own tokens and reads their claims', async function () {
     const { auth, verify } = await setup();
-    const claims = await verify(await issueAccessToken(auth, { sub: 'alice', roles: ['user'], amr: ['pwd'], sid: 'session-1' }));
-    assert.deepEqual([claims.sub, claims.roles, claims.amr, claims.sid], ['alice', ['user'], ['pwd'], 'session-1']);
+    const claims = await verify(await issueAccessToken(auth, { sub: 'alice', roles: ['user'], amr: ['pwd'], emailVerified: true, sid: 'session-1' }));
+    assert.deepEqual([claims.sub, claims.roles, claims.amr, claims.emailVerified, claims.sid], ['alice', ['user'], ['pwd'], true, 'session-1']);
+  });
+
+  it('reads a token that does not say its address is verified as unverified', async function () {
+    const { auth, verify } = await setup();
+    const unsaid = await new SignJWT({ roles: ['user'], amr: ['pwd'] })
+      .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid: auth.keys.current.kid, typ: 'at+jwt' })
+      .setSubject('alice')
+      .setIssuer(auth.issuer)
+      .setAudience(auth.audience)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(await importJWK(auth.keys.current, SIGNING_ALGORITHM));
+    assert.equal((await verify(unsaid)).emailVerified, false);
+    const unverified = await issueAccessToken(auth, { sub: 'alice', roles: ['user'], amr: ['pwd'], emailVerified: false });
+    assert.equal((await verify(unverified)).emailVerified, false);
   });
 
   it('refuses an expired token as expired', async function () {
     const { auth, verify } = await setup();
-    const token = await issueAccessToken(auth, { sub: 'alice', roles: ['user'], amr: ['pwd'], ttlSeconds: -60 });
+    const token = await issueAccessToken(auth, { sub: 'alice', roles: ['user'], amr: ['pwd'], emailVerified: true, ttlSeconds: -60 });
     assert.equal(await reasonOf(verify(token)), 'expired');
   });
 

@@ -10,6 +10,7 @@ import { currentCode } from '../support/totp.ts';
 import { TotpSecretError, TotpSecrets } from '../../functions/src/auth/totp-secrets.ts';
 import { generateTotpKeys, parseTotpKeys, TotpKeyError } from '../../functions/src/config/totp-keys.ts';
 import { startApi, type TestApi } from '../support/api.ts';
+import { registerVerified } from '../support/outbox.ts';
 
 const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
 const oldKeys = generateTotpKeys('old');
@@ -75,7 +76,7 @@ describe('TOTP secrets at rest', function () {
 
     it('keeps no enrolled or active secret in the clear in the store, and still signs in with it', async function () {
       const credentials = { email: 'alice@example.com', password: 'correct horse battery staple' };
-      await api.request('POST', '/auth/register', { body: credentials });
+      await registerVerified(api, credentials.email, credentials.password);
       const session = (await api.request('POST', '/auth/login', { body: credentials })).json;
       const enrolled = await api.request('POST', '/auth/mfa/enroll', { token: session.accessToken });
       const secret: string = enrolled.json.secret;

@@ -190,7 +190,7 @@ async function wholePipelineNs(c: Case, rounds = 60, block = 200): Promise<{ ns:
     const id = 'BenchItem00000000001';
     const item = { ownerId: 'bench-user', name: 'Desk lamp', description: 'Warm light', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' };
     await runtime.store.set('items', id, item);
-    const token = await issueAccessToken(config.auth, { sub: item.ownerId, roles: ['user'], amr: ['pwd'] });
+    const token = await issueAccessToken(config.auth, { sub: item.ownerId, roles: ['user'], amr: ['pwd'], emailVerified: true });
     const appUrl = new URL('../../functions/src/app.ts', import.meta.url).href;
     type App = typeof import('../../functions/src/app.ts');
     const handlers = Object.fromEntries(

@@ -60,7 +60,7 @@ if (kind === 'bare') {
   });
   const runtime = await createRuntime(config, { logStream: createWriteStream('/dev/null') });
   await runtime.store.set('items', id, item);
-  const token = await issueAccessToken(config.auth, { sub: item.ownerId, roles: ['user'], amr: ['pwd'] });
+  const token = await issueAccessToken(config.auth, { sub: item.ownerId, roles: ['user'], amr: ['pwd'], emailVerified: true });
   const running = await startServer(runtime, 0, '127.0.0.1');
   process.stdout.write(`${JSON.stringify({ url: running.url, path: `/items/${id}`, headers: { authorization: `Bearer ${token}` } })}\n`);
 } else {

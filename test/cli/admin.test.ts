@@ -84,7 +84,7 @@ describe('npm run admin beside a running server (npm start) on the same DATA_DIR
   /** A user's token the server accepts: signed with the development key the server made in DATA_DIR. */
   async function userToken(): Promise<string> {
     const config = await loadConfig({ APP_ENV: 'development', DATA_DIR: dataDir });
-    return issueAccessToken(config.auth, { sub: 'writer', roles: ['user'], amr: ['pwd'] });
+    return issueAccessToken(config.auth, { sub: 'writer', roles: ['user'], amr: ['pwd'], emailVerified: true });
   }
 
   const newItem = { name: 'Desk lamp', description: 'warm light for late work' };

@@ -18,6 +18,8 @@ interface Policy {
   viewer: Verdict;
   user: Verdict;
   admin: Verdict;
+  /** Whether an account with an unverified address may call it ('—': public, no account asked). */
+  unverified: 'yes' | 'no' | '—';
   /** Takes the session cookie; on a state-changing method it then needs the CSRF token. */
   cookie: boolean;
   /** What the request body is. */
@@ -38,29 +40,33 @@ const API_IP = `${GLOBAL}; api 10/min per ip`;
 
 /** Written by hand: the policy this API promises, in the matrix's order. */
 const EXPECTED: Record<string, Policy> = {
-  'GET /items': { viewer: A, user: A, admin: A, cookie: false, body: 'none', limits: API_USER },
-  'POST /items': { viewer: R, user: A, admin: A, cookie: false, body: 'json', limits: CREATE_USER },
-  'GET /items/:id': { viewer: A, user: A, admin: A, cookie: false, body: 'none', limits: API_USER },
-  'PATCH /items/:id': { viewer: R, user: A, admin: M, cookie: false, body: 'json', limits: API_USER },
-  'DELETE /items/:id': { viewer: R, user: A, admin: M, cookie: false, body: 'none', limits: API_USER },
-  'GET /uploads': { viewer: A, user: A, admin: A, cookie: false, body: 'none', limits: API_USER },
-  'POST /uploads': { viewer: R, user: A, admin: A, cookie: false, body: 'multipart', limits: CREATE_USER },
-  'GET /uploads/:id': { viewer: A, user: A, admin: A, cookie: false, body: 'none', limits: API_USER },
-  'GET /uploads/:id/content': { viewer: A, user: A, admin: A, cookie: false, body: 'none', limits: API_USER },
-  'DELETE /uploads/:id': { viewer: R, user: A, admin: M, cookie: false, body: 'none', limits: API_USER },
-  'GET /auth/openapi.json': { viewer: P, user: P, admin: P, cookie: false, body: 'none', limits: API_IP },
-  'GET /auth/.well-known/jwks.json': { viewer: P, user: P, admin: P, cookie: false, body: 'none', limits: GLOBAL },
-  'POST /auth/register': { viewer: P, user: P, admin: P, cookie: false, body: 'json', limits: `${GLOBAL}; create 5/min per ip and route` },
-  'POST /auth/login': { viewer: P, user: P, admin: P, cookie: false, body: 'json', limits: API_IP },
-  'POST /auth/refresh': { viewer: P, user: P, admin: P, cookie: true, body: 'json', limits: API_IP },
-  'POST /auth/logout': { viewer: P, user: P, admin: P, cookie: true, body: 'json', limits: API_IP },
-  'GET /auth/session': { viewer: P, user: P, admin: P, cookie: true, body: 'none', limits: API_IP },
-  'GET /auth/me': { viewer: A, user: A, admin: A, cookie: false, body: 'none', limits: API_USER },
-  'PUT /auth/users/:uid/roles': { viewer: R, user: R, admin: M, cookie: false, body: 'json', limits: API_USER },
-  'POST /auth/mfa/enroll': { viewer: A, user: A, admin: A, cookie: false, body: 'none', limits: API_USER },
-  'POST /auth/mfa/activate': { viewer: A, user: A, admin: A, cookie: false, body: 'json', limits: API_USER },
-  'POST /auth/mfa/verify': { viewer: P, user: P, admin: P, cookie: false, body: 'json', limits: API_IP },
-  'POST /auth/mfa/disable': { viewer: A, user: A, admin: A, cookie: false, body: 'json', limits: API_USER },
+  'GET /items': { viewer: A, user: A, admin: A, unverified: 'yes', cookie: false, body: 'none', limits: API_USER },
+  'POST /items': { viewer: R, user: A, admin: A, unverified: 'no', cookie: false, body: 'json', limits: CREATE_USER },
+  'GET /items/:id': { viewer: A, user: A, admin: A, unverified: 'yes', cookie: false, body: 'none', limits: API_USER },
+  'PATCH /items/:id': { viewer: R, user: A, admin: M, unverified: 'no', cookie: false, body: 'json', limits: API_USER },
+  'DELETE /items/:id': { viewer: R, user: A, admin: M, unverified: 'no', cookie: false, body: 'none', limits: API_USER },
+  'GET /uploads': { viewer: A, user: A, admin: A, unverified: 'yes', cookie: false, body: 'none', limits: API_USER },
+  'POST /uploads': { viewer: R, user: A, admin: A, unverified: 'no', cookie: false, body: 'multipart', limits: CREATE_USER },
+  'GET /uploads/:id': { viewer: A, user: A, admin: A, unverified: 'yes', cookie: false, body: 'none', limits: API_USER },
+  'GET /uploads/:id/content': { viewer: A, user: A, admin: A, unverified: 'yes', cookie: false, body: 'none', limits: API_USER },
+  'DELETE /uploads/:id': { viewer: R, user: A, admin: M, unverified: 'no', cookie: false, body: 'none', limits: API_USER },
+  'GET /auth/openapi.json': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'none', limits: API_IP },
+  'GET /auth/.well-known/jwks.json': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'none', limits: GLOBAL },
+  'POST /auth/register': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: `${GLOBAL}; create 5/min per ip and route` },
+  'POST /auth/verify-email': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: API_IP },
+  'POST /auth/verify-email/resend': { viewer: A, user: A, admin: A, unverified: 'yes', cookie: false, body: 'none', limits: API_USER },
+  'POST /auth/password/forgot': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: API_IP },
+  'POST /auth/password/reset': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: API_IP },
+  'POST /auth/login': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: API_IP },
+  'POST /auth/refresh': { viewer: P, user: P, admin: P, unverified: '—', cookie: true, body: 'json', limits: API_IP },
+  'POST /auth/logout': { viewer: P, user: P, admin: P, unverified: '—', cookie: true, body: 'json', limits: API_IP },
+  'GET /auth/session': { viewer: P, user: P, admin: P, unverified: '—', cookie: true, body: 'none', limits: API_IP },
+  'GET /auth/me': { viewer: A, user: A, admin: A, unverified: 'yes', cookie: false, body: 'none', limits: API_USER },
+  'PUT /auth/users/:uid/roles': { viewer: R, user: R, admin: M, unverified: 'no', cookie: false, body: 'json', limits: API_USER },
+  'POST /auth/mfa/enroll': { viewer: A, user: A, admin: A, unverified: 'no', cookie: false, body: 'none', limits: API_USER },
+  'POST /auth/mfa/activate': { viewer: A, user: A, admin: A, unverified: 'no', cookie: false, body: 'json', limits: API_USER },
+  'POST /auth/mfa/verify': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: API_IP },
+  'POST /auth/mfa/disable': { viewer: A, user: A, admin: A, unverified: 'no', cookie: false, body: 'json', limits: API_USER },
 };
 
 const key = (method: string, path: string) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`;
@@ -99,7 +105,7 @@ describe('security matrix', function () {
       .map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()));
     assert.deepEqual(
       rows,
-      Object.entries(EXPECTED).map(([route, policy]) => [`\`${route}\``, policy.viewer, policy.user, policy.admin, policy.limits]),
+      Object.entries(EXPECTED).map(([route, policy]) => [`\`${route}\``, policy.viewer, policy.user, policy.admin, policy.unverified, policy.limits]),
     );
     assert.deepEqual(ROLES, ['viewer', 'user', 'admin'], 'the matrix has a column per role, in this order');
   });
@@ -142,6 +148,20 @@ describe('security matrix', function () {
           assert.equal(anonymous.json?.error?.code, 'missing_token', `${key(method, path)} with no token`);
         }
       }
+    }
+  });
+
+  it('refuses an account with an unverified address exactly where the table says, over HTTP', async function () {
+    const now = Math.floor(Date.now() / 1000);
+    for (const { method, path, op } of operations()) {
+      const policy = expectedFor(method, path);
+      if (policy.unverified === '—') continue;
+      // An admin with a fresh MFA sign-in: nothing but the address stands in the way.
+      const token = await api.token({ sub: 'm-unverified', roles: ['admin'], mfa: true, authTime: now, emailVerified: false });
+      const response = await requestFor(api, method, path, op, { ...validInput(op), token });
+      const code = response.json?.error?.code;
+      if (policy.unverified === 'no') assert.equal(code, 'email_not_verified', `${key(method, path)}: ${response.text}`);
+      else assert.ok(code !== 'email_not_verified' && !refusedFor(response.status, code), `${key(method, path)}: ${response.text}`);
     }
   });
 

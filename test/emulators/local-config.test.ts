@@ -40,6 +40,7 @@ describe('the local configuration npm run emulators prepares', function () {
     const site = `http://${firebase.emulators.hosting.host}:${firebase.emulators.hosting.port}`;
     assert.equal(env.AUTH_ISSUER, site);
     assert.ok(env.CORS_ORIGINS!.split(',').includes(site));
+    assert.equal(env.APP_URL, site, 'mailed links open the web app behind Hosting');
     assert.ok(said.some((line) => /DEVELOPMENT keys .*AUTH_SIGNING_KEYS/.test(line)));
     assert.ok(said.some((line) => line.includes('.env.local')));
   });

@@ -4,7 +4,7 @@
  * `npm run emulators`, started by `npm run test:emulators` (test/support/emulator-stack.ts).
  *
  * The same story runs through the Hosting URL (as the web app calls the API, same-origin)
- * and through each function's own URL (as a mobile app calls it): register, sign in with the
+ * and through each function's own URL (as a mobile app calls it): register, confirm the address from the mail, sign in with the
  * cookie session, refresh with the CSRF token, MFA, items, an upload and its download, an
  * admin's role change, and the login limit that no X-Forwarded-For can dodge. On the way it
  * checks what Hosting is known to break: its page headers replacing the API's own, a
@@ -14,12 +14,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { currentCode } from '../support/totp.ts';
 import { send, type RequestOptions, type Response } from '../support/api.ts';
-import { emulatorOutput, emulatorStack } from '../support/emulator-stack.ts';
+import { emulatorOutput, emulatorStack, OUTBOX } from '../support/emulator-stack.ts';
 import type { EmulatorStack } from '../../scripts/emulators.ts';
 import { png } from '../support/images.ts';
 import { fileForm } from '../support/multipart.ts';
 import { clearEmulatorData } from '../support/target.ts';
 import { skipBecause } from '../support/skip.ts';
+import { lastMailTo, linkToken, VERIFY_SUBJECT } from '../support/outbox.ts';
 
 const PASSWORD = 'correct-horse-battery-staple-1815';
 const ADMIN_EMAIL = 'root@example.com';
@@ -146,11 +147,16 @@ describe('the Firebase path on the Emulator Suite (npm run test:emulators)', fun
       let userId: string;
       let recoveryCodes: string[];
 
-      it('registers, and signs in with the cookie session: the Set-Cookie arrives, with the API headers', async function () {
+      it('registers, confirms the address from the mailed link, and signs in with the cookie session: the Set-Cookie arrives, with the API headers', async function () {
         const registered = await call(entry, 'POST', 'auth', '/register', { body: { email, password: PASSWORD } });
-        assert.equal(registered.status, 201, registered.text);
+        assert.equal(registered.status, 202, registered.text);
         assertApiHeaders(registered, 'register');
-        userId = registered.json.user.id;
+        // The functions' outbox driver wrote the mail (MAIL_OUTBOX_DIR of the stack).
+        const token = linkToken(await lastMailTo(OUTBOX, email, VERIFY_SUBJECT), 'verify-email');
+        const verified = await call(entry, 'POST', 'auth', '/verify-email', { body: { token } });
+        assert.equal(verified.status, 200, verified.text);
+        assertApiHeaders(verified, 'verify the address');
+        userId = verified.json.user.id;
         const login = await call(entry, 'POST', 'auth', '/login', { body: { email, password: PASSWORD, session: 'cookie' }, headers: entry.browserHeaders() });
         assert.equal(login.status, 200, login.text);
         assertApiHeaders(login, 'login');

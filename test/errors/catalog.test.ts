@@ -64,7 +64,7 @@ describe('error catalog', function () {
       assert.equal(error.message, 'No such item.');
       assert.equal(error.status, 404);
       assert.equal(error.code, 'not_found');
-      assert.equal(new ApiError('email_taken').status, 409);
+      assert.equal(new ApiError('email_already_verified').status, 409);
     });
 
     it('maps a 401 to a bare Bearer challenge, or invalid_token with a quotable description', function () {
@@ -90,7 +90,7 @@ describe('error catalog', function () {
 
   it('names each error class in logs (no more "Error" for every failure)', function () {
     const instances: Error[] = [
-      new ApiError('email_taken'),
+      new ApiError('email_already_verified'),
       new RateLimitedError(1),
       new MethodNotAllowedError(['GET']),
       new AuthBusyError(),

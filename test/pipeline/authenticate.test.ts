@@ -192,7 +192,7 @@ describe('authentication', function () {
 });
 
 describe('the verified-token cache', function () {
-  const claims = (exp: number): AccessClaims => ({ sub: 'alice', roles: ['user'], amr: ['pwd'], exp, jti: undefined, authTime: undefined, sid: undefined });
+  const claims = (exp: number): AccessClaims => ({ sub: 'alice', roles: ['user'], amr: ['pwd'], emailVerified: true, exp, jti: undefined, authTime: undefined, sid: undefined });
 
   it('returns the claims it was given for a token', function () {
     const cache = new VerifiedTokenCache(10);

@@ -252,7 +252,7 @@ describe('client address', function () {
 
       beforeEach(async function () {
         api = await startApi({ TRUSTED_PROXY_HOPS: '0', TRUSTED_PROXIES: `${EDGE_ADDRESS}/32` });
-        assert.equal((await api.request('POST', '/auth/register', { body: { email: EMAIL, password: PASSWORD } })).status, 201);
+        assert.equal((await api.request('POST', '/auth/register', { body: { email: EMAIL, password: PASSWORD } })).status, 202);
       });
 
       const login = (localAddress: string, forwardedFor: string, password: string) =>

@@ -47,7 +47,7 @@ export async function startLocalServer(options: ServerOptions = {}): Promise<Loc
     running,
     runtime,
     logs: () => lines.map((line) => JSON.parse(line) as Record<string, any>),
-    token: () => issueAccessToken(config.auth, { sub: 'alice', roles: ['user'], amr: ['pwd'] }),
+    token: () => issueAccessToken(config.auth, { sub: 'alice', roles: ['user'], amr: ['pwd'], emailVerified: true }),
     async close() {
       await running.close();
       await runtime.close();

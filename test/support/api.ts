@@ -67,6 +67,8 @@ export interface TestApi {
   blobs: BlobStore;
   /** The disk driver's folder, when the blobs are on local disk (not the storage emulator's). */
   blobDir: string | undefined;
+  /** The outbox driver's folder: every mail the API sent, as .eml files (test/support/outbox.ts reads them). */
+  outbox: string;
   /** Every log line written so far, parsed. */
   logs: Record<string, any>[];
   /** Every log line written so far, as text. */
@@ -143,7 +145,8 @@ export interface PreparedApi {
 
 export async function prepareApi(env: Record<string, string> = {}, options: StartOptions = {}): Promise<PreparedApi> {
   const blobDir = await mkdtemp(join(tmpdir(), 'bastion-blobs-'));
-  const config = await loadConfig({ ...TEST_ENV, BLOB_DIR: blobDir, AUTH_SIGNING_KEYS: await testSigningKeys(), ...env });
+  const outboxDir = await mkdtemp(join(tmpdir(), 'bastion-outbox-'));
+  const config = await loadConfig({ ...TEST_ENV, BLOB_DIR: blobDir, MAIL_OUTBOX_DIR: outboxDir, AUTH_SIGNING_KEYS: await testSigningKeys(), ...env });
   const logStream = new PassThrough();
   const lines: string[] = [];
   logStream.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
@@ -162,12 +165,14 @@ export async function prepareApi(env: Record<string, string> = {}, options: Star
         return lines.map((line) => JSON.parse(line) as Record<string, any>);
       },
       logText: () => lines.join('\n'),
-      token: ({ sub = 'alice', roles = ['user'] as Role[], mfa = false, ...rest } = {}) =>
-        issueAccessToken(config.auth, { sub, roles, amr: mfa ? ['pwd', 'mfa'] : ['pwd'], ...rest }),
+      token: ({ sub = 'alice', roles = ['user'] as Role[], mfa = false, emailVerified = true, ...rest } = {}) =>
+        issueAccessToken(config.auth, { sub, roles, amr: mfa ? ['pwd', 'mfa'] : ['pwd'], emailVerified, ...rest }),
+      outbox: outboxDir,
     },
     async dispose() {
       await runtime.close();
       await rm(blobDir, { recursive: true, force: true });
+      await rm(outboxDir, { recursive: true, force: true });
     },
   };
 }

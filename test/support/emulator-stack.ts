@@ -8,12 +8,14 @@
  * The stack's own output is kept in test/.artifacts/emulators.log; the functions' structured
  * log lines are parsed from it, so specs can read them as they read the local server's.
  */
-import { mkdirSync, writeFileSync, appendFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startEmulatorStack, type EmulatorStack } from '../../scripts/emulators.ts';
 
 const ARTIFACTS = fileURLToPath(new URL('../.artifacts/', import.meta.url));
 const LOG_FILE = `${ARTIFACTS}emulators.log`;
+/** The functions' outbox (MAIL_OUTBOX_DIR) on the stack: what they mail, as .eml files. */
+export const OUTBOX = `${ARTIFACTS}outbox`;
 
 let stack: EmulatorStack | undefined;
 const output: string[] = [];
@@ -54,6 +56,7 @@ function collect(line: string): void {
 export async function mochaGlobalSetup(): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   writeFileSync(LOG_FILE, '');
+  rmSync(OUTBOX, { recursive: true, force: true });
   const started = Date.now();
   stack = await startEmulatorStack({
     onLine: collect,
@@ -61,6 +64,8 @@ export async function mochaGlobalSetup(): Promise<void> {
     // no X-Forwarded-For), so the specs share one identity: generous per-IP and per-user limits.
     // Login brute-force limits keep their defaults.
     env: {
+      // The mail the functions send, for the specs to read (test/support/outbox.ts).
+      MAIL_OUTBOX_DIR: OUTBOX,
       RATE_LIMIT_GLOBAL_PER_MINUTE: '100000',
       RATE_LIMIT_API_PER_MINUTE: '100000',
       RATE_LIMIT_CREATE_PER_MINUTE: '100000',

@@ -6,7 +6,7 @@
  * check what was written, the server's log lines, and what differs by platform.
  */
 import { send, startApi, type RequestOptions, type Response } from './api.ts';
-import { emulatorFunctionLogs, emulatorStack } from './emulator-stack.ts';
+import { emulatorFunctionLogs, emulatorStack, OUTBOX } from './emulator-stack.ts';
 import type { EmulatorStack } from '../../scripts/emulators.ts';
 import type { BlobStore } from '../../functions/src/blobs/port.ts';
 import type { DocumentStore } from '../../functions/src/store/port.ts';
@@ -17,6 +17,8 @@ export interface Target {
   blobs: BlobStore;
   /** Log lines written by the server since the target started. */
   readonly logs: Record<string, any>[];
+  /** Where the server's mail lands (the outbox driver's folder). */
+  outbox: string;
   /** The session cookie's name there (`__session` behind Hosting). */
   sessionCookieName: string;
   /** The client address the server records for this machine's requests. */
@@ -65,6 +67,7 @@ export async function startTarget(env: Record<string, string> = {}): Promise<Tar
     get logs() {
       return logs.slice(from);
     },
+    outbox: OUTBOX,
     sessionCookieName: '__session',
     // The Functions emulator hands each request to the function over a local socket, with no
     // X-Forwarded-For: every caller is the one unknown peer.

@@ -136,7 +136,7 @@ describe('debris made for real: the local server killed (SIGKILL) the moment it 
     const env = await localEnv(dataDir);
     const blobDir = join(dataDir, 'blobs');
     const url = await startLocalServer(env);
-    const token = await issueAccessToken((await loadConfig(env)).auth, { sub: 'alice', roles: ['user'], amr: ['pwd'] });
+    const token = await issueAccessToken((await loadConfig(env)).auth, { sub: 'alice', roles: ['user'], amr: ['pwd'], emailVerified: true });
     const post = (data: Buffer) => {
       const form = fileForm('photo.png', 'image/png', data);
       return send(url, 'POST', '/uploads', { token, raw: form.body, headers: { 'content-type': form.contentType } });

@@ -9,6 +9,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { currentCode } from '../support/totp.ts';
 import { startApi } from '../support/api.ts';
 import { onEmulators, startTarget, type Target } from '../support/target.ts';
+import { lastMailTo, linkToken, VERIFY_SUBJECT } from '../support/outbox.ts';
 import { buildWebApp } from '../support/web.ts';
 import { chromiumInstalled, launch, screenshot, watchedPage, type WatchedPage } from './support.ts';
 import { skipBecause } from '../support/skip.ts';
@@ -83,11 +84,28 @@ describe('web client in Chromium', function () {
     await assert.doesNotReject(notice().filter({ hasText: 'Choose a stronger password.' }).waitFor());
     await page.getByLabel(/^Password/).fill(PASSWORD);
     await page.getByRole('button', { name: 'Create account' }).click();
-    await notice().filter({ hasText: 'Account created' }).waitFor();
+    await notice()
+      .filter({ hasText: `We sent a mail to ${EMAIL}` })
+      .waitFor();
     const accounts = await api.store.query('users', { limit: 10 });
     assert.equal(accounts.documents.length, 1);
     assert.equal(accounts.documents[0]!.data.email, EMAIL);
+    assert.equal(accounts.documents[0]!.data.emailVerifiedAt, null);
     expectFailedLoad(400); // the weak password's answer
+  });
+
+  it('confirms the address from the link in the mail, and takes the token out of the address bar', async function () {
+    const token = linkToken(await lastMailTo(api.outbox, EMAIL, VERIFY_SUBJECT), 'verify-email');
+    await page.goto(`${api.url}/#/verify-email?token=${token}`);
+    await notice().filter({ hasText: 'Your address is confirmed.' }).waitFor();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    assert.ok(!page.url().includes(token), page.url());
+    const [account] = (await api.store.query('users', { limit: 1 })).documents;
+    assert.equal(typeof account!.data.emailVerifiedAt, 'string');
+    // The link works once: opened again, it says so in words.
+    await page.goto(`${api.url}/#/verify-email?token=${token}`);
+    await notice().filter({ hasText: 'This confirmation link has been used' }).waitFor();
+    expectFailedLoad(400);
   });
 
   it('signs in with the session cookie (HttpOnly, Secure, SameSite=Strict; __Host- locally, __session behind Hosting) and keeps no session token in storage, only the device token', async function () {
@@ -218,6 +236,37 @@ describe('web client in Chromium', function () {
     await page.getByRole('button', { name: 'Verify' }).click();
     await notice().filter({ hasText: 'That code is wrong, expired or was used already.' }).waitFor();
     expectFailedLoad(401);
+  });
+
+  it('resets a forgotten password from the mailed link (with a recovery code, since two-step sign-in is on), then signs in with it', async function () {
+    const chosen = 'a brand new passphrase for ada';
+    await page.goto(`${api.url}/#/login`);
+    await page.getByRole('link', { name: 'Forgot your password?' }).click();
+    await page.getByLabel('Email').fill(EMAIL);
+    await page.getByRole('button', { name: 'Send me a link' }).click();
+    await notice()
+      .filter({ hasText: `If ${EMAIL} has an account` })
+      .waitFor();
+    const token = linkToken(await lastMailTo(api.outbox, EMAIL, 'Reset your password'), 'reset-password');
+    await page.goto(`${api.url}/#/reset-password?token=${token}`);
+    await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+    assert.ok(!page.url().includes(token), 'the token is out of the address bar');
+    await screenshot(page, '9-reset-password');
+    await page.getByLabel(/^New password/).fill(chosen);
+    await page.getByRole('button', { name: 'Set the new password' }).click();
+    await notice().filter({ hasText: 'also give a code from your authenticator app' }).waitFor();
+    expectFailedLoad(401);
+    await page.getByLabel(/^If two-step sign-in is on/).fill(recoveryCodes[1]!);
+    await page.getByRole('button', { name: 'Set the new password' }).click();
+    await notice().filter({ hasText: 'Your password is changed' }).waitFor();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.getByLabel('Email').fill(EMAIL);
+    await page.getByLabel('Password').fill(chosen);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Two-step sign-in' }).waitFor();
+    await page.getByLabel(/Code from your authenticator app/).fill(recoveryCodes[2]!);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByRole('heading', { name: 'Items' }).waitFor();
   });
 });
 

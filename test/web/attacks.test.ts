@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTarget, type Target } from '../support/target.ts';
+import { registerVerified } from '../support/outbox.ts';
 import { buildWebApp } from '../support/web.ts';
 import { chromiumInstalled, launch } from './support.ts';
 import { skipBecause } from '../support/skip.ts';
@@ -41,7 +42,7 @@ describe('web client in Chromium, attacked from another origin', function () {
     context = await browser.newContext();
     // The victim signs in to the app: the browser now holds the session cookie.
     const app = await context.newPage();
-    await api.request('POST', '/auth/register', { body: { email: EMAIL, password: PASSWORD } });
+    await registerVerified(api, EMAIL, PASSWORD);
     await app.goto(`${api.url}/#/login`);
     await app.getByLabel('Email').fill(EMAIL);
     await app.getByLabel('Password').fill(PASSWORD);

@@ -25,6 +25,7 @@ export class ApiError extends Error implements ApiProblem {
 export interface Account {
   id: string;
   email: string;
+  emailVerified: boolean;
   roles: string[];
   mfaEnabled: boolean;
 }
@@ -173,6 +174,15 @@ export async function verifyMfa(challenge: string, code: string): Promise<Accoun
   const recovery = !/^\d{6}$/.test(code);
   const body = { challenge, session: 'cookie', ...(recovery ? { recoveryCode: code } : { code }) };
   return started(await call<SessionAnswer>('POST', '/auth/mfa/verify', { body, bearer: false }));
+}
+
+/**
+ * Follows a confirmation link: the address is confirmed. A signed-in page renews its access
+ * token, which says so from then on.
+ */
+export async function verifyEmail(token: string): Promise<void> {
+  await call('POST', '/auth/verify-email', { body: { token }, bearer: false });
+  if (signedIn()) await renew();
 }
 
 export async function logout(): Promise<void> {

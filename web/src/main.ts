@@ -5,14 +5,18 @@
 import { logout, renew, signedIn } from './api.ts';
 import { clearNotice, onClick, showError } from './dom.ts';
 import { accountScreen } from './screens/account.ts';
-import { loginScreen, mfaScreen, registerScreen } from './screens/auth.ts';
+import { forgotPasswordScreen, loginScreen, mfaScreen, registerScreen, resetPasswordScreen, verifyEmailScreen } from './screens/auth.ts';
 import { itemsScreen } from './screens/items.ts';
 import { uploadsScreen } from './screens/uploads.ts';
 
-const PUBLIC: Record<string, (go: (hash: string) => void) => HTMLElement> = {
+/** Screens anyone may open; a link's parameters follow the screen's name (`#/verify-email?token=...`). */
+const PUBLIC: Record<string, (go: (hash: string) => void, params: URLSearchParams) => HTMLElement> = {
   '#/login': loginScreen,
   '#/register': registerScreen,
   '#/mfa': mfaScreen,
+  '#/verify-email': verifyEmailScreen,
+  '#/forgot-password': forgotPasswordScreen,
+  '#/reset-password': resetPasswordScreen,
 };
 const PRIVATE: Record<string, () => HTMLElement> = {
   '#/items': itemsScreen,
@@ -28,10 +32,11 @@ function go(hash: string): void {
 function render(): void {
   const screen = document.getElementById('screen')!;
   const nav = document.getElementById('nav')!;
-  const hash = location.hash || '#/items';
+  const [hash = '#/items', query = ''] = (location.hash || '#/items').split('?', 2);
   nav.hidden = !signedIn();
-  if (PUBLIC[hash]) {
-    screen.replaceChildren(PUBLIC[hash](go));
+  const open = PUBLIC[hash];
+  if (open) {
+    screen.replaceChildren(open(go, new URLSearchParams(query)));
     return;
   }
   if (!signedIn()) return go('#/login');

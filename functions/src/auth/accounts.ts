@@ -19,6 +19,8 @@ export interface UserDocument {
   roles: Role[];
   createdAt: string;
   updatedAt: string;
+  /** When the owner followed a verification link (auth/email-verification.ts); null until then. */
+  emailVerifiedAt: string | null;
   /** Set once TOTP is activated. */
   mfa: MfaState | null;
   /** A secret handed out by enroll, waiting for its first code. */
@@ -33,32 +35,57 @@ export function emailKey(email: string): string {
   return createHash('sha256').update(email).digest('hex');
 }
 
+export interface NewAccountOptions {
+  /** Verified from the start: the operator vouches for the address (`npm run admin`). */
+  emailVerified?: boolean;
+  /** More writes in the transaction that creates the account (its verification link). */
+  alsoWrite?: (tx: Transaction, account: Account) => void;
+}
+
 /** Creates the account, or returns null when the email is taken. */
-export async function createAccount(store: DocumentStore, email: string, passwordHash: string): Promise<Account | null> {
+export async function createAccount(store: DocumentStore, email: string, passwordHash: string, options: NewAccountOptions = {}): Promise<Account | null> {
   const now = new Date().toISOString();
   const id = newDocumentId();
-  const user: UserDocument = { email, passwordHash, roles: ['user'], createdAt: now, updatedAt: now, mfa: null, mfaPending: null };
+  const user: UserDocument = {
+    email,
+    passwordHash,
+    roles: ['user'],
+    createdAt: now,
+    updatedAt: now,
+    emailVerifiedAt: options.emailVerified ? now : null,
+    mfa: null,
+    mfaPending: null,
+  };
   return store.runTransaction(async (tx) => {
     if (await tx.get(USER_EMAILS, emailKey(email))) return null;
     tx.create(USER_EMAILS, emailKey(email), { uid: id });
     tx.create(USERS, id, user);
-    return { id, ...user };
+    const account = { id, ...user };
+    options.alsoWrite?.(tx, account);
+    return account;
   });
 }
 
 export async function findAccountByEmail(store: DocumentStore, email: string): Promise<Account | null> {
   const link = await store.get<{ uid: string }>(USER_EMAILS, emailKey(email));
   if (!link) return null;
-  const user = await store.get<UserDocument>(USERS, link.uid);
-  return user ? { id: link.uid, ...user } : null;
+  return getAccount(store, link.uid);
 }
 
 export async function getAccount(reader: DocumentStore | Transaction, id: string): Promise<Account | null> {
   const user = await reader.get<UserDocument>(USERS, id);
-  return user ? { id, ...user } : null;
+  // Accounts made before verification existed have no such field: unverified until confirmed.
+  return user ? { id, ...user, emailVerifiedAt: user.emailVerifiedAt ?? null } : null;
 }
 
 /** What a client may see of an account. */
 export function publicAccount(account: Account) {
-  return { id: account.id, email: account.email, roles: account.roles, mfaEnabled: Boolean(account.mfa), createdAt: account.createdAt };
+  return {
+    id: account.id,
+    email: account.email,
+    emailVerified: account.emailVerifiedAt !== null,
+    roles: account.roles,
+    mfaEnabled: Boolean(account.mfa),
+    createdAt: account.createdAt,
+  };
 }

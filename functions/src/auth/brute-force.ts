@@ -66,7 +66,8 @@ interface Counter {
   onSuccess: 'reset' | 'refund';
 }
 
-function counters(store: DocumentStore, prefix: string) {
+/** Counters on the document store under `prefix` (the mail limits count with them too). */
+export function counters(store: DocumentStore, prefix: string) {
   return (name: string, points: number, duration: number, onSuccess: Counter['onSuccess']): Counter => ({
     // Exact on every consume (a lease would let other instances' guesses go uncounted), and
     // judged in the store, where refunds are seen, not by a block in memory.
@@ -76,7 +77,7 @@ function counters(store: DocumentStore, prefix: string) {
 }
 
 /** Consumes one point on each counter; when any is spent, gives back the others' and refuses (RateLimitedError). */
-async function reserve(entries: [Counter, string][], what: string): Promise<Attempt> {
+export async function reserve(entries: [Counter, string][], what: string): Promise<Attempt> {
   const results = await Promise.allSettled(entries.map(([counter, key]) => counter.limiter.consume(key)));
   const refused = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
   if (refused.length > 0) {

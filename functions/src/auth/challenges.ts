@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DocumentStore } from '../store/port.ts';
 import { USERS, type Account, type UserDocument } from './accounts.ts';
-import { CHALLENGE_MAX_ATTEMPTS, CHALLENGE_TTL_SECONDS, checkTotp, hashRecoveryCode } from './mfa.ts';
+import { CHALLENGE_MAX_ATTEMPTS, CHALLENGE_TTL_SECONDS, proveSecondFactor, type Proof } from './mfa.ts';
 import type { TotpSecrets } from './totp-secrets.ts';
 
 export const MFA_CHALLENGES = 'mfaChallenges';
@@ -18,8 +18,6 @@ interface ChallengeDocument {
   attempts: number;
   expiresAt: number;
 }
-
-export type Proof = { code: string } | { recoveryCode: string };
 
 export type ChallengeOutcome =
   | { kind: 'passed'; account: Account; method: 'totp' | 'recovery_code'; recoveryCodesLeft: number }
@@ -51,20 +49,9 @@ export async function answerChallenge(store: DocumentStore, secrets: TotpSecrets
       return { kind: 'refused', reason, uid: pending.uid };
     };
 
-    let mfa = user.mfa;
-    let method: 'totp' | 'recovery_code';
-    if ('code' in proof) {
-      const check = checkTotp(mfa, secrets.open(pending.uid, mfa.secret), proof.code);
-      if (!check.ok) return refuse(check.reason);
-      // Sealed again under the current key, if an older one sealed it.
-      mfa = { ...mfa, lastStep: check.step, secret: secrets.current(pending.uid, mfa.secret) };
-      method = 'totp';
-    } else {
-      const hash = hashRecoveryCode(proof.recoveryCode);
-      if (!mfa.recoveryCodes.includes(hash)) return refuse('wrong');
-      mfa = { ...mfa, recoveryCodes: mfa.recoveryCodes.filter((code) => code !== hash) };
-      method = 'recovery_code';
-    }
+    const proven = proveSecondFactor(user.mfa, secrets, pending.uid, proof);
+    if (!proven.ok) return refuse(proven.reason);
+    const { mfa, method } = proven;
     tx.update(USERS, pending.uid, { mfa });
     tx.delete(MFA_CHALLENGES, id);
     return { kind: 'passed', account: { id: pending.uid, ...user, mfa }, method, recoveryCodesLeft: mfa.recoveryCodes.length };

@@ -1,9 +1,11 @@
 /**
- * The auth function's handlers: JWKS, register, login, refresh, logout, me.
+ * The auth function's handlers: JWKS, register and email verification, login, refresh, logout, me, MFA.
  * Login answers an unknown email exactly as a wrong password, in about the same time (the
  * password is checked against a decoy hash), so it cannot be used to find accounts.
  */
-import { ApiError } from '../errors/api-error.ts';
+import { ApiError, RateLimitedError } from '../errors/api-error.ts';
+import type { MailMessage } from '../mail/port.ts';
+import { renderMail, type MailKind } from '../mail/templates.ts';
 import type { HandlerInput, Reply } from '../pipeline/route.ts';
 import { judged, loginGuardFor, mfaGuardFor } from './brute-force.ts';
 import { deviceOf, issueDeviceToken } from './device-tokens.ts';
@@ -15,7 +17,11 @@ import { CHALLENGE_TTL_SECONDS, checkTotp, matchingStep, newRecoveryCodes, newTo
 import { setRoles } from './roles.ts';
 import { totpSecretsFor } from './totp-secrets.ts';
 import { csrfTokenFor } from './csrf.ts';
-import type { Credentials, Login, MfaCode, MfaVerify, RefreshRequest, SetRoles } from './schemas.ts';
+import { EMAIL_VERIFICATION, confirmEmail, verificationLink } from './email-verification.ts';
+import { createLinkToken } from './link-tokens.ts';
+import { mailLimitsFor } from './mail-limits.ts';
+import { PASSWORD_RESET, resetLink, resetLinkOwner, resetPassword } from './password-reset.ts';
+import type { Credentials, ForgotPassword, Login, MfaCode, MfaVerify, RefreshRequest, ResetPasswordRequest, SetRoles, VerifyEmail } from './schemas.ts';
 import { clearedSessionCookie, sessionCookie } from './session-cookie.ts';
 import { endOtherSessions, endSession, isLiveSession, refreshSession, startSession, strengthenSession, type IssuedSession } from './sessions.ts';
 
@@ -29,15 +35,126 @@ export async function jwks({ services }: PublicInput<unknown>): Promise<Reply> {
   return { status: 200, body: { keys: services.auth.keys.verification } };
 }
 
+/**
+ * The same answer (202, same body) whether or not the address has an account, in about the same
+ * time: the password is judged and hashed either way, one transaction runs, and one mail goes —
+ * a confirmation link to a new account, a notice to the owner of an existing one.
+ */
 export async function register({ body, services, log }: PublicInput<Credentials>): Promise<Reply> {
   const verdict = await judgePassword(body.password, [body.email]);
   if (!verdict.ok) {
     throw new ApiError('weak_password', { params: { reason: verdict.reason }, details: { suggestions: verdict.suggestions } });
   }
-  const account = await createAccount(services.store, body.email, await hashPassword(body.password));
-  if (!account) throw new ApiError('email_taken');
-  log.info('account created', { event: 'account.created', userId: account.id });
-  return { status: 201, body: { user: publicAccount(account) }, headers: { Location: '/auth/me' } };
+  const passwordHash = await hashPassword(body.password);
+  let token = '';
+  const account = await createAccount(services.store, body.email, passwordHash, {
+    alsoWrite: (tx, created) => (token = createLinkToken(tx, EMAIL_VERIFICATION, created.id, created.email)),
+  });
+  if (account) {
+    log.info('account created', { event: 'account.created', userId: account.id });
+    const { message, link } = verificationMail(services, account.email, token);
+    await mailWithinLimits(services, log, 'verify-email', message, link);
+  } else {
+    log.info('registration for an address that has an account', { event: 'account.registration_existing' });
+    const mail = renderMail('registration-attempt', body.email, { signInLink: `${services.appUrl}/#/login`, resetLink: `${services.appUrl}/#/forgot-password` });
+    await mailWithinLimits(services, log, 'registration-attempt', mail);
+  }
+  return { status: 202, body: { accepted: true, email: body.email } };
+}
+
+/**
+ * Mails `message` unless its address has had its share this hour (mail-limits.ts): then only a
+ * log line, and the caller answers as if it had gone, so that no one learns from the answer.
+ */
+async function mailWithinLimits(services: Services, log: Input<unknown>['log'], kind: MailKind, message: MailMessage, devLink?: string): Promise<void> {
+  try {
+    await mailLimitsFor(services.store).take(message.to);
+  } catch (error) {
+    if (!(error instanceof RateLimitedError)) throw error;
+    log.warn('mail not sent: the address had its share this hour', { event: 'mail.limited', kind });
+    return;
+  }
+  await (await services.mailer()).send(kind, message, devLink === undefined ? {} : { devLink });
+}
+
+function verificationMail(services: Services, email: string, token: string): { message: MailMessage; link: string } {
+  const link = verificationLink(services.appUrl, token);
+  return { message: renderMail('verify-email', email, { link, hours: EMAIL_VERIFICATION.lifetimeMs / 3_600_000 }), link };
+}
+
+/** Follows a confirmation link: the address is verified, and the next refresh says so in the access token. */
+export async function verifyEmail({ body, services, log }: PublicInput<VerifyEmail>): Promise<Reply> {
+  const outcome = await confirmEmail(services.store, body.token);
+  if (outcome.kind === 'invalid') throw new ApiError('verification_link_invalid');
+  log.info('email verified', { event: 'account.email_verified', userId: outcome.account.id });
+  return { status: 200, body: { user: publicAccount(outcome.account) } };
+}
+
+/** Another confirmation link for the signed-in account, within the mail limits (429 beyond them: it is the account's own address). */
+export async function resendVerification({ principal, services, ip }: Input<unknown>): Promise<Reply> {
+  const account = await signedInAccount(services, principal);
+  if (account.emailVerifiedAt !== null) throw new ApiError('email_already_verified');
+  await mailLimitsFor(services.store).take(account.email, ip);
+  const token = await services.store.runTransaction(async (tx) => createLinkToken(tx, EMAIL_VERIFICATION, account.id, account.email));
+  const { message, link } = verificationMail(services, account.email, token);
+  await (await services.mailer()).send('verify-email', message, { devLink: link });
+  return { status: 202, body: { email: account.email } };
+}
+
+/**
+ * The least time asking for a reset takes, whatever the address: what an account adds (its link
+ * written, its mail recorded; the hand-over runs after the answer) stays below it.
+ */
+const RESET_REQUEST_FLOOR_MS = 250;
+
+/** The same answer (202) for any address, in the same time; a link only to an account. Counted per address and per IP (429 beyond). */
+export async function forgotPassword({ body, services, log, ip }: PublicInput<ForgotPassword>): Promise<Reply> {
+  const floor = new Promise((resolve) => setTimeout(resolve, RESET_REQUEST_FLOOR_MS));
+  await mailLimitsFor(services.store).take(body.email, ip);
+  const account = await findAccountByEmail(services.store, body.email);
+  if (account) {
+    const token = await services.store.runTransaction(async (tx) => createLinkToken(tx, PASSWORD_RESET, account.id, account.email));
+    const link = resetLink(services.appUrl, token);
+    const message = renderMail('password-reset', account.email, { link, minutes: PASSWORD_RESET.lifetimeMs / 60_000 });
+    await (await services.mailer()).send('password-reset', message, { devLink: link, background: true });
+    log.info('password reset asked', { event: 'account.password_reset_requested', userId: account.id });
+  } else {
+    log.info('password reset asked for an address without an account', { event: 'account.password_reset_unknown' });
+  }
+  await floor;
+  return { status: 202, body: { accepted: true, email: body.email } };
+}
+
+/**
+ * Sets a new password from a reset link: the policy applies, an account with MFA gives a code or
+ * a recovery code too (counted by the MFA guessing limits), and every session of the account
+ * ends. Its owner is told by mail.
+ */
+export async function confirmPasswordReset({ body, services, log, ip }: PublicInput<ResetPasswordRequest>): Promise<Reply> {
+  const owner = await resetLinkOwner(services.store, body.token);
+  if (!owner) throw new ApiError('reset_link_invalid');
+  const verdict = await judgePassword(body.password, [owner.email]);
+  if (!verdict.ok) {
+    throw new ApiError('weak_password', { params: { reason: verdict.reason }, details: { suggestions: verdict.suggestions } });
+  }
+  const proof = body.code !== undefined ? { code: body.code } : body.recoveryCode !== undefined ? { recoveryCode: body.recoveryCode } : undefined;
+  if (owner.mfa && !proof) throw new ApiError('mfa_code_required');
+  const attempt = owner.mfa ? await mfaGuardFor(services.store).begin({ uid: owner.id, ip }) : undefined;
+  const reset = async () => resetPassword(services.store, { token: body.token, passwordHash: await hashPassword(body.password), proof, secrets: totpSecretsFor(services.auth) });
+  const outcome = attempt ? await judged(attempt, reset) : await reset();
+  if (outcome.kind === 'invalid_link') throw new ApiError('reset_link_invalid');
+  if (outcome.kind === 'second_factor_required') throw new ApiError('mfa_code_required');
+  if (outcome.kind === 'second_factor_refused') {
+    if (outcome.reason === 'replayed') log.warn('TOTP code replayed', { event: 'security.totp_replay', userId: outcome.uid });
+    log.warn('MFA code refused', { event: 'mfa.failed', userId: outcome.uid });
+    throw invalidMfaCode();
+  }
+  await attempt?.succeeded();
+  const ended = await endOtherSessions(services.store, outcome.account.id, undefined);
+  log.warn('password reset', { event: 'account.password_reset', userId: outcome.account.id, sessionsEnded: ended, secondFactor: outcome.secondFactor });
+  const when = new Date(outcome.account.updatedAt).toUTCString();
+  await (await services.mailer()).send('password-changed', renderMail('password-changed', outcome.account.email, { when }));
+  return { status: 200, body: { user: publicAccount(outcome.account) } };
 }
 
 type Services = Input<unknown>['services'];

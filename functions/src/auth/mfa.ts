@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
 import QRCode from 'qrcode';
+import type { TotpSecrets } from './totp-secrets.ts';
 
 const PERIOD = 30;
 const DIGITS = 6;
@@ -82,4 +83,25 @@ export function checkTotp(mfa: MfaState, secret: string, code: string, now = Dat
   if (step === null) return { ok: false, reason: 'wrong' };
   if (step <= mfa.lastStep) return { ok: false, reason: 'replayed' };
   return { ok: true, step };
+}
+
+/** A second factor as a person gives it: a code from the authenticator app, or a recovery code. */
+export type Proof = { code: string } | { recoveryCode: string };
+
+export type ProofCheck = { ok: true; mfa: MfaState; method: 'totp' | 'recovery_code' } | { ok: false; reason: 'wrong' | 'replayed' };
+
+/**
+ * Judges a second factor against the account's MFA state. When it holds, the state to write in
+ * the same transaction: the code's step remembered (and the secret sealed again under the
+ * current key, if an older one sealed it), or the recovery code struck off.
+ */
+export function proveSecondFactor(mfa: MfaState, secrets: TotpSecrets, uid: string, proof: Proof): ProofCheck {
+  if ('code' in proof) {
+    const check = checkTotp(mfa, secrets.open(uid, mfa.secret), proof.code);
+    if (!check.ok) return check;
+    return { ok: true, mfa: { ...mfa, lastStep: check.step, secret: secrets.current(uid, mfa.secret) }, method: 'totp' };
+  }
+  const hash = hashRecoveryCode(proof.recoveryCode);
+  if (!mfa.recoveryCodes.includes(hash)) return { ok: false, reason: 'wrong' };
+  return { ok: true, mfa: { ...mfa, recoveryCodes: mfa.recoveryCodes.filter((code) => code !== hash) }, method: 'recovery_code' };
 }

@@ -49,15 +49,25 @@ const totpCode = z
 
 export const mfaCodeBody = z.strictObject({ code: totpCode });
 
+/** The token of a verification link (its `token` parameter). */
+export const verifyEmailBody = z.strictObject({ token: opaqueToken('the token of a confirmation link') });
+
+/** A second factor: a code from the authenticator app, or a recovery code. */
+const secondFactor = {
+  code: totpCode.optional(),
+  recoveryCode: z.string().min(8).max(64).optional(),
+};
+
 export const mfaVerifyBody = z
-  .strictObject({
-    challenge: opaqueToken('the challenge login gave'),
-    code: totpCode.optional(),
-    recoveryCode: z.string().min(8).max(64).optional(),
-    session: transport,
-  })
+  .strictObject({ challenge: opaqueToken('the challenge login gave'), ...secondFactor, session: transport })
   .refine((body) => (body.code === undefined) !== (body.recoveryCode === undefined), 'give either code or recoveryCode')
   .meta({ oneOf: [{ required: ['code'] }, { required: ['recoveryCode'] }] });
+
+export const forgotPasswordBody = z.strictObject({ email });
+
+export const resetPasswordBody = z
+  .strictObject({ token: opaqueToken('the token of a reset link'), password, ...secondFactor })
+  .refine((body) => body.code === undefined || body.recoveryCode === undefined, 'give code or recoveryCode, not both');
 
 export const userParams = z.strictObject({
   uid: z
@@ -80,12 +90,17 @@ export type RefreshRequest = z.output<typeof refreshBody>;
 export type SetRoles = z.output<typeof setRolesBody>;
 export type MfaCode = z.output<typeof mfaCodeBody>;
 export type MfaVerify = z.output<typeof mfaVerifyBody>;
+export type VerifyEmail = z.output<typeof verifyEmailBody>;
+export type ForgotPassword = z.output<typeof forgotPasswordBody>;
+export type ResetPasswordRequest = z.output<typeof resetPasswordBody>;
 
 /** What the auth routes answer. */
 export const accountResponse = z
   .object({
     id: z.string(),
     email: z.string(),
+    /** Whether the owner confirmed the address; until then the account may sign in and read, not write. */
+    emailVerified: z.boolean(),
     roles: z.array(z.enum(ROLES)),
     mfaEnabled: z.boolean(),
     createdAt: z.iso.datetime(),
@@ -93,6 +108,18 @@ export const accountResponse = z
   .meta({ id: 'Account' });
 
 export const userResponse = z.object({ user: accountResponse }).meta({ id: 'AccountResponse' });
+
+/** The same answer whether or not the address had an account: a mail is on its way either way. */
+export const registrationResponse = z
+  .object({ accepted: z.literal(true), email: z.string().meta({ description: 'Where the mail goes: a confirmation link for a new account, a notice for an existing one' }) })
+  .meta({ id: 'RegistrationAccepted' });
+
+export const verificationSentResponse = z.object({ email: z.string() }).meta({ id: 'VerificationSent' });
+
+/** The same answer whether or not the address has an account. */
+export const resetRequestedResponse = z
+  .object({ accepted: z.literal(true), email: z.string().meta({ description: 'Where a reset link goes, if the address has an account' }) })
+  .meta({ id: 'ResetRequested' });
 
 export const sessionResponse = z
   .object({

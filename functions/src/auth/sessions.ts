@@ -79,7 +79,14 @@ function successorOf(auth: Config['auth'], refreshToken: string): string {
 }
 
 async function accessTokenFor(auth: Config['auth'], account: Account, familyId: string, family: FamilyDocument, refreshToken: string): Promise<IssuedSession> {
-  const accessToken = await issueAccessToken(auth, { sub: account.id, roles: account.roles, amr: family.amr, authTime: family.authTime, sid: familyId });
+  const accessToken = await issueAccessToken(auth, {
+    sub: account.id,
+    roles: account.roles,
+    amr: family.amr,
+    emailVerified: Boolean(account.emailVerifiedAt),
+    authTime: family.authTime,
+    sid: familyId,
+  });
   return {
     sessionId: familyId,
     expiresAt: family.expiresAt,

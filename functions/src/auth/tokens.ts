@@ -15,6 +15,8 @@ export interface AccessClaims {
   roles: Role[];
   /** Authentication methods, RFC 8176: `pwd`, `mfa`, ... */
   amr: string[];
+  /** Whether the account's address is verified (OpenID Connect's `email_verified`); a token without the claim is not. */
+  emailVerified: boolean;
   exp: number;
   jti: string | undefined;
   /** When the person last proved who they are (epoch seconds), if the token says. */
@@ -27,6 +29,7 @@ const claimsSchema = z.object({
   sub: z.string().min(1).max(128),
   roles: z.array(z.string()).max(16).default([]),
   amr: z.array(z.string()).max(8).default([]),
+  email_verified: z.boolean().default(false),
   exp: z.number(),
   jti: z.string().optional(),
   auth_time: z.number().optional(),
@@ -37,6 +40,7 @@ export interface IssueOptions {
   sub: string;
   roles: Role[];
   amr: string[];
+  emailVerified: boolean;
   /** Seconds; defaults to the configured access-token lifetime. */
   ttlSeconds?: number;
   authTime?: number;
@@ -50,6 +54,7 @@ export async function issueAccessToken(auth: Config['auth'], options: IssueOptio
   return new SignJWT({
     roles: options.roles,
     amr: options.amr,
+    email_verified: options.emailVerified,
     auth_time: options.authTime ?? now,
     ...(options.sid === undefined ? {} : { sid: options.sid }),
   })
@@ -110,6 +115,7 @@ function toClaims(payload: JWTPayload): AccessClaims {
     // Unknown role names grant nothing rather than failing the token.
     roles: claims.roles.filter((role): role is Role => (ROLES as readonly string[]).includes(role)),
     amr: claims.amr,
+    emailVerified: claims.email_verified,
     exp: claims.exp,
     jti: claims.jti,
     authTime: claims.auth_time,

@@ -1,7 +1,7 @@
 /**
- * `npm run token -- --sub alice --roles user,admin [--mfa] [--ttl 900]`: prints a signed access
- * token for trying the API locally without signing in (scripts, curl, a user id that has no
- * account). Refuses in production.
+ * `npm run token -- --sub alice --roles user,admin [--mfa] [--unverified] [--ttl 900]`: prints a
+ * signed access token for trying the API locally without signing in (scripts, curl, a user id
+ * that has no account), for a verified address unless told `--unverified`. Refuses in production.
  */
 import { parseArgs } from 'node:util';
 import { issueAccessToken } from '../auth/tokens.ts';
@@ -12,6 +12,7 @@ const { values } = parseArgs({
     sub: { type: 'string' },
     roles: { type: 'string', default: 'user' },
     mfa: { type: 'boolean', default: false },
+    unverified: { type: 'boolean', default: false },
     ttl: { type: 'string' },
   },
 });
@@ -23,7 +24,7 @@ function fail(message: string): never {
 
 const config = await loadConfig().catch((error: unknown) => fail((error as Error).message));
 if (config.env === 'production') fail('refusing to mint tokens when APP_ENV is production');
-if (!values.sub) fail('usage: npm run token -- --sub <user id> [--roles viewer,user,admin] [--mfa] [--ttl seconds]');
+if (!values.sub) fail('usage: npm run token -- --sub <user id> [--roles viewer,user,admin] [--mfa] [--unverified] [--ttl seconds]');
 const roles = values.roles
   .split(',')
   .map((r) => r.trim())
@@ -35,6 +36,7 @@ const token = await issueAccessToken(config.auth, {
   sub: values.sub,
   roles: roles as Role[],
   amr: values.mfa ? ['pwd', 'mfa'] : ['pwd'],
+  emailVerified: !values.unverified,
   ...(values.ttl ? { ttlSeconds: Number(values.ttl) } : {}),
 });
 process.stdout.write(`${token}\n`);

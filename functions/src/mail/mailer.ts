@@ -50,9 +50,11 @@ export interface Mailer {
   /**
    * Records the message, then hands it over within the deadline: 'sent', or 'queued' for a
    * retry. Rejects only when the record cannot be written (the store is down): then nothing
-   * was sent, and the caller answers 503.
+   * was sent, and the caller answers 503. With `background`, it answers 'queued' once the
+   * record is written and hands over after: for a caller whose answer must not take longer for
+   * having mailed (a reset asked for an address with an account, or without).
    */
-  send(kind: string, message: MailMessage, options?: { devLink?: string }): Promise<SendOutcome>;
+  send(kind: string, message: MailMessage, options?: { devLink?: string; background?: boolean }): Promise<SendOutcome>;
   /** Retries the messages whose time has come, at most `limit` of them. */
   retryDue(limit?: number): Promise<RetryReport>;
   close(): Promise<void>;
@@ -100,6 +102,26 @@ export function createMailer(options: MailerOptions): Mailer {
   }
 
   const describe = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+  /** Hand-overs still running after their sender answered (`background`); close waits for them. */
+  const inFlight = new Set<Promise<SendOutcome>>();
+
+  /** Hands a recorded message over; the record goes once it is, or stays for a retry. Never rejects. */
+  async function deliver(kind: string, envelope: Envelope, devLink: string | undefined): Promise<SendOutcome> {
+    const { id } = envelope;
+    try {
+      await handOver(envelope);
+    } catch (error) {
+      logger.warn('mail not handed over: queued for a retry', { event: 'mail.deferred', kind, mailId: id, error: describe(error) });
+      return 'queued';
+    }
+    await store.delete(MAIL_QUEUE, id).catch((error: unknown) => {
+      // Sent; the retry would send it again under the same Message-ID.
+      logger.warn('mail sent, but its queue record stays', { event: 'mail.record_kept', mailId: id, error: describe(error) });
+    });
+    const driverName = (await driverOf()).name;
+    logger.info('mail sent', { event: 'mail.sent', kind, driver: driverName, mailId: id, ...(options.logLinks && devLink ? { link: devLink } : {}) });
+    return 'sent';
+  }
 
   return {
     async send(kind, message, sendOptions = {}) {
@@ -116,19 +138,11 @@ export function createMailer(options: MailerOptions): Mailer {
         [EXPIRES_AT]: created + QUEUE_LIFETIME_MS,
       };
       await store.create(MAIL_QUEUE, id, record);
-      try {
-        await handOver(envelope);
-      } catch (error) {
-        logger.warn('mail not handed over: queued for a retry', { event: 'mail.deferred', kind, mailId: id, error: describe(error) });
-        return 'queued';
-      }
-      await store.delete(MAIL_QUEUE, id).catch((error: unknown) => {
-        // Sent; the retry would send it again under the same Message-ID.
-        logger.warn('mail sent, but its queue record stays', { event: 'mail.record_kept', mailId: id, error: describe(error) });
-      });
-      const driverName = (await driverOf()).name;
-      logger.info('mail sent', { event: 'mail.sent', kind, driver: driverName, mailId: id, ...(options.logLinks && sendOptions.devLink ? { link: sendOptions.devLink } : {}) });
-      return 'sent';
+      const delivery = deliver(kind, envelope, sendOptions.devLink);
+      if (!sendOptions.background) return delivery;
+      inFlight.add(delivery);
+      void delivery.finally(() => inFlight.delete(delivery));
+      return 'queued';
     },
 
     async retryDue(limit = 20) {
@@ -168,6 +182,7 @@ export function createMailer(options: MailerOptions): Mailer {
     },
 
     async close() {
+      await Promise.allSettled(inFlight);
       if (driver) await (await driver).close();
     },
   };

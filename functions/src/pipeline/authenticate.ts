@@ -66,7 +66,14 @@ export function authenticate(options: AuthenticateOptions): Middleware {
     const token = BEARER.exec(header)?.[1];
     if (!token) throw new ApiError('invalid_token', { params: { reason: 'the Authorization header must be "Bearer <token>"' } });
     const claims = await verify(token);
-    ctx.principal = { subject: claims.sub, roles: claims.roles, mfa: claims.amr.includes('mfa'), authTime: claims.authTime, sessionId: claims.sid };
+    ctx.principal = {
+      subject: claims.sub,
+      roles: claims.roles,
+      mfa: claims.amr.includes('mfa'),
+      emailVerified: claims.emailVerified,
+      authTime: claims.authTime,
+      sessionId: claims.sid,
+    };
     await next();
   };
 }

@@ -1,8 +1,9 @@
 /**
- * Role-based access from the token's roles, and MFA step-up. The route's policy names the
- * roles that may call it, and those that may only with a multi-factor sign-in. The handler
- * then sees only the roles this request may act with: an admin who has not stepped up acts
- * as a plain user where the route demands MFA of admins.
+ * Role-based access from the token's roles, MFA step-up, and verified addresses. The route's
+ * policy names the roles that may call it, those that may only with a multi-factor sign-in, and
+ * whether an account with an unverified address may (`allowUnverified`; by default it may not).
+ * The handler then sees only the roles this request may act with: an admin who has not stepped
+ * up acts as a plain user where the route demands MFA of admins.
  */
 import type { Middleware } from './context.ts';
 import { ApiError } from '../errors/api-error.ts';
@@ -17,6 +18,7 @@ export function authorize(): Middleware {
     if (granted.length === 0) throw new ApiError('forbidden', { params: { action: 'this' } });
     const usable = granted.filter((role) => principal.mfa || !access.mfa?.includes(role));
     if (usable.length === 0) throw new ApiError('mfa_required');
+    if (!principal.emailVerified && access.allowUnverified !== true) throw new ApiError('email_not_verified');
     ctx.principal = { ...principal, roles: usable };
     await next();
   };

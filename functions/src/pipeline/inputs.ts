@@ -23,6 +23,8 @@ export interface Principal {
   /** The roles this request may act with: the token's roles that the route grants, MFA permitting. */
   roles: readonly Role[];
   mfa: boolean;
+  /** Whether the account's address is verified (the token's `email_verified`). */
+  emailVerified: boolean;
   /** Epoch seconds of the sign-in the token stems from (`auth_time`), if known. */
   authTime: number | undefined;
   /** The session the token was issued for (`sid`), if it says. */

@@ -26,6 +26,11 @@ export type Access =
       roles: readonly Role[];
       /** Of those, roles that may use it only with a multi-factor sign-in (`amr` has `mfa`). */
       mfa?: readonly Role[];
+      /**
+       * Whether an account whose address is not yet verified may call it. Not by default: such an
+       * account may sign in, and use only the routes that say so (reads, its own verification).
+       */
+      allowUnverified?: true;
     };
 
 export interface Reply {
@@ -62,7 +67,7 @@ type Schema = z.ZodType;
 
 /** What a route answers when it succeeds: documented, and the contract clients are generated from. */
 export interface Success {
-  status: 200 | 201 | 204;
+  status: 200 | 201 | 202 | 204;
   description: string;
   /** The JSON body's schema (none for 204). */
   body?: z.ZodType;
@@ -71,7 +76,7 @@ export interface Success {
 }
 
 /** Statuses a handler itself may answer besides the pipeline's own (see docs/openapi.ts). */
-export type HandlerFailure = 401 | 403 | 404 | 409 | 413 | 415 | 429;
+export type HandlerFailure = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429;
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
 /** Who a route's handler is called for: anyone on a public route, a Principal on any other. */

@@ -1,9 +1,18 @@
-/** The account: two-step sign-in (TOTP) set-up, with recovery codes shown once. */
+/** The account: its address (and a new confirmation link while it is not confirmed), and two-step sign-in (TOTP) set-up, with recovery codes shown once. */
 import { account, call } from '../api.ts';
 import { field, h, onClick, onSubmit, showInfo, textOf } from '../dom.ts';
 
 export function accountScreen(): HTMLElement {
   const section = h('section', {}, h('h2', { text: 'Account' }), h('p', { text: `Signed in as ${account?.email ?? ''}` }));
+  if (account && !account.emailVerified) {
+    const resend = h('button', { type: 'button', text: 'Send the confirmation link again' });
+    onClick(resend, async () => {
+      await call('POST', '/auth/verify-email/resend');
+      showInfo(`We sent a new link to ${account?.email ?? 'your address'}.`);
+    });
+    section.append(h('p', { text: 'Your address is not confirmed yet: until it is, you can look but not change anything.' }), resend);
+    return section;
+  }
   if (account?.mfaEnabled) {
     section.append(h('p', { text: 'Two-step sign-in is on.' }));
     return section;
