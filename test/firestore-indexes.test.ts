@@ -59,8 +59,8 @@ describe('TTL policies (firestore.indexes.json)', function () {
     const email = 'ttl@example.com';
     const password = 'correct-horse-battery-staple-1815';
     // Every flow that writes: accounts and their confirmation link and mail, sessions (body and
-    // cookie), refresh, MFA and its challenge, failed logins, items, uploads, role changes,
-    // logout; rate limits on all.
+    // cookie), refresh, MFA and its challenge, failed logins, items, uploads, role changes, a
+    // reset link, an address change, logout; rate limits on all.
     await registerVerified(api, email, password);
     await api.request('POST', '/auth/login', { body: { email, password: 'not the password at all' } });
     const login = await api.request('POST', '/auth/login', { body: { email, password } });
@@ -77,6 +77,8 @@ describe('TTL policies (firestore.indexes.json)', function () {
     await api.request('POST', '/uploads', { token, raw: form.body, headers: { 'content-type': form.contentType } });
     const admin = await api.token({ sub: 'root', roles: ['admin'], mfa: true });
     await api.request('PUT', `/auth/users/${login.json.user.id}/roles`, { token: admin, body: { roles: ['user', 'viewer'] } });
+    await api.request('POST', '/auth/password/forgot', { body: { email } });
+    await api.request('POST', '/auth/email/change', { token, body: { newEmail: 'ttl.new@example.com', currentPassword: password } });
     await api.request('POST', '/auth/logout', { body: { refreshToken: refreshed.json.refreshToken } });
   });
 

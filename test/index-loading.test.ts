@@ -86,9 +86,15 @@ const AUTH_ONLY = [
   'auth/brute-force.ts',
   'auth/challenges.ts',
   'auth/device-tokens.ts',
+  'auth/devices.ts',
+  'auth/email-change.ts',
+  'auth/email-verification.ts',
   'auth/handlers.ts',
+  'auth/link-tokens.ts',
+  'auth/mail-limits.ts',
   'auth/mfa.ts',
   'auth/password-policy.ts',
+  'auth/password-reset.ts',
   'auth/password-strength.ts',
   'auth/password-worker.ts',
   'auth/passwords.ts',
@@ -97,7 +103,7 @@ const AUTH_ONLY = [
   'auth/sessions.ts',
   'auth/totp-secrets.ts',
 ];
-const AUTH_PACKAGES = ['@zxcvbn-ts/core', '@zxcvbn-ts/language-common', '@zxcvbn-ts/language-en', 'qrcode', 'otpauth'];
+const AUTH_PACKAGES = ['@zxcvbn-ts/core', '@zxcvbn-ts/language-common', '@zxcvbn-ts/language-en', 'qrcode', 'otpauth', 'bowser', 'nodemailer'];
 /** What the uploads function alone needs: multipart parsing, type sniffing, image decoding. */
 const UPLOADS_PACKAGES = ['busboy', 'file-type', 'image-size', 'sharp', 'content-disposition'];
 /** The Cloud Logging client: deployed, logs are structured lines on stdout (logger.ts), so no function loads it. */

@@ -268,6 +268,53 @@ describe('web client in Chromium', function () {
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByRole('heading', { name: 'Items' }).waitFor();
   });
+
+  it('moves the account to a new address from its page, confirmed from the link mailed there, and changes its password', async function () {
+    const password = 'a brand new passphrase for ada';
+    const moved = 'ada.lovelace@example.com';
+    await page.goto(`${api.url}/#/account`);
+    const changeEmail = page.getByRole('form', { name: 'Change your email address' });
+    await changeEmail.getByLabel('New email address').fill(moved);
+    await changeEmail.getByLabel('Current password').fill(password);
+    await changeEmail.getByRole('button', { name: 'Change address' }).click();
+    await notice()
+      .filter({ hasText: `We sent a link to ${moved}` })
+      .waitFor();
+    const token = linkToken(await lastMailTo(api.outbox, moved, 'Confirm your new email address'), 'confirm-email');
+    await page.goto(`${api.url}/#/confirm-email?token=${token}`);
+    await notice()
+      .filter({ hasText: `Your account's address is now ${moved}.` })
+      .waitFor();
+    await page.getByText(`Signed in as ${moved}`).waitFor();
+    await lastMailTo(api.outbox, EMAIL, 'The email address of your account was changed');
+
+    const changePassword = page.getByRole('form', { name: 'Change your password' });
+    await changePassword.getByLabel('Current password').fill(password);
+    await changePassword.getByLabel(/^New password/).fill('yet another passphrase for ada');
+    await changePassword.getByRole('button', { name: 'Change password' }).click();
+    await notice().filter({ hasText: 'Your password is changed' }).waitFor();
+    await screenshot(page, '10-account');
+  });
+
+  it('lists where the account is signed in, and ends another session from the account page', async function () {
+    const moved = 'ada.lovelace@example.com';
+    const password = 'yet another passphrase for ada';
+    // A second sign-in, from a phone: with MFA on, through a recovery code.
+    const iphone = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
+    const challenge = (await api.request('POST', '/auth/login', { body: { email: moved, password }, headers: { 'user-agent': iphone } })).json.challenge as string;
+    const phone = await api.request('POST', '/auth/mfa/verify', { body: { challenge, recoveryCode: recoveryCodes[3] }, headers: { 'user-agent': iphone } });
+    assert.equal(phone.status, 200, phone.text);
+    // The account page is open from the last spec: leave it, so that it lists the sessions afresh.
+    await page.goto(`${api.url}/#/items`);
+    await page.getByRole('heading', { name: 'Items' }).waitFor();
+    await page.goto(`${api.url}/#/account`);
+    const sessions = page.getByRole('region', { name: 'Sessions' });
+    await sessions.getByText('(this session)').waitFor();
+    await sessions.getByRole('button', { name: 'End the session of Safari 17 on iOS (iPhone)' }).click();
+    await notice().filter({ hasText: 'Ended the session of Safari 17 on iOS (iPhone).' }).waitFor();
+    assert.equal((await api.request('POST', '/auth/refresh', { body: { refreshToken: phone.json.refreshToken } })).status, 401, 'the phone is signed out');
+    await sessions.getByRole('button', { name: /^End the session of Safari/ }).waitFor({ state: 'detached' });
+  });
 });
 
 describe('web client in Chromium, when rate limited', function () {

@@ -185,6 +185,13 @@ export async function verifyEmail(token: string): Promise<void> {
   if (signedIn()) await renew();
 }
 
+/** Follows the link mailed to a new address: the account moves there. A signed-in page renews its token and its account. */
+export async function confirmEmailChange(token: string): Promise<string> {
+  const answer = await call<{ user: Account }>('POST', '/auth/email/confirm', { body: { token }, bearer: false });
+  if (signedIn()) await renew();
+  return answer.user.email;
+}
+
 export async function logout(): Promise<void> {
   try {
     await call('POST', '/auth/logout', { body: {}, bearer: false, cookie: true });

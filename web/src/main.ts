@@ -5,7 +5,7 @@
 import { logout, renew, signedIn } from './api.ts';
 import { clearNotice, onClick, showError } from './dom.ts';
 import { accountScreen } from './screens/account.ts';
-import { forgotPasswordScreen, loginScreen, mfaScreen, registerScreen, resetPasswordScreen, verifyEmailScreen } from './screens/auth.ts';
+import { confirmEmailScreen, forgotPasswordScreen, loginScreen, mfaScreen, registerScreen, resetPasswordScreen, verifyEmailScreen } from './screens/auth.ts';
 import { itemsScreen } from './screens/items.ts';
 import { uploadsScreen } from './screens/uploads.ts';
 
@@ -17,6 +17,7 @@ const PUBLIC: Record<string, (go: (hash: string) => void, params: URLSearchParam
   '#/verify-email': verifyEmailScreen,
   '#/forgot-password': forgotPasswordScreen,
   '#/reset-password': resetPasswordScreen,
+  '#/confirm-email': confirmEmailScreen,
 };
 const PRIVATE: Record<string, () => HTMLElement> = {
   '#/items': itemsScreen,

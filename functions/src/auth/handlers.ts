@@ -17,13 +17,39 @@ import { CHALLENGE_TTL_SECONDS, checkTotp, matchingStep, newRecoveryCodes, newTo
 import { setRoles } from './roles.ts';
 import { totpSecretsFor } from './totp-secrets.ts';
 import { csrfTokenFor } from './csrf.ts';
+import { deviceName } from './devices.ts';
 import { EMAIL_VERIFICATION, confirmEmail, verificationLink } from './email-verification.ts';
 import { createLinkToken } from './link-tokens.ts';
 import { mailLimitsFor } from './mail-limits.ts';
 import { PASSWORD_RESET, resetLink, resetLinkOwner, resetPassword } from './password-reset.ts';
-import type { Credentials, ForgotPassword, Login, MfaCode, MfaVerify, RefreshRequest, ResetPasswordRequest, SetRoles, VerifyEmail } from './schemas.ts';
+import { EMAIL_CHANGE, NEW_EMAIL, confirmEmailChange, emailChangeLink } from './email-change.ts';
+import type {
+  ChangeEmail,
+  ChangePassword,
+  ConfirmEmailChange,
+  Credentials,
+  ForgotPassword,
+  Login,
+  MfaCode,
+  MfaVerify,
+  RefreshRequest,
+  ResetPasswordRequest,
+  SetRoles,
+  VerifyEmail,
+} from './schemas.ts';
 import { clearedSessionCookie, sessionCookie } from './session-cookie.ts';
-import { endOtherSessions, endSession, isLiveSession, refreshSession, startSession, strengthenSession, type IssuedSession } from './sessions.ts';
+import {
+  endOtherSessions,
+  endSession,
+  endSessionOf,
+  isLiveSession,
+  listSessions,
+  refreshSession,
+  startSession,
+  strengthenSession,
+  type IssuedSession,
+  type SessionClient,
+} from './sessions.ts';
 
 /** A signed-in route's input. */
 type Input<B> = HandlerInput<unknown, unknown, B>;
@@ -178,7 +204,14 @@ function invalidCredentials(): ApiError {
   return new ApiError('invalid_credentials');
 }
 
-export async function login({ body, services, log, ip }: PublicInput<Login>): Promise<Reply> {
+/** Who is using a session, for its owner's list of sessions. */
+function clientOf({ ip, request }: { ip: string; request: Input<unknown>['request'] }): SessionClient {
+  const userAgent = request.headers['user-agent'];
+  return { ip, userAgent: typeof userAgent === 'string' ? userAgent : undefined };
+}
+
+export async function login(input: PublicInput<Login>): Promise<Reply> {
+  const { body, services, log, ip } = input;
   const device = deviceOf(services.auth, body.email, body.deviceToken);
   const attempt = await loginGuardFor(services.store).begin({ email: body.email, ip, device });
   const { account, valid } = await judged(attempt, async () => {
@@ -200,7 +233,7 @@ export async function login({ body, services, log, ip }: PublicInput<Login>): Pr
     // Parameters have been raised since this hash was made: upgrade it while we have the password.
     await services.store.update(USERS, account.id, { passwordHash: await hashPassword(body.password), updatedAt: new Date().toISOString() });
   }
-  const session = await startSession(services.store, services.auth, account, ['pwd']);
+  const session = await startSession(services.store, services.auth, account, ['pwd'], clientOf(input));
   log.info('login', { event: 'login.succeeded', userId: account.id });
   return sessionReply(services, session, account, body.session, { deviceToken: issueDeviceToken(services.auth, account.email) });
 }
@@ -212,10 +245,11 @@ function presented(body: RefreshRequest, session: Input<unknown>['session']) {
   return undefined;
 }
 
-export async function refresh({ body, session, services, log }: PublicInput<RefreshRequest>): Promise<Reply> {
+export async function refresh(input: PublicInput<RefreshRequest>): Promise<Reply> {
+  const { body, session, services, log } = input;
   const credential = presented(body, session);
   if (!credential) throw new ApiError('invalid_refresh_token');
-  const outcome = await refreshSession(services.store, services.auth, credential.refreshToken, credential.sessionId);
+  const outcome = await refreshSession(services.store, services.auth, credential.refreshToken, clientOf(input), credential.sessionId);
   if (outcome.kind === 'reused') {
     log.warn('refresh token reused: session revoked', { event: 'security.refresh_token_reuse', userId: outcome.uid, familyId: outcome.familyId });
   }
@@ -272,6 +306,104 @@ export async function changeRoles({ params, body, principal, services, log }: Ha
   if (!change) throw new ApiError('not_found', { params: { what: 'user' } });
   log.info('roles changed', { event: 'audit.roles_changed', actor: principal.subject, subject: params.uid, from: change.from, to: change.to });
   return { status: 200, body: { user: publicAccount(change.account) } };
+}
+
+/**
+ * Proof that the person changing how the account signs in is its owner: the current password
+ * (counted by the login guessing limits, as a sign-in is), or a sign-in with MFA of the last 5
+ * minutes.
+ */
+async function reauthenticate(input: Input<{ currentPassword?: string | undefined }>, account: Account): Promise<void> {
+  const { body, principal, services, ip, log } = input;
+  if (body.currentPassword === undefined) {
+    const age = principal.authTime === undefined ? Infinity : Date.now() / 1000 - principal.authTime;
+    if (principal.mfa && age <= RECENT_SIGN_IN_SECONDS) return;
+    throw new ApiError('reauthentication_required');
+  }
+  const password = body.currentPassword;
+  const attempt = await loginGuardFor(services.store).begin({ email: account.email, ip });
+  if (!(await judged(attempt, () => verifyPassword(password, account.passwordHash)))) {
+    log.warn('current password refused', { event: 'account.reauthentication_failed', userId: account.id });
+    throw new ApiError('current_password_wrong');
+  }
+  await attempt.succeeded();
+}
+
+/** A new password for the signed-in account: the policy applies, every other session ends, its owner is told. */
+export async function changePassword(input: Input<ChangePassword>): Promise<Reply> {
+  const { body, principal, services, log } = input;
+  const account = await signedInAccount(services, principal);
+  await reauthenticate(input, account);
+  const verdict = await judgePassword(body.newPassword, [account.email]);
+  if (!verdict.ok) {
+    throw new ApiError('weak_password', { params: { reason: verdict.reason }, details: { suggestions: verdict.suggestions } });
+  }
+  const updatedAt = new Date().toISOString();
+  await services.store.update(USERS, account.id, { passwordHash: await hashPassword(body.newPassword), updatedAt });
+  const ended = await endOtherSessions(services.store, account.id, principal.sessionId);
+  log.warn('password changed', { event: 'account.password_changed', userId: account.id, sessionsEnded: ended });
+  await (await services.mailer()).send('password-changed', renderMail('password-changed', account.email, { when: new Date(updatedAt).toUTCString() }));
+  return { status: 200, body: { user: publicAccount({ ...account, updatedAt }) } };
+}
+
+/**
+ * Asks to move the account to a new address: a link to the new address, or, when it has an
+ * account of its own, a notice there instead — the same answer either way. Counted like the
+ * other mails (5 an hour to an address, 20 asks an hour from an IP).
+ */
+export async function changeEmail(input: Input<ChangeEmail>): Promise<Reply> {
+  const { body, principal, services, log, ip } = input;
+  const account = await signedInAccount(services, principal);
+  await reauthenticate(input, account);
+  if (body.newEmail === account.email) throw new ApiError('email_unchanged');
+  await mailLimitsFor(services.store).take(body.newEmail, ip);
+  const mailer = await services.mailer();
+  if (await findAccountByEmail(services.store, body.newEmail)) {
+    log.info('email change to an address that has an account', { event: 'account.email_change_taken', userId: account.id });
+    await mailer.send('email-change-attempt', renderMail('email-change-attempt', body.newEmail, {}));
+  } else {
+    const token = await services.store.runTransaction(async (tx) => createLinkToken(tx, EMAIL_CHANGE, account.id, account.email, { [NEW_EMAIL]: body.newEmail }));
+    const link = emailChangeLink(services.appUrl, token);
+    await mailer.send('email-change', renderMail('email-change', body.newEmail, { link, hours: EMAIL_CHANGE.lifetimeMs / 3_600_000 }), { devLink: link });
+    log.info('email change asked', { event: 'account.email_change_requested', userId: account.id });
+  }
+  return { status: 202, body: { accepted: true, email: body.newEmail } };
+}
+
+/** Follows the link mailed to the new address: the account moves there (verified), and the old address is told. */
+export async function confirmEmailChangeLink({ body, services, log }: PublicInput<ConfirmEmailChange>): Promise<Reply> {
+  const outcome = await confirmEmailChange(services.store, body.token);
+  if (outcome.kind === 'invalid') throw new ApiError('email_change_link_invalid');
+  if (outcome.kind === 'taken') throw new ApiError('email_taken');
+  log.warn('email changed', { event: 'account.email_changed', userId: outcome.account.id });
+  const notice = renderMail('email-changed', outcome.previousEmail, { newEmail: outcome.account.email, when: new Date(outcome.account.updatedAt).toUTCString() });
+  await (await services.mailer()).send('email-changed', notice);
+  return { status: 200, body: { user: publicAccount(outcome.account) } };
+}
+
+/** The signed-in account's live sessions: created, last used, from where and what, and which is this one. */
+export async function sessionsList({ principal, services }: Input<unknown>): Promise<Reply> {
+  const sessions = await listSessions(services.store, principal.subject);
+  return {
+    status: 200,
+    body: {
+      sessions: sessions.map(({ userAgent, ...session }) => ({ ...session, device: deviceName(userAgent), current: session.id === principal.sessionId })),
+    },
+  };
+}
+
+/** Ends one session of the signed-in account (this one included: its refresh token stops working). */
+export async function sessionEnd({ params, principal, services, log }: HandlerInput<{ id: string }, unknown, unknown>): Promise<Reply> {
+  if (!(await endSessionOf(services.store, principal.subject, params.id))) throw new ApiError('not_found', { params: { what: 'session' } });
+  log.info('session ended by its owner', { event: 'session.ended', userId: principal.subject, sessionId: params.id });
+  return { status: 204 };
+}
+
+/** Ends every session of the signed-in account but this one. */
+export async function sessionsEndOthers({ principal, services, log }: Input<unknown>): Promise<Reply> {
+  const ended = await endOtherSessions(services.store, principal.subject, principal.sessionId);
+  log.info('other sessions ended by their owner', { event: 'session.others_ended', userId: principal.subject, sessionsEnded: ended });
+  return { status: 200, body: { ended } };
 }
 
 function invalidMfaCode(): ApiError {
@@ -335,7 +467,8 @@ export async function activateMfa({ body, principal, services, log }: Input<MfaC
   return { status: 200, body: { mfaEnabled: true, recoveryCodes } };
 }
 
-export async function verifyMfa({ body, services, log, ip }: PublicInput<MfaVerify>): Promise<Reply> {
+export async function verifyMfa(input: PublicInput<MfaVerify>): Promise<Reply> {
+  const { body, services, log, ip } = input;
   const owner = await challengeOwner(services.store, body.challenge);
   if (owner === undefined) throw invalidChallenge();
   const attempt = await mfaGuardFor(services.store).begin({ uid: owner, ip });
@@ -353,7 +486,7 @@ export async function verifyMfa({ body, services, log, ip }: PublicInput<MfaVeri
   if (outcome.method === 'recovery_code') {
     log.warn('recovery code used', { event: 'mfa.recovery_code_used', userId: outcome.account.id, left: outcome.recoveryCodesLeft });
   }
-  const session = await startSession(services.store, services.auth, outcome.account, ['pwd', 'mfa']);
+  const session = await startSession(services.store, services.auth, outcome.account, ['pwd', 'mfa'], clientOf(input));
   log.info('login', { event: 'login.succeeded', userId: outcome.account.id, mfa: outcome.method });
   return sessionReply(services, session, outcome.account, body.session, {
     recoveryCodesLeft: outcome.recoveryCodesLeft,

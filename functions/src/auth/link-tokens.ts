@@ -16,7 +16,7 @@ export interface LinkKind {
 export interface LinkDocument {
   [field: string]: string | number;
   uid: string;
-  /** The address the link was mailed to: a link for an address the account no longer has does nothing. */
+  /** The account's address when the link was made: a link for an address the account no longer has does nothing. */
   email: string;
   createdAt: string;
   expiresAt: number;
@@ -25,10 +25,10 @@ export interface LinkDocument {
 /** The id a link token is stored under. */
 export const linkTokenId = (token: string) => createHash('sha256').update(token).digest('hex');
 
-/** A new link token for `uid` at `email`, written in `tx`; the token goes in the mail, and nowhere else. */
-export function createLinkToken(tx: Transaction, kind: LinkKind, uid: string, email: string, now = Date.now()): string {
+/** A new link token for `uid` at `email` (with what else the link acts on), written in `tx`; the token goes in the mail, and nowhere else. */
+export function createLinkToken(tx: Transaction, kind: LinkKind, uid: string, email: string, extra: Record<string, string> = {}, now = Date.now()): string {
   const token = randomBytes(32).toString('base64url');
-  const document: LinkDocument = { uid, email, createdAt: new Date(now).toISOString(), [EXPIRES_AT]: now + kind.lifetimeMs };
+  const document: LinkDocument = { ...extra, uid, email, createdAt: new Date(now).toISOString(), [EXPIRES_AT]: now + kind.lifetimeMs };
   tx.create(kind.collection, linkTokenId(token), document);
   return token;
 }

@@ -65,6 +65,11 @@ export const mfaVerifyBody = z
 
 export const forgotPasswordBody = z.strictObject({ email });
 
+/** Changes to how the account signs in name the current password, unless the session has a fresh MFA sign-in. */
+export const changePasswordBody = z.strictObject({ currentPassword: password.optional(), newPassword: password });
+export const changeEmailBody = z.strictObject({ newEmail: email, currentPassword: password.optional() });
+export const confirmEmailChangeBody = z.strictObject({ token: opaqueToken('the token of the link mailed to the new address') });
+
 export const resetPasswordBody = z
   .strictObject({ token: opaqueToken('the token of a reset link'), password, ...secondFactor })
   .refine((body) => body.code === undefined || body.recoveryCode === undefined, 'give code or recoveryCode, not both');
@@ -73,6 +78,13 @@ export const userParams = z.strictObject({
   uid: z
     .string()
     .regex(DOCUMENT_ID_PATTERN, 'must be a user id (20 letters and digits)')
+    .meta({ examples: ['Jx3kQ9mZp2LrT8vWc4Yb'] }),
+});
+
+export const sessionParams = z.strictObject({
+  id: z
+    .string()
+    .regex(DOCUMENT_ID_PATTERN, 'must be a session id (20 letters and digits)')
     .meta({ examples: ['Jx3kQ9mZp2LrT8vWc4Yb'] }),
 });
 
@@ -92,6 +104,9 @@ export type MfaCode = z.output<typeof mfaCodeBody>;
 export type MfaVerify = z.output<typeof mfaVerifyBody>;
 export type VerifyEmail = z.output<typeof verifyEmailBody>;
 export type ForgotPassword = z.output<typeof forgotPasswordBody>;
+export type ChangePassword = z.output<typeof changePasswordBody>;
+export type ChangeEmail = z.output<typeof changeEmailBody>;
+export type ConfirmEmailChange = z.output<typeof confirmEmailChangeBody>;
 export type ResetPasswordRequest = z.output<typeof resetPasswordBody>;
 
 /** What the auth routes answer. */
@@ -115,6 +130,11 @@ export const registrationResponse = z
   .meta({ id: 'RegistrationAccepted' });
 
 export const verificationSentResponse = z.object({ email: z.string() }).meta({ id: 'VerificationSent' });
+
+/** The same answer whether or not the new address has an account. */
+export const emailChangeRequestedResponse = z
+  .object({ accepted: z.literal(true), email: z.string().meta({ description: 'The new address, where the confirmation link goes' }) })
+  .meta({ id: 'EmailChangeRequested' });
 
 /** The same answer whether or not the address has an account. */
 export const resetRequestedResponse = z
@@ -155,5 +175,23 @@ export const mfaEnrollmentResponse = z
   .meta({ id: 'MfaEnrollment' });
 
 export const recoveryCodesResponse = z.object({ mfaEnabled: z.literal(true), recoveryCodes: z.array(z.string()) }).meta({ id: 'MfaActivated' });
+
+export const sessionsResponse = z
+  .object({
+    sessions: z.array(
+      z.object({
+        id: z.string(),
+        createdAt: z.iso.datetime(),
+        lastUsedAt: z.iso.datetime(),
+        ip: z.string().nullable().meta({ description: 'The client address of its last use (an IPv6 client as its /64)' }),
+        device: z.string().meta({ description: 'The client, named from its User-Agent: "Chrome 131 on Linux"' }),
+        mfa: z.boolean().meta({ description: 'Signed in with a second factor' }),
+        current: z.boolean().meta({ description: 'The session this request belongs to' }),
+      }),
+    ),
+  })
+  .meta({ id: 'Sessions' });
+
+export const sessionsEndedResponse = z.object({ ended: z.number().int() }).meta({ id: 'SessionsEnded' });
 
 export const mfaStatusResponse = z.object({ mfaEnabled: z.boolean() }).meta({ id: 'MfaStatus' });

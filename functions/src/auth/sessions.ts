@@ -35,7 +35,21 @@ interface FamilyDocument {
   createdAt: string;
   revokedAt: string | null;
   expiresAt: number;
+  /** When a refresh last used it (null, or absent in sessions from before it was kept: their sign-in counts). */
+  lastUsedAt: string | null;
+  /** The client address and User-Agent of its last use, for its owner's list (`listSessions`); absent in older sessions. */
+  ip: string | null;
+  userAgent: string | null;
 }
+
+/** Who is using a session: the address rate limits count (pipeline/client-ip.ts), and what the client calls itself. */
+export interface SessionClient {
+  ip: string;
+  userAgent: string | undefined;
+}
+
+/** A User-Agent is the client's to write: kept short. */
+const clientFields = (client: SessionClient) => ({ ip: client.ip, userAgent: client.userAgent?.slice(0, 256) ?? null });
 
 interface RefreshTokenDocument {
   [field: string]: string | number | null;
@@ -99,7 +113,7 @@ async function accessTokenFor(auth: Config['auth'], account: Account, familyId: 
 }
 
 /** Starts a session (a new family) for an account that has just proven who it is. */
-export async function startSession(store: DocumentStore, auth: Config['auth'], account: Account, amr: string[]): Promise<IssuedSession> {
+export async function startSession(store: DocumentStore, auth: Config['auth'], account: Account, amr: string[], client: SessionClient): Promise<IssuedSession> {
   const now = Date.now();
   const familyId = newDocumentId();
   const family: FamilyDocument = {
@@ -107,6 +121,8 @@ export async function startSession(store: DocumentStore, auth: Config['auth'], a
     amr,
     authTime: Math.floor(now / 1000),
     createdAt: new Date(now).toISOString(),
+    lastUsedAt: new Date(now).toISOString(),
+    ...clientFields(client),
     revokedAt: null,
     expiresAt: now + SESSION_LIFETIME_MS,
   };
@@ -126,6 +142,7 @@ export async function refreshSession(
   store: DocumentStore,
   auth: Config['auth'],
   refreshToken: string,
+  client: SessionClient,
   /** From a session cookie: the refresh token must belong to this session. */
   expectedSessionId?: string,
 ): Promise<RefreshOutcome> {
@@ -145,7 +162,9 @@ export async function refreshSession(
     const rotated = { kind: 'rotated' as const, account, family, familyId: token.familyId };
     if (token.usedAt === null) {
       const next = successorOf(auth, refreshToken);
-      tx.update(REFRESH_TOKENS, id, { usedAt: new Date().toISOString() });
+      const now = new Date().toISOString();
+      tx.update(REFRESH_TOKENS, id, { usedAt: now });
+      tx.update(TOKEN_FAMILIES, token.familyId, { lastUsedAt: now, ...clientFields(client) });
       tx.create(REFRESH_TOKENS, hashOf(next), { uid: token.uid, familyId: token.familyId, usedAt: null, expiresAt: family.expiresAt });
       return { ...rotated, refreshToken: next };
     }
@@ -204,5 +223,48 @@ export async function endSession(store: DocumentStore, refreshToken: string): Pr
     if (!token) return;
     const family = await tx.get<FamilyDocument>(TOKEN_FAMILIES, token.familyId);
     if (family && family.revokedAt === null) tx.update(TOKEN_FAMILIES, token.familyId, { revokedAt: new Date().toISOString() });
+  });
+}
+
+/** A live session as its owner sees it in the list. */
+export interface SessionSummary {
+  id: string;
+  createdAt: string;
+  lastUsedAt: string;
+  ip: string | null;
+  userAgent: string | null;
+  /** Whether it signed in with a second factor. */
+  mfa: boolean;
+}
+
+/** The account's live sessions, most recently used first. */
+export async function listSessions(store: DocumentStore, uid: string): Promise<SessionSummary[]> {
+  const sessions: SessionSummary[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.query<FamilyDocument>(TOKEN_FAMILIES, { where: { uid }, limit: 100, cursor });
+    for (const { id, data } of page.documents) {
+      if (data.revokedAt !== null) continue;
+      sessions.push({
+        id,
+        createdAt: data.createdAt,
+        lastUsedAt: data.lastUsedAt ?? data.createdAt,
+        ip: data.ip ?? null,
+        userAgent: data.userAgent ?? null,
+        mfa: data.amr.includes('mfa'),
+      });
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return sessions.sort((a, b) => b.lastUsedAt.localeCompare(a.lastUsedAt));
+}
+
+/** Ends one live session of the account; false when it has none by that id. */
+export async function endSessionOf(store: DocumentStore, uid: string, sessionId: string): Promise<boolean> {
+  return store.runTransaction(async (tx) => {
+    const family = await tx.get<FamilyDocument>(TOKEN_FAMILIES, sessionId);
+    if (!family || family.uid !== uid || family.revokedAt !== null) return false;
+    tx.update(TOKEN_FAMILIES, sessionId, { revokedAt: new Date().toISOString() });
+    return true;
   });
 }

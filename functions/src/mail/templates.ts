@@ -10,6 +10,9 @@ export interface TemplateValues {
   'registration-attempt': { signInLink: string; resetLink: string };
   'password-reset': { link: string; minutes: number };
   'password-changed': { when: string };
+  'email-change': { link: string; hours: number };
+  'email-change-attempt': Record<string, never>;
+  'email-changed': { newEmail: string; when: string };
 }
 
 export type MailKind = keyof TemplateValues;
@@ -53,6 +56,28 @@ const TEMPLATES: { [K in MailKind]: (values: TemplateValues[K]) => Parts } = {
   'password-changed': ({ when }) => ({
     subject: 'Your password was changed',
     lines: [`The password of your account was changed on ${when}, and every other session was signed out.`, 'If this was not you, reset your password at once.'],
+  }),
+  'email-change': ({ link, hours }) => ({
+    subject: 'Confirm your new email address',
+    lines: [
+      `Confirm that this address is yours to make it your account's address. The link works once, for ${hours} hours; until then the account keeps its old address.`,
+      'If you did not ask for this, ignore this mail.',
+    ],
+    action: { label: 'Use this address', link },
+  }),
+  'email-change-attempt': () => ({
+    subject: 'Someone tried to move an account to your address',
+    lines: [
+      'Someone tried to change the address of an account to this email address, which already has an account of its own. Nothing was changed.',
+      'If it was not you, you need do nothing.',
+    ],
+  }),
+  'email-changed': ({ newEmail, when }) => ({
+    subject: 'The email address of your account was changed',
+    lines: [
+      `On ${when} the address of your account was changed to ${newEmail}; mail about it goes there now.`,
+      'If this was not you, someone else may hold your account: contact us at once.',
+    ],
   }),
 };
 

@@ -1,6 +1,87 @@
-/** The account: its address (and a new confirmation link while it is not confirmed), and two-step sign-in (TOTP) set-up, with recovery codes shown once. */
+/**
+ * The account: its address (a new confirmation link while it is not confirmed; a move to
+ * another), its password, and two-step sign-in (TOTP) set-up, with recovery codes shown once.
+ */
 import { account, call } from '../api.ts';
-import { field, h, onClick, onSubmit, showInfo, textOf } from '../dom.ts';
+import { field, h, onClick, onSubmit, showError, showInfo, textOf } from '../dom.ts';
+
+const currentPasswordField = () => field('Current password', h('input', { name: 'currentPassword', type: 'password', autocomplete: 'current-password', required: true }));
+
+function changeEmailForm(): HTMLFormElement {
+  const form = h(
+    'form',
+    { 'aria-label': 'Change your email address' },
+    field('New email address', h('input', { name: 'newEmail', type: 'email', autocomplete: 'email', required: true })),
+    currentPasswordField(),
+    h('button', { type: 'submit', text: 'Change address' }),
+  );
+  return onSubmit(form, async (data) => {
+    const newEmail = textOf(data, 'newEmail').trim();
+    await call('POST', '/auth/email/change', { body: { newEmail, currentPassword: data.get('currentPassword') } });
+    showInfo(`We sent a link to ${newEmail}: follow it to make it your address. Until then your account keeps ${account?.email ?? 'its address'}.`);
+    form.reset();
+  });
+}
+
+function changePasswordForm(): HTMLFormElement {
+  const form = h(
+    'form',
+    { 'aria-label': 'Change your password' },
+    currentPasswordField(),
+    field(
+      'New password (12 characters or more, hard to guess)',
+      h('input', { name: 'newPassword', type: 'password', autocomplete: 'new-password', required: true, minlength: 12 }),
+    ),
+    h('button', { type: 'submit', text: 'Change password' }),
+  );
+  return onSubmit(form, async (data) => {
+    await call('POST', '/auth/password/change', { body: { currentPassword: data.get('currentPassword'), newPassword: data.get('newPassword') } });
+    showInfo('Your password is changed; every other session of your account has ended.');
+    form.reset();
+  });
+}
+
+interface SessionRow {
+  id: string;
+  lastUsedAt: string;
+  ip: string | null;
+  device: string;
+  current: boolean;
+}
+
+/** The account's sessions, each with a button that ends it, and one that ends all but this one. */
+function sessionsPanel(): HTMLElement {
+  const panel = h('section', { 'aria-label': 'Sessions' }, h('h3', { text: 'Where you are signed in' }));
+  const list = h('ul', { class: 'sessions' });
+  const load = async () => {
+    const { sessions } = await call<{ sessions: SessionRow[] }>('GET', '/auth/sessions');
+    list.replaceChildren(
+      ...sessions.map((session) => {
+        const when = new Date(session.lastUsedAt).toLocaleString();
+        const row = h('li', {}, `${session.device}${session.ip ? `, ${session.ip}` : ''}, last used ${when}${session.current ? ' (this session)' : ''} `);
+        if (!session.current) {
+          const end = h('button', { type: 'button', text: 'End', 'aria-label': `End the session of ${session.device}` });
+          onClick(end, async () => {
+            await call('DELETE', `/auth/sessions/${session.id}`);
+            showInfo(`Ended the session of ${session.device}.`);
+            await load();
+          });
+          row.append(end);
+        }
+        return row;
+      }),
+    );
+  };
+  const endOthers = h('button', { type: 'button', text: 'End all other sessions' });
+  onClick(endOthers, async () => {
+    const { ended } = await call<{ ended: number }>('DELETE', '/auth/sessions');
+    showInfo(ended === 1 ? 'Ended 1 other session.' : `Ended ${ended} other sessions.`);
+    await load();
+  });
+  panel.append(list, endOthers);
+  void load().catch(showError);
+  return panel;
+}
 
 export function accountScreen(): HTMLElement {
   const section = h('section', {}, h('h2', { text: 'Account' }), h('p', { text: `Signed in as ${account?.email ?? ''}` }));
@@ -10,9 +91,11 @@ export function accountScreen(): HTMLElement {
       await call('POST', '/auth/verify-email/resend');
       showInfo(`We sent a new link to ${account?.email ?? 'your address'}.`);
     });
-    section.append(h('p', { text: 'Your address is not confirmed yet: until it is, you can look but not change anything.' }), resend);
+    // A mistyped address is corrected here: the link goes to the new one.
+    section.append(h('p', { text: 'Your address is not confirmed yet: until it is, you can look but not change anything.' }), resend, changeEmailForm());
     return section;
   }
+  section.append(sessionsPanel(), changeEmailForm(), changePasswordForm());
   if (account?.mfaEnabled) {
     section.append(h('p', { text: 'Two-step sign-in is on.' }));
     return section;

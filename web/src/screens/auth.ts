@@ -1,5 +1,5 @@
 /** Register, confirm the address, sign in, and the second step of a sign-in with MFA. */
-import { call, login, signedIn, verifyEmail, verifyMfa } from '../api.ts';
+import { call, confirmEmailChange, login, signedIn, verifyEmail, verifyMfa } from '../api.ts';
 import { field, h, onSubmit, showError, showInfo, textOf } from '../dom.ts';
 
 type Go = (hash: string) => void;
@@ -126,4 +126,22 @@ export function resetPasswordScreen(go: Go, params: URLSearchParams): HTMLElemen
     go('#/login');
   });
   return h('section', {}, h('h2', { text: 'Choose a new password' }), form);
+}
+
+/** Where the link mailed to a new address leads (`#/confirm-email?token=...`). */
+export function confirmEmailScreen(go: Go, params: URLSearchParams): HTMLElement {
+  const section = h('section', {}, h('h2', { text: 'Confirm your new address' }), h('p', { text: 'Confirming…' }));
+  const token = params.get('token') ?? '';
+  history.replaceState(null, '', '#/confirm-email');
+  confirmEmailChange(token).then(
+    (email) => {
+      showInfo(`Your account's address is now ${email}.`);
+      go(signedIn() ? '#/account' : '#/login');
+    },
+    (error: unknown) => {
+      section.replaceChildren(h('h2', { text: 'Confirm your new address' }), h('p', { text: 'This link did not work. Sign in and ask again from your account page.' }));
+      showError(error);
+    },
+  );
+  return section;
 }
