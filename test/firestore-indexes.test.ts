@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { currentCode } from './support/totp.ts';
-import { EXPIRES_AT, type DocumentData, type DocumentStore, type Transaction } from '../functions/src/store/port.ts';
+import { EXPIRES_AT } from '../functions/src/store/port.ts';
 import { startApi, type TestApi } from './support/api.ts';
 import { registerVerified } from './support/outbox.ts';
 import { png } from './support/images.ts';
 import { fileForm } from './support/multipart.ts';
-import { memoryStore } from './support/stores.ts';
+import { recordingStore } from './support/stores.ts';
 
 const indexes = JSON.parse(readFileSync(new URL('../firestore.indexes.json', import.meta.url), 'utf8')) as {
   fieldOverrides?: { collectionGroup: string; fieldPath: string; ttl?: boolean }[];
@@ -21,32 +21,6 @@ const indexes = JSON.parse(readFileSync(new URL('../firestore.indexes.json', imp
 const ttlCollections = new Set((indexes.fieldOverrides ?? []).filter((o) => o.ttl && o.fieldPath === EXPIRES_AT).map((o) => o.collectionGroup));
 
 /** The real embedded store, noting for every collection written whether a document carried `expiresAt`. */
-function recordingStore(): { store: DocumentStore; written: Map<string, boolean> } {
-  const inner = memoryStore();
-  const written = new Map<string, boolean>();
-  const note = (collection: string, data: DocumentData) => written.set(collection, (written.get(collection) ?? false) || EXPIRES_AT in data);
-  const store: DocumentStore = Object.assign(Object.create(inner) as DocumentStore, {
-    create: (collection: string, id: string, data: DocumentData) => (note(collection, data), inner.create(collection, id, data)),
-    set: (collection: string, id: string, data: DocumentData) => (note(collection, data), inner.set(collection, id, data)),
-    update: (collection: string, id: string, patch: DocumentData) => (note(collection, patch), inner.update(collection, id, patch)),
-    get: inner.get.bind(inner),
-    delete: inner.delete.bind(inner),
-    query: inner.query.bind(inner),
-    close: inner.close.bind(inner),
-    runTransaction: <R>(work: (tx: Transaction) => Promise<R>) =>
-      inner.runTransaction((tx) =>
-        work({
-          get: tx.get.bind(tx),
-          delete: tx.delete.bind(tx),
-          create: (collection, id, data) => (note(collection, data), tx.create(collection, id, data)),
-          set: (collection, id, data) => (note(collection, data), tx.set(collection, id, data)),
-          update: (collection, id, patch) => (note(collection, patch), tx.update(collection, id, patch)),
-        }),
-      ),
-  });
-  return { store, written };
-}
-
 describe('TTL policies (firestore.indexes.json)', function () {
   this.timeout(60_000);
   let api: TestApi;

@@ -196,12 +196,13 @@ describe('RateLimiterDocumentStore', function () {
     }
   });
 
-  it('keeps counters as documents in rateLimits whose expiresAt ends the window', async function () {
+  it('keeps counters as documents in rateLimits, under a hash of their key, whose expiresAt ends the window', async function () {
     const rl = limiter(100, 60);
     const before = Date.now();
     await rl.consume('ip:127.0.0.1');
     const { documents } = await store.query('rateLimits', { limit: 10 });
     assert.equal(documents.length, 1);
+    assert.ok(!documents[0]!.id.includes('127.0.0.1'), `the id shows no part of its key: ${documents[0]!.id}`);
     const expiresAt = documents[0]!.data.expiresAt as number;
     assert.ok(expiresAt >= before + 59_000 && expiresAt <= Date.now() + 60_000);
   });

@@ -3,6 +3,7 @@
  * chosen methods replaced and every other one going to the store itself.
  */
 import { declaredIndexes } from '../../functions/src/store/index.ts';
+import { EXPIRES_AT, type DocumentData, type DocumentStore, type Transaction } from '../../functions/src/store/port.ts';
 import { SqliteDocumentStore } from '../../functions/src/store/sqlite.ts';
 
 /** In memory, enforcing firestore.indexes.json, as startApi's own store. */
@@ -19,4 +20,31 @@ export function withOverrides<T extends object>(store: T, overrides: Partial<T>)
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+/** The in-memory store, noting each collection written and whether what was written there expires (`expiresAt`). */
+export function recordingStore(): { store: DocumentStore; written: Map<string, boolean> } {
+  const inner = memoryStore();
+  const written = new Map<string, boolean>();
+  const note = (collection: string, data: DocumentData) => written.set(collection, (written.get(collection) ?? false) || EXPIRES_AT in data);
+  const store: DocumentStore = Object.assign(Object.create(inner) as DocumentStore, {
+    create: (collection: string, id: string, data: DocumentData) => (note(collection, data), inner.create(collection, id, data)),
+    set: (collection: string, id: string, data: DocumentData) => (note(collection, data), inner.set(collection, id, data)),
+    update: (collection: string, id: string, patch: DocumentData) => (note(collection, patch), inner.update(collection, id, patch)),
+    get: inner.get.bind(inner),
+    delete: inner.delete.bind(inner),
+    query: inner.query.bind(inner),
+    close: inner.close.bind(inner),
+    runTransaction: <R>(work: (tx: Transaction) => Promise<R>) =>
+      inner.runTransaction((tx) =>
+        work({
+          get: tx.get.bind(tx),
+          delete: tx.delete.bind(tx),
+          create: (collection, id, data) => (note(collection, data), tx.create(collection, id, data)),
+          set: (collection, id, data) => (note(collection, data), tx.set(collection, id, data)),
+          update: (collection, id, patch) => (note(collection, patch), tx.update(collection, id, patch)),
+        }),
+      ),
+  });
+  return { store, written };
 }

@@ -315,6 +315,27 @@ describe('web client in Chromium', function () {
     assert.equal((await api.request('POST', '/auth/refresh', { body: { refreshToken: phone.json.refreshToken } })).status, 401, 'the phone is signed out');
     await sessions.getByRole('button', { name: /^End the session of Safari/ }).waitFor({ state: 'detached' });
   });
+
+  it('downloads the data of the account, then deletes the account with everything in it', async function () {
+    const moved = 'ada.lovelace@example.com';
+    const password = 'yet another passphrase for ada';
+    await page.goto(`${api.url}/#/items`);
+    await page.getByRole('heading', { name: 'Items' }).waitFor();
+    await page.goto(`${api.url}/#/account`);
+    const data = page.getByRole('region', { name: 'Your data' });
+    const [download] = await Promise.all([page.waitForEvent('download'), data.getByRole('button', { name: 'Download my data' }).click()]);
+    assert.equal(download.suggestedFilename(), 'account-export.json');
+    const exported = JSON.parse(await (await import('node:fs/promises')).readFile(await download.path(), 'utf8')) as { account: { email: string } };
+    assert.equal(exported.account.email, moved);
+
+    const remove = page.getByRole('form', { name: 'Delete your account' });
+    await remove.getByLabel('Current password').fill(password);
+    await remove.getByRole('button', { name: 'Delete my account' }).click();
+    await notice().filter({ hasText: 'Your account and everything in it are deleted.' }).waitFor();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    assert.equal((await api.store.query('users', { limit: 10 })).documents.length, 0);
+    assert.deepEqual(await api.blobs.list('uploads/'), []);
+  });
 });
 
 describe('web client in Chromium, when rate limited', function () {

@@ -16,6 +16,7 @@ import { answerChallenge, challengeOwner, createChallenge } from './challenges.t
 import { CHALLENGE_TTL_SECONDS, checkTotp, matchingStep, newRecoveryCodes, newTotpSecret, otpauthUri, qrCodeDataUrl } from './mfa.ts';
 import { setRoles } from './roles.ts';
 import { totpSecretsFor } from './totp-secrets.ts';
+import { deleteAccount, exportAccount } from './account-data.ts';
 import { csrfTokenFor } from './csrf.ts';
 import { deviceName } from './devices.ts';
 import { EMAIL_VERIFICATION, confirmEmail, verificationLink } from './email-verification.ts';
@@ -28,6 +29,7 @@ import type {
   ChangePassword,
   ConfirmEmailChange,
   Credentials,
+  DeleteAccount,
   ForgotPassword,
   Login,
   MfaCode,
@@ -404,6 +406,27 @@ export async function sessionsEndOthers({ principal, services, log }: Input<unkn
   const ended = await endOtherSessions(services.store, principal.subject, principal.sessionId);
   log.info('other sessions ended by their owner', { event: 'session.others_ended', userId: principal.subject, sessionsEnded: ended });
   return { status: 200, body: { ended } };
+}
+
+/** The signed-in account's data as one JSON download: the account without its secrets, its items, its uploads' metadata, its sessions. */
+export async function exportData({ principal, services, log }: Input<unknown>): Promise<Reply> {
+  const account = await signedInAccount(services, principal);
+  const data = await exportAccount(services.store, account);
+  log.info('account exported', { event: 'account.exported', userId: account.id });
+  return { status: 200, body: data, headers: { 'Content-Disposition': 'attachment; filename="account-export.json"' } };
+}
+
+/**
+ * Deletes the signed-in account and everything it owns, after the same proof as a password
+ * change (auth/account-data.ts says in what order, and why a failure midway loses nothing).
+ */
+export async function deleteMyAccount(input: Input<DeleteAccount>): Promise<Reply> {
+  const { principal, services, log } = input;
+  const account = await signedInAccount(services, principal);
+  await reauthenticate(input, account);
+  const report = await deleteAccount(services.store, services.blobs, account);
+  log.warn('account deleted', { event: 'account.deleted', userId: account.id, ...report });
+  return { status: 200, body: { deleted: report }, headers: { 'Set-Cookie': clearedSessionCookie(services.auth.sessionCookieName) } };
 }
 
 function invalidMfaCode(): ApiError {

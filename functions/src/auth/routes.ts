@@ -7,10 +7,13 @@
 import { READERS, defineRoute, type Route } from '../pipeline/route.ts';
 import * as auth from './handlers.ts';
 import {
+  accountDeletedResponse,
+  accountExportResponse,
   changeEmailBody,
   changePasswordBody,
   confirmEmailChangeBody,
   csrfTokenResponse,
+  deleteAccountBody,
   emailChangeRequestedResponse,
   forgotPasswordBody,
   jwksResponse,
@@ -252,6 +255,31 @@ export const routes: readonly Route[] = [
     rateLimit: ['api'],
     success: { status: 200, description: 'How many ended', body: sessionsEndedResponse },
     handler: auth.sessionsEndOthers,
+  }),
+  defineRoute({
+    id: 'auth.exportAccount',
+    function: 'auth',
+    method: 'GET',
+    path: '/auth/account/export',
+    summary: "The signed-in account's data as one JSON download: the account without its secrets, its items, its uploads' metadata, its sessions",
+    access: { roles: READERS, allowUnverified: true },
+    rateLimit: ['api'],
+    success: { status: 200, description: 'The data', body: accountExportResponse },
+    handler: auth.exportData,
+  }),
+  defineRoute({
+    id: 'auth.deleteAccount',
+    function: 'auth',
+    method: 'POST',
+    path: '/auth/account/delete',
+    summary:
+      'Delete the signed-in account and everything it owns (items, uploads and their bytes, sessions, MFA, its address), naming the current password (or within 5 minutes of an MFA sign-in)',
+    access: { roles: READERS, allowUnverified: true },
+    rateLimit: ['api'],
+    body: deleteAccountBody,
+    success: { status: 200, description: 'Deleted: what went', body: accountDeletedResponse },
+    failures: [403, 409, 429],
+    handler: auth.deleteMyAccount,
   }),
   defineRoute({
     id: 'auth.setRoles',

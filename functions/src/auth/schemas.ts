@@ -68,6 +68,7 @@ export const forgotPasswordBody = z.strictObject({ email });
 /** Changes to how the account signs in name the current password, unless the session has a fresh MFA sign-in. */
 export const changePasswordBody = z.strictObject({ currentPassword: password.optional(), newPassword: password });
 export const changeEmailBody = z.strictObject({ newEmail: email, currentPassword: password.optional() });
+export const deleteAccountBody = z.strictObject({ currentPassword: password.optional() });
 export const confirmEmailChangeBody = z.strictObject({ token: opaqueToken('the token of the link mailed to the new address') });
 
 export const resetPasswordBody = z
@@ -107,6 +108,7 @@ export type ForgotPassword = z.output<typeof forgotPasswordBody>;
 export type ChangePassword = z.output<typeof changePasswordBody>;
 export type ChangeEmail = z.output<typeof changeEmailBody>;
 export type ConfirmEmailChange = z.output<typeof confirmEmailChangeBody>;
+export type DeleteAccount = z.output<typeof deleteAccountBody>;
 export type ResetPasswordRequest = z.output<typeof resetPasswordBody>;
 
 /** What the auth routes answer. */
@@ -191,6 +193,20 @@ export const sessionsResponse = z
     ),
   })
   .meta({ id: 'Sessions' });
+
+export const accountExportResponse = z
+  .object({
+    exportedAt: z.iso.datetime(),
+    account: z.object({}).catchall(z.unknown()).meta({ description: 'The account as GET /auth/me shows it, and when it last changed' }),
+    items: z.array(z.object({ id: z.string() }).catchall(z.unknown())),
+    uploads: z.array(z.object({ id: z.string() }).catchall(z.unknown()).meta({ description: 'Metadata; the bytes are at GET /uploads/{id}/content' })),
+    sessions: z.array(z.object({ id: z.string() }).catchall(z.unknown())),
+  })
+  .meta({ id: 'AccountExport' });
+
+export const accountDeletedResponse = z
+  .object({ deleted: z.object({ uploads: z.number().int(), items: z.number().int(), sessions: z.number().int(), documents: z.number().int() }) })
+  .meta({ id: 'AccountDeleted' });
 
 export const sessionsEndedResponse = z.object({ ended: z.number().int() }).meta({ id: 'SessionsEnded' });
 

@@ -5,10 +5,9 @@
 import { ApiError } from '../errors/api-error.ts';
 import type { HandlerInput, Reply } from '../pipeline/route.ts';
 import { newDocumentId } from '../store/ids.ts';
+import { ITEMS } from '../policy/owned-data.ts';
 import { listOwned, mayAccess, type ListOwnedQuery } from '../policy/ownership.ts';
 import type { CreateItem, UpdateItem } from './schemas.ts';
-
-export const ITEMS = 'items';
 
 interface ItemDocument {
   [field: string]: string;

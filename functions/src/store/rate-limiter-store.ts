@@ -17,6 +17,7 @@
  * and `delete` are single exact transactions. Counters that must be exact for every consume
  * too (the login guard's) turn leases off.
  */
+import { createHash } from 'node:crypto';
 import RateLimiterRes from 'rate-limiter-flexible/lib/RateLimiterRes.js';
 import RateLimiterStoreAbstract from 'rate-limiter-flexible/lib/RateLimiterStoreAbstract.js';
 import type { DocumentStore } from './port.ts';
@@ -217,7 +218,11 @@ function toCounter(points: number, reserved: number, expiresAt: number | undefin
   return expiresAt === undefined ? { points, reserved } : { points, reserved, expiresAt };
 }
 
-/** Limiter keys hold `:` and IPv6 addresses; document ids may not hold `/`. */
+/**
+ * A counter's id is a hash of its key: keys name accounts, email addresses and client IPs, which
+ * an id would show to anyone reading the store, after the account is gone too. (A hash also
+ * holds no `/`, which document ids may not.)
+ */
 function documentId(rlKey: string): string {
-  return encodeURIComponent(rlKey);
+  return createHash('sha256').update(rlKey).digest('hex');
 }

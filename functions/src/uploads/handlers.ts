@@ -18,10 +18,7 @@ import { listOwned, mayAccess, type ListOwnedQuery } from '../policy/ownership.t
 import type { DocumentStore } from '../store/port.ts';
 import { ApiError } from '../errors/api-error.ts';
 import { UploadTooLargeError } from './errors.ts';
-import { blobKey, ownerSegment } from './names.ts';
-
-export const UPLOADS = 'uploads';
-export const UPLOAD_QUOTAS = 'uploadQuotas';
+import { UPLOADS, UPLOAD_QUOTAS, blobKey, ownerSegment } from '../policy/owned-data.ts';
 
 interface UploadDocument {
   [field: string]: string | number;

@@ -1,6 +1,6 @@
 /**
  * Names: what a client's file name may contribute (a lower-cased extension, and a sanitised
- * copy kept as metadata, never as a path), and where a blob is stored.
+ * copy kept as metadata, never as a path). Where a blob is stored: policy/owned-data.ts.
  */
 import { cleanText } from '../validation/text.ts';
 
@@ -27,19 +27,4 @@ export function sanitiseFileName(name: string | undefined): string {
 export function extensionOf(sanitisedName: string): string | null {
   const dot = sanitisedName.lastIndexOf('.');
   return dot > 0 && dot < sanitisedName.length - 1 ? sanitisedName.slice(dot + 1).toLowerCase() : null;
-}
-
-const PLAIN_SEGMENT = /^[A-Za-z0-9_-]{1,128}$/;
-
-/**
- * An owner id as one path segment and document id. Our account ids (and Firebase uids) are
- * used as they are; any other token subject is encoded so no `/` or `..` can reach a path.
- * The `~` cannot occur in a plain id, so the two kinds never collide.
- */
-export function ownerSegment(subject: string): string {
-  return PLAIN_SEGMENT.test(subject) ? subject : `~${Buffer.from(subject, 'utf8').toString('base64url')}`;
-}
-
-export function blobKey(ownerId: string, uploadId: string, extension: string): string {
-  return `uploads/${ownerSegment(ownerId)}/${uploadId}.${extension}`;
 }

@@ -13,7 +13,7 @@ import type { BlobStore } from '../blobs/port.ts';
 import { MIN_GRACE_MS, reconcileBlobs, type ReconcileBlobsReport } from '../blobs/reconcile.ts';
 import { runPeriodically, type RunningPasses } from '../periodic.ts';
 import type { DocumentStore } from '../store/port.ts';
-import { UPLOADS } from './handlers.ts';
+import { UPLOADS } from '../policy/owned-data.ts';
 
 /** Where uploads' blobs are kept (names.ts `blobKey`). */
 export const UPLOAD_BLOB_PREFIX = 'uploads/';

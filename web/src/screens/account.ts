@@ -2,7 +2,7 @@
  * The account: its address (a new confirmation link while it is not confirmed; a move to
  * another), its password, and two-step sign-in (TOTP) set-up, with recovery codes shown once.
  */
-import { account, call } from '../api.ts';
+import { account, call, forget } from '../api.ts';
 import { field, h, onClick, onSubmit, showError, showInfo, textOf } from '../dom.ts';
 
 const currentPasswordField = () => field('Current password', h('input', { name: 'currentPassword', type: 'password', autocomplete: 'current-password', required: true }));
@@ -83,6 +83,32 @@ function sessionsPanel(): HTMLElement {
   return panel;
 }
 
+/** The account's data as a JSON file, and leaving: the account deleted with everything in it. */
+function dataPanel(): HTMLElement {
+  const download = h('button', { type: 'button', text: 'Download my data' });
+  onClick(download, async () => {
+    const data = await call<Blob>('GET', '/auth/account/export', { blob: true });
+    const link = h('a', { download: 'account-export.json' });
+    link.href = URL.createObjectURL(data);
+    link.click();
+    URL.revokeObjectURL(link.href);
+  });
+  const remove = h(
+    'form',
+    { 'aria-label': 'Delete your account' },
+    h('p', { text: 'Deleting your account removes it with every item and upload in it, and signs you out everywhere. It cannot be undone.' }),
+    currentPasswordField(),
+    h('button', { type: 'submit', text: 'Delete my account' }),
+  );
+  onSubmit(remove, async (data) => {
+    await call('POST', '/auth/account/delete', { body: { currentPassword: data.get('currentPassword') } });
+    forget();
+    showInfo('Your account and everything in it are deleted.');
+    location.hash = '#/login';
+  });
+  return h('section', { 'aria-label': 'Your data' }, h('h3', { text: 'Your data' }), download, remove);
+}
+
 export function accountScreen(): HTMLElement {
   const section = h('section', {}, h('h2', { text: 'Account' }), h('p', { text: `Signed in as ${account?.email ?? ''}` }));
   if (account && !account.emailVerified) {
@@ -95,7 +121,7 @@ export function accountScreen(): HTMLElement {
     section.append(h('p', { text: 'Your address is not confirmed yet: until it is, you can look but not change anything.' }), resend, changeEmailForm());
     return section;
   }
-  section.append(sessionsPanel(), changeEmailForm(), changePasswordForm());
+  section.append(sessionsPanel(), changeEmailForm(), changePasswordForm(), dataPanel());
   if (account?.mfaEnabled) {
     section.append(h('p', { text: 'Two-step sign-in is on.' }));
     return section;
