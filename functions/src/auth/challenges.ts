@@ -13,21 +13,23 @@ import type { TotpSecrets } from './totp-secrets.ts';
 export const MFA_CHALLENGES = 'mfaChallenges';
 
 interface ChallengeDocument {
-  [field: string]: string | number;
+  [field: string]: string | number | boolean | null;
   uid: string;
   attempts: number;
+  /** Whether the login presented this account's device token (a device that signed in before); absent in challenges made before it was kept. */
+  knownDevice: boolean | null;
   expiresAt: number;
 }
 
 export type ChallengeOutcome =
-  | { kind: 'passed'; account: Account; method: 'totp' | 'recovery_code'; recoveryCodesLeft: number }
+  | { kind: 'passed'; account: Account; method: 'totp' | 'recovery_code'; recoveryCodesLeft: number; knownDevice: boolean }
   | { kind: 'refused'; reason: 'unknown_challenge' | 'wrong' | 'replayed'; uid?: string };
 
 const hashOf = (challenge: string) => createHash('sha256').update(challenge).digest('hex');
 
-export async function createChallenge(store: DocumentStore, uid: string): Promise<string> {
+export async function createChallenge(store: DocumentStore, uid: string, knownDevice: boolean): Promise<string> {
   const challenge = randomBytes(32).toString('base64url');
-  await store.create(MFA_CHALLENGES, hashOf(challenge), { uid, attempts: 0, expiresAt: Date.now() + CHALLENGE_TTL_SECONDS * 1000 });
+  await store.create(MFA_CHALLENGES, hashOf(challenge), { uid, attempts: 0, knownDevice, expiresAt: Date.now() + CHALLENGE_TTL_SECONDS * 1000 });
   return challenge;
 }
 
@@ -54,6 +56,6 @@ export async function answerChallenge(store: DocumentStore, secrets: TotpSecrets
     const { mfa, method } = proven;
     tx.update(USERS, pending.uid, { mfa });
     tx.delete(MFA_CHALLENGES, id);
-    return { kind: 'passed', account: { id: pending.uid, ...user, mfa }, method, recoveryCodesLeft: mfa.recoveryCodes.length };
+    return { kind: 'passed', account: { id: pending.uid, ...user, mfa }, method, recoveryCodesLeft: mfa.recoveryCodes.length, knownDevice: pending.knownDevice === true };
   });
 }

@@ -5,7 +5,7 @@
  */
 import { ApiError, RateLimitedError } from '../errors/api-error.ts';
 import type { MailMessage } from '../mail/port.ts';
-import { renderMail, type MailKind } from '../mail/templates.ts';
+import { renderMail, type MailKind, type TemplateValues } from '../mail/templates.ts';
 import type { HandlerInput, Reply } from '../pipeline/route.ts';
 import { judged, loginGuardFor, mfaGuardFor } from './brute-force.ts';
 import { deviceOf, issueDeviceToken } from './device-tokens.ts';
@@ -227,7 +227,7 @@ export async function login(input: PublicInput<Login>): Promise<Reply> {
   await attempt.succeeded();
   if (account.mfa) {
     // The password was right; the session waits for the second factor (POST /auth/mfa/verify).
-    const challenge = await createChallenge(services.store, account.id);
+    const challenge = await createChallenge(services.store, account.id, device !== undefined);
     log.info('login needs MFA', { event: 'login.mfa_required', userId: account.id });
     return { status: 200, body: { mfaRequired: true, challenge, expiresIn: CHALLENGE_TTL_SECONDS } };
   }
@@ -237,7 +237,21 @@ export async function login(input: PublicInput<Login>): Promise<Reply> {
   }
   const session = await startSession(services.store, services.auth, account, ['pwd'], clientOf(input));
   log.info('login', { event: 'login.succeeded', userId: account.id });
+  if (device === undefined) await notifyNewSignIn(services, account, clientOf(input));
   return sessionReply(services, session, account, body.session, { deviceToken: issueDeviceToken(services.auth, account.email) });
+}
+
+/**
+ * Tells the owner of what changed how the account signs in, or of a sign-in from a device that
+ * has not signed in before (no device token of this account came with it). Handed over after
+ * the answer, and outside the mail limits: only someone with the account's secrets sets these off.
+ */
+async function notify<K extends 'mfa-enabled' | 'mfa-disabled' | 'new-sign-in'>(services: Services, to: string, kind: K, values: TemplateValues[K]): Promise<void> {
+  await (await services.mailer()).send(kind, renderMail(kind, to, values), { background: true });
+}
+
+async function notifyNewSignIn(services: Services, account: Account, client: SessionClient): Promise<void> {
+  await notify(services, account.email, 'new-sign-in', { device: deviceName(client.userAgent ?? null), ip: client.ip, when: new Date().toUTCString() });
 }
 
 /** Which refresh token a request presents: in its body (apps) or in its session cookie (browsers). */
@@ -486,6 +500,7 @@ export async function activateMfa({ body, principal, services, log }: Input<MfaC
   if (principal.sessionId) await strengthenSession(services.store, principal.sessionId, ['pwd', 'mfa']);
   const ended = await endOtherSessions(services.store, principal.subject, principal.sessionId);
   log.info('MFA enabled', { event: 'mfa.enabled', userId: principal.subject, sessionsEnded: ended });
+  await notify(services, (await signedInAccount(services, principal)).email, 'mfa-enabled', { when: new Date().toUTCString() });
   // Shown once: only their hashes are kept.
   return { status: 200, body: { mfaEnabled: true, recoveryCodes } };
 }
@@ -511,6 +526,7 @@ export async function verifyMfa(input: PublicInput<MfaVerify>): Promise<Reply> {
   }
   const session = await startSession(services.store, services.auth, outcome.account, ['pwd', 'mfa'], clientOf(input));
   log.info('login', { event: 'login.succeeded', userId: outcome.account.id, mfa: outcome.method });
+  if (!outcome.knownDevice) await notifyNewSignIn(services, outcome.account, clientOf(input));
   return sessionReply(services, session, outcome.account, body.session, {
     recoveryCodesLeft: outcome.recoveryCodesLeft,
     deviceToken: issueDeviceToken(services.auth, outcome.account.email),
@@ -543,5 +559,6 @@ export async function disableMfa({ body, principal, services, log, ip }: Input<M
   await attempt.succeeded();
   const ended = await endOtherSessions(services.store, principal.subject, principal.sessionId);
   log.warn('MFA disabled', { event: 'mfa.disabled', userId: principal.subject, sessionsEnded: ended });
+  await notify(services, (await signedInAccount(services, principal)).email, 'mfa-disabled', { when: new Date().toUTCString() });
   return { status: 200, body: { mfaEnabled: false } };
 }

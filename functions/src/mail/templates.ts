@@ -13,6 +13,9 @@ export interface TemplateValues {
   'email-change': { link: string; hours: number };
   'email-change-attempt': Record<string, never>;
   'email-changed': { newEmail: string; when: string };
+  'mfa-enabled': { when: string };
+  'mfa-disabled': { when: string };
+  'new-sign-in': { device: string; ip: string; when: string };
 }
 
 export type MailKind = keyof TemplateValues;
@@ -78,6 +81,18 @@ const TEMPLATES: { [K in MailKind]: (values: TemplateValues[K]) => Parts } = {
       `On ${when} the address of your account was changed to ${newEmail}; mail about it goes there now.`,
       'If this was not you, someone else may hold your account: contact us at once.',
     ],
+  }),
+  'mfa-enabled': ({ when }) => ({
+    subject: 'Two-step sign-in is on',
+    lines: [`Two-step sign-in was turned on for your account on ${when}; every other session was signed out.`, 'If this was not you, reset your password at once.'],
+  }),
+  'mfa-disabled': ({ when }) => ({
+    subject: 'Two-step sign-in is off',
+    lines: [`Two-step sign-in was turned off for your account on ${when}; every other session was signed out.`, 'If this was not you, reset your password at once.'],
+  }),
+  'new-sign-in': ({ device, ip, when }) => ({
+    subject: 'A new sign-in to your account',
+    lines: [`Your account was signed in to on ${when} from a device it had not been used on before: ${device}, at ${ip}.`, 'If this was not you, reset your password at once.'],
   }),
 };
 
