@@ -82,7 +82,9 @@ function load(name: 'auth' | 'items' | 'uploads', path: string, extraEnv: NodeJS
 
 /** The auth code that is not shared infrastructure: passwords, MFA, accounts, sessions, its handlers and routes. */
 const AUTH_ONLY = [
+  'auth/account-data.ts',
   'auth/accounts.ts',
+  'auth/audit.ts',
   'auth/brute-force.ts',
   'auth/challenges.ts',
   'auth/device-tokens.ts',

@@ -71,6 +71,7 @@ const EXPECTED: Record<string, Policy> = {
   'GET /auth/account/export': { viewer: A, user: A, admin: A, unverified: 'yes', cookie: false, body: 'none', limits: API_USER },
   'POST /auth/account/delete': { viewer: A, user: A, admin: A, unverified: 'yes', cookie: false, body: 'json', limits: API_USER },
   'PUT /auth/users/:uid/roles': { viewer: R, user: R, admin: M, unverified: 'no', cookie: false, body: 'json', limits: API_USER },
+  'GET /auth/audit': { viewer: R, user: R, admin: M, unverified: 'no', cookie: false, body: 'none', limits: API_USER },
   'POST /auth/mfa/enroll': { viewer: A, user: A, admin: A, unverified: 'no', cookie: false, body: 'none', limits: API_USER },
   'POST /auth/mfa/activate': { viewer: A, user: A, admin: A, unverified: 'no', cookie: false, body: 'json', limits: API_USER },
   'POST /auth/mfa/verify': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: API_IP },

@@ -17,6 +17,7 @@ import { CHALLENGE_TTL_SECONDS, checkTotp, matchingStep, newRecoveryCodes, newTo
 import { setRoles } from './roles.ts';
 import { totpSecretsFor } from './totp-secrets.ts';
 import { deleteAccount, exportAccount } from './account-data.ts';
+import { queryAudit, recordAudit, type AuditKind } from './audit.ts';
 import { csrfTokenFor } from './csrf.ts';
 import { deviceName } from './devices.ts';
 import { EMAIL_VERIFICATION, confirmEmail, verificationLink } from './email-verification.ts';
@@ -29,6 +30,7 @@ import type {
   ChangePassword,
   ConfirmEmailChange,
   Credentials,
+  AuditLogQuery,
   DeleteAccount,
   ForgotPassword,
   Login,
@@ -158,7 +160,8 @@ export async function forgotPassword({ body, services, log, ip }: PublicInput<Fo
  * a recovery code too (counted by the MFA guessing limits), and every session of the account
  * ends. Its owner is told by mail.
  */
-export async function confirmPasswordReset({ body, services, log, ip }: PublicInput<ResetPasswordRequest>): Promise<Reply> {
+export async function confirmPasswordReset(input: PublicInput<ResetPasswordRequest>): Promise<Reply> {
+  const { body, services, log, ip } = input;
   const owner = await resetLinkOwner(services.store, body.token);
   if (!owner) throw new ApiError('reset_link_invalid');
   const verdict = await judgePassword(body.password, [owner.email]);
@@ -180,6 +183,7 @@ export async function confirmPasswordReset({ body, services, log, ip }: PublicIn
   await attempt?.succeeded();
   const ended = await endOtherSessions(services.store, outcome.account.id, undefined);
   log.warn('password reset', { event: 'account.password_reset', userId: outcome.account.id, sessionsEnded: ended, secondFactor: outcome.secondFactor });
+  await audit(input, 'password_reset', outcome.account.id, outcome.account.id, { sessionsEnded: ended, secondFactor: outcome.secondFactor });
   const when = new Date(outcome.account.updatedAt).toUTCString();
   await (await services.mailer()).send('password-changed', renderMail('password-changed', outcome.account.email, { when }));
   return { status: 200, body: { user: publicAccount(outcome.account) } };
@@ -212,10 +216,26 @@ function clientOf({ ip, request }: { ip: string; request: Input<unknown>['reques
   return { ip, userAgent: typeof userAgent === 'string' ? userAgent : undefined };
 }
 
+/** Records a security event in the stored audit log (auth/audit.ts), with the request's client address and id. */
+async function audit(
+  input: { services: Services; ip: string; requestId: string },
+  kind: AuditKind,
+  actorId: string | null,
+  subjectId: string | null,
+  details?: Record<string, unknown>,
+) {
+  await recordAudit(input.services.store, { kind, actorId, subjectId, ip: input.ip, requestId: input.requestId, ...(details ? { details } : {}) });
+}
+
 export async function login(input: PublicInput<Login>): Promise<Reply> {
   const { body, services, log, ip } = input;
   const device = deviceOf(services.auth, body.email, body.deviceToken);
-  const attempt = await loginGuardFor(services.store).begin({ email: body.email, ip, device });
+  const attempt = await loginGuardFor(services.store)
+    .begin({ email: body.email, ip, device })
+    .catch(async (error: unknown) => {
+      if (error instanceof RateLimitedError) await audit(input, 'sign_in_locked', null, (await findAccountByEmail(services.store, body.email))?.id ?? null);
+      throw error;
+    });
   const { account, valid } = await judged(attempt, async () => {
     const found = await findAccountByEmail(services.store, body.email);
     return { account: found, valid: await verifyPassword(body.password, found?.passwordHash ?? (await decoyHash())) };
@@ -237,6 +257,7 @@ export async function login(input: PublicInput<Login>): Promise<Reply> {
   }
   const session = await startSession(services.store, services.auth, account, ['pwd'], clientOf(input));
   log.info('login', { event: 'login.succeeded', userId: account.id });
+  await audit(input, 'sign_in', account.id, account.id, { mfa: false, knownDevice: device !== undefined });
   if (device === undefined) await notifyNewSignIn(services, account, clientOf(input));
   return sessionReply(services, session, account, body.session, { deviceToken: issueDeviceToken(services.auth, account.email) });
 }
@@ -268,6 +289,7 @@ export async function refresh(input: PublicInput<RefreshRequest>): Promise<Reply
   const outcome = await refreshSession(services.store, services.auth, credential.refreshToken, clientOf(input), credential.sessionId);
   if (outcome.kind === 'reused') {
     log.warn('refresh token reused: session revoked', { event: 'security.refresh_token_reuse', userId: outcome.uid, familyId: outcome.familyId });
+    await audit(input, 'refresh_token_reuse', null, outcome.uid, { sessionId: outcome.familyId });
   }
   if (outcome.kind === 'stale') {
     log.info('session from before MFA was turned on: revoked', { event: 'session.revoked_for_mfa', userId: outcome.uid, familyId: outcome.familyId });
@@ -315,12 +337,14 @@ function requireRecentSignIn(principal: Input<unknown>['principal']): void {
   if (age > RECENT_SIGN_IN_SECONDS) throw new ApiError('recent_sign_in_required', { params: { minutes: Math.round(RECENT_SIGN_IN_SECONDS / 60) } });
 }
 
-export async function changeRoles({ params, body, principal, services, log }: HandlerInput<{ uid: string }, unknown, SetRoles>): Promise<Reply> {
+export async function changeRoles(input: HandlerInput<{ uid: string }, unknown, SetRoles>): Promise<Reply> {
+  const { params, body, principal, services, log } = input;
   const age = principal.authTime === undefined ? Infinity : Date.now() / 1000 - principal.authTime;
   if (!principal.mfa || age > STEP_UP_MAX_AGE_SECONDS) throw new ApiError('mfa_required');
   const change = await setRoles(services.store, params.uid, body.roles);
   if (!change) throw new ApiError('not_found', { params: { what: 'user' } });
   log.info('roles changed', { event: 'audit.roles_changed', actor: principal.subject, subject: params.uid, from: change.from, to: change.to });
+  await audit(input, 'roles_changed', principal.subject, params.uid, { from: change.from, to: change.to });
   return { status: 200, body: { user: publicAccount(change.account) } };
 }
 
@@ -358,6 +382,7 @@ export async function changePassword(input: Input<ChangePassword>): Promise<Repl
   await services.store.update(USERS, account.id, { passwordHash: await hashPassword(body.newPassword), updatedAt });
   const ended = await endOtherSessions(services.store, account.id, principal.sessionId);
   log.warn('password changed', { event: 'account.password_changed', userId: account.id, sessionsEnded: ended });
+  await audit(input, 'password_changed', account.id, account.id, { sessionsEnded: ended });
   await (await services.mailer()).send('password-changed', renderMail('password-changed', account.email, { when: new Date(updatedAt).toUTCString() }));
   return { status: 200, body: { user: publicAccount({ ...account, updatedAt }) } };
 }
@@ -387,11 +412,13 @@ export async function changeEmail(input: Input<ChangeEmail>): Promise<Reply> {
 }
 
 /** Follows the link mailed to the new address: the account moves there (verified), and the old address is told. */
-export async function confirmEmailChangeLink({ body, services, log }: PublicInput<ConfirmEmailChange>): Promise<Reply> {
+export async function confirmEmailChangeLink(input: PublicInput<ConfirmEmailChange>): Promise<Reply> {
+  const { body, services, log } = input;
   const outcome = await confirmEmailChange(services.store, body.token);
   if (outcome.kind === 'invalid') throw new ApiError('email_change_link_invalid');
   if (outcome.kind === 'taken') throw new ApiError('email_taken');
   log.warn('email changed', { event: 'account.email_changed', userId: outcome.account.id });
+  await audit(input, 'email_changed', outcome.account.id, outcome.account.id);
   const notice = renderMail('email-changed', outcome.previousEmail, { newEmail: outcome.account.email, when: new Date(outcome.account.updatedAt).toUTCString() });
   await (await services.mailer()).send('email-changed', notice);
   return { status: 200, body: { user: publicAccount(outcome.account) } };
@@ -409,16 +436,20 @@ export async function sessionsList({ principal, services }: Input<unknown>): Pro
 }
 
 /** Ends one session of the signed-in account (this one included: its refresh token stops working). */
-export async function sessionEnd({ params, principal, services, log }: HandlerInput<{ id: string }, unknown, unknown>): Promise<Reply> {
+export async function sessionEnd(input: HandlerInput<{ id: string }, unknown, unknown>): Promise<Reply> {
+  const { params, principal, services, log } = input;
   if (!(await endSessionOf(services.store, principal.subject, params.id))) throw new ApiError('not_found', { params: { what: 'session' } });
   log.info('session ended by its owner', { event: 'session.ended', userId: principal.subject, sessionId: params.id });
+  await audit(input, 'sessions_ended', principal.subject, principal.subject, { sessions: [params.id] });
   return { status: 204 };
 }
 
 /** Ends every session of the signed-in account but this one. */
-export async function sessionsEndOthers({ principal, services, log }: Input<unknown>): Promise<Reply> {
+export async function sessionsEndOthers(input: Input<unknown>): Promise<Reply> {
+  const { principal, services, log } = input;
   const ended = await endOtherSessions(services.store, principal.subject, principal.sessionId);
   log.info('other sessions ended by their owner', { event: 'session.others_ended', userId: principal.subject, sessionsEnded: ended });
+  await audit(input, 'sessions_ended', principal.subject, principal.subject, { ended, allBut: principal.sessionId ?? null });
   return { status: 200, body: { ended } };
 }
 
@@ -440,7 +471,20 @@ export async function deleteMyAccount(input: Input<DeleteAccount>): Promise<Repl
   await reauthenticate(input, account);
   const report = await deleteAccount(services.store, services.blobs, account);
   log.warn('account deleted', { event: 'account.deleted', userId: account.id, ...report });
+  await audit(input, 'account_deleted', account.id, account.id, { ...report });
   return { status: 200, body: { deleted: report }, headers: { 'Set-Cookie': clearedSessionCookie(services.auth.sessionCookieName) } };
+}
+
+/** The stored audit log, newest first, by account and by kind (admins, with a recent MFA sign-in). */
+export async function auditLog({ query, services }: HandlerInput<unknown, AuditLogQuery, unknown>): Promise<Reply> {
+  const page = await queryAudit(services.store, { subjectId: query.user, kind: query.kind, limit: query.limit, cursor: query.cursor });
+  return {
+    status: 200,
+    body: {
+      events: page.documents.map(({ id, data: { expiresAt: _, details, ...event } }) => ({ id, ...event, details: details === null ? null : (JSON.parse(details) as unknown) })),
+      nextCursor: page.nextCursor,
+    },
+  };
 }
 
 function invalidMfaCode(): ApiError {
@@ -477,7 +521,8 @@ export async function enrollMfa({ principal, services }: Input<unknown>): Promis
   return { status: 200, body: { secret, otpauthUri: uri, qrCode: await qrCodeDataUrl(uri) } };
 }
 
-export async function activateMfa({ body, principal, services, log }: Input<MfaCode>): Promise<Reply> {
+export async function activateMfa(input: Input<MfaCode>): Promise<Reply> {
+  const { body, principal, services, log } = input;
   requireRecentSignIn(principal);
   const recoveryCodes = await services.store.runTransaction(async (tx) => {
     const user = await tx.get<UserDocument>(USERS, principal.subject);
@@ -500,6 +545,7 @@ export async function activateMfa({ body, principal, services, log }: Input<MfaC
   if (principal.sessionId) await strengthenSession(services.store, principal.sessionId, ['pwd', 'mfa']);
   const ended = await endOtherSessions(services.store, principal.subject, principal.sessionId);
   log.info('MFA enabled', { event: 'mfa.enabled', userId: principal.subject, sessionsEnded: ended });
+  await audit(input, 'mfa_enabled', principal.subject, principal.subject, { sessionsEnded: ended });
   await notify(services, (await signedInAccount(services, principal)).email, 'mfa-enabled', { when: new Date().toUTCString() });
   // Shown once: only their hashes are kept.
   return { status: 200, body: { mfaEnabled: true, recoveryCodes } };
@@ -526,6 +572,7 @@ export async function verifyMfa(input: PublicInput<MfaVerify>): Promise<Reply> {
   }
   const session = await startSession(services.store, services.auth, outcome.account, ['pwd', 'mfa'], clientOf(input));
   log.info('login', { event: 'login.succeeded', userId: outcome.account.id, mfa: outcome.method });
+  await audit(input, 'sign_in', outcome.account.id, outcome.account.id, { mfa: outcome.method, knownDevice: outcome.knownDevice });
   if (!outcome.knownDevice) await notifyNewSignIn(services, outcome.account, clientOf(input));
   return sessionReply(services, session, outcome.account, body.session, {
     recoveryCodesLeft: outcome.recoveryCodesLeft,
@@ -537,7 +584,8 @@ function invalidChallenge(): ApiError {
   return new ApiError('invalid_challenge');
 }
 
-export async function disableMfa({ body, principal, services, log, ip }: Input<MfaCode>): Promise<Reply> {
+export async function disableMfa(input: Input<MfaCode>): Promise<Reply> {
+  const { body, principal, services, log, ip } = input;
   requireRecentSignIn(principal);
   const attempt = await mfaGuardFor(services.store).begin({ uid: principal.subject, ip });
   const outcome = await judged(attempt, () =>
@@ -559,6 +607,7 @@ export async function disableMfa({ body, principal, services, log, ip }: Input<M
   await attempt.succeeded();
   const ended = await endOtherSessions(services.store, principal.subject, principal.sessionId);
   log.warn('MFA disabled', { event: 'mfa.disabled', userId: principal.subject, sessionsEnded: ended });
+  await audit(input, 'mfa_disabled', principal.subject, principal.subject, { sessionsEnded: ended });
   await notify(services, (await signedInAccount(services, principal)).email, 'mfa-disabled', { when: new Date().toUTCString() });
   return { status: 200, body: { mfaEnabled: false } };
 }

@@ -6,9 +6,12 @@
  */
 import { READERS, defineRoute, type Route } from '../pipeline/route.ts';
 import * as auth from './handlers.ts';
+import { AUDIT_RETENTION_DAYS } from './audit.ts';
 import {
   accountDeletedResponse,
   accountExportResponse,
+  auditLogQuery,
+  auditLogResponse,
   changeEmailBody,
   changePasswordBody,
   confirmEmailChangeBody,
@@ -294,6 +297,18 @@ export const routes: readonly Route[] = [
     success: { status: 200, description: 'The account with its new roles', body: userResponse },
     failures: [404, 409],
     handler: auth.changeRoles,
+  }),
+  defineRoute({
+    id: 'auth.audit',
+    function: 'auth',
+    method: 'GET',
+    path: '/auth/audit',
+    summary: `The stored audit log, newest first, by account (user) and kind (admins with an MFA sign-in); kept ${AUDIT_RETENTION_DAYS} days`,
+    access: { roles: ['admin'], mfa: ['admin'] },
+    rateLimit: ['api'],
+    query: auditLogQuery,
+    success: { status: 200, description: 'A page of events', body: auditLogResponse },
+    handler: auth.auditLog,
   }),
   defineRoute({
     id: 'auth.mfaEnroll',

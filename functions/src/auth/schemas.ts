@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ROLES } from '../config/index.ts';
 import { DOCUMENT_ID_PATTERN } from '../store/ids.ts';
+import { AUDIT_KINDS } from './audit.ts';
 
 /**
  * Emails are compared in one form: trimmed, NFC, lower case. (The local part may be
@@ -89,6 +90,13 @@ export const sessionParams = z.strictObject({
     .meta({ examples: ['Jx3kQ9mZp2LrT8vWc4Yb'] }),
 });
 
+export const auditLogQuery = z.strictObject({
+  user: z.string().regex(DOCUMENT_ID_PATTERN, 'must be a user id (20 letters and digits)').optional(),
+  kind: z.enum(AUDIT_KINDS).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().min(1).max(512).optional(),
+});
+
 export const setRolesBody = z.strictObject({
   roles: z
     .array(z.enum(ROLES))
@@ -109,6 +117,7 @@ export type ChangePassword = z.output<typeof changePasswordBody>;
 export type ChangeEmail = z.output<typeof changeEmailBody>;
 export type ConfirmEmailChange = z.output<typeof confirmEmailChangeBody>;
 export type DeleteAccount = z.output<typeof deleteAccountBody>;
+export type AuditLogQuery = z.output<typeof auditLogQuery>;
 export type ResetPasswordRequest = z.output<typeof resetPasswordBody>;
 
 /** What the auth routes answer. */
@@ -207,6 +216,24 @@ export const accountExportResponse = z
 export const accountDeletedResponse = z
   .object({ deleted: z.object({ uploads: z.number().int(), items: z.number().int(), sessions: z.number().int(), documents: z.number().int() }) })
   .meta({ id: 'AccountDeleted' });
+
+export const auditLogResponse = z
+  .object({
+    events: z.array(
+      z.object({
+        id: z.string(),
+        kind: z.enum(AUDIT_KINDS),
+        actorId: z.string().nullable(),
+        subjectId: z.string().nullable(),
+        ip: z.string(),
+        requestId: z.string(),
+        details: z.unknown(),
+        at: z.iso.datetime(),
+      }),
+    ),
+    nextCursor: z.string().nullable(),
+  })
+  .meta({ id: 'AuditLog' });
 
 export const sessionsEndedResponse = z.object({ ended: z.number().int() }).meta({ id: 'SessionsEnded' });
 
