@@ -12,11 +12,10 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateSigningKey } from '../functions/src/config/signing-keys.ts';
+import { freePort } from '../scripts/loopback.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const entry = pathToFileURL(join(root, 'functions/src/index.ts')).href;
@@ -111,15 +110,6 @@ const UPLOADS_PACKAGES = ['busboy', 'file-type', 'image-size', 'sharp', 'content
 /** The Cloud Logging client: deployed, logs are structured lines on stdout (logger.ts), so no function loads it. */
 const CLOUD_LOGGING_PACKAGES = ['@google-cloud/logging-winston', '@google-cloud/logging', '@google-cloud/logging-api'];
 
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /**
  * A deployed instance's configuration: the platform's names for the function it serves
  * (Cloud Run's reserved variables), the Firestore driver (on a closed port, with a short
@@ -127,7 +117,7 @@ async function closedPort(): Promise<number> {
  * may reach beyond loopback.
  */
 async function deployedEnv(name: 'auth' | 'items' | 'uploads'): Promise<NodeJS.ProcessEnv> {
-  const port = await closedPort();
+  const port = await freePort();
   return {
     FUNCTION_TARGET: name,
     FUNCTION_SIGNATURE_TYPE: 'http',

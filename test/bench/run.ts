@@ -18,11 +18,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { freePort } from '../../scripts/loopback.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -68,15 +68,6 @@ function importMs(specifiers: string[]): number {
     samples.push(Number(run.stdout));
   }
   return samples.sort((a, b) => a - b)[2]!; // median
-}
-
-/** A loopback port nothing listens on: the cold path must not wait on any network. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 interface ColdPath {
@@ -225,7 +216,7 @@ if (only.has('cold-start')) {
   console.table(rows);
 
   console.log('cold path per function: its first request until its handler is ready (Firestore driver, Cloud Logging; no network), median of 7 fresh processes');
-  const port = await closedPort();
+  const port = await freePort();
   const { generateSigningKey } = await import('../../functions/src/config/signing-keys.ts');
   const deployed: NodeJS.ProcessEnv = {
     ...process.env,

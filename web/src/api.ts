@@ -170,9 +170,13 @@ export async function login(email: string, password: string): Promise<LoginResul
   return { kind: 'signed-in', account: started(answer) };
 }
 
+/** What a person typed as a second factor, as the API takes it: six digits are a TOTP code, anything else a recovery code. */
+export function secondFactor(code: string): { code: string } | { recoveryCode: string } {
+  return /^\d{6}$/.test(code) ? { code } : { recoveryCode: code };
+}
+
 export async function verifyMfa(challenge: string, code: string): Promise<Account> {
-  const recovery = !/^\d{6}$/.test(code);
-  const body = { challenge, session: 'cookie', ...(recovery ? { recoveryCode: code } : { code }) };
+  const body = { challenge, session: 'cookie', ...secondFactor(code) };
   return started(await call<SessionAnswer>('POST', '/auth/mfa/verify', { body, bearer: false }));
 }
 

@@ -11,7 +11,7 @@ import type { BlobStore } from '../blobs/port.ts';
 import { ApiError } from '../errors/api-error.ts';
 import { MAIL_QUEUE } from '../mail/mailer.ts';
 import { ITEMS, OWNER_FIELD, UPLOADS, UPLOAD_QUOTAS, ownerSegment } from '../policy/owned-data.ts';
-import type { DocumentData, DocumentStore } from '../store/port.ts';
+import { queryAll, type DocumentStore } from '../store/port.ts';
 import { USERS, USER_EMAILS, emailKey, publicAccount, type Account } from './accounts.ts';
 import { MFA_CHALLENGES } from './challenges.ts';
 import { EMAIL_CHANGE } from './email-change.ts';
@@ -30,25 +30,13 @@ const AUTH_DOCUMENTS = [
   { collection: EMAIL_CHANGE.collection, field: 'uid' },
 ] as const;
 
-/** Every document of `collection` whose `field` is `value`, page by page. */
-async function* matching(store: DocumentStore, collection: string, field: string, value: string) {
-  let cursor: string | undefined;
-  do {
-    const page = await store.query(collection, { where: { [field]: value }, limit: 100, cursor });
-    yield* page.documents;
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-}
-
-async function all(store: DocumentStore, collection: string, field: string, value: string): Promise<{ id: string; data: DocumentData }[]> {
-  const found: { id: string; data: DocumentData }[] = [];
-  for await (const document of matching(store, collection, field, value)) found.push(document);
-  return found;
-}
-
 /** The account's data as JSON: no password hash, no MFA secret or recovery codes, no blob locations. */
 export async function exportAccount(store: DocumentStore, account: Account) {
-  const [items, uploads, sessions] = await Promise.all([all(store, ITEMS, OWNER_FIELD, account.id), all(store, UPLOADS, OWNER_FIELD, account.id), listSessions(store, account.id)]);
+  const [items, uploads, sessions] = await Promise.all([
+    queryAll(store, ITEMS, { [OWNER_FIELD]: account.id }),
+    queryAll(store, UPLOADS, { [OWNER_FIELD]: account.id }),
+    listSessions(store, account.id),
+  ]);
   return {
     exportedAt: new Date().toISOString(),
     account: { ...publicAccount(account), updatedAt: account.updatedAt },
@@ -76,23 +64,23 @@ export async function deleteAccount(store: DocumentStore, blobs: BlobStore, acco
   const admins = account.roles.includes('admin') ? ((await store.get<{ count: number }>(COUNTERS, ADMIN_COUNTER))?.count ?? 0) : Infinity;
   if (admins <= 1) throw new ApiError('last_admin');
   report.sessions = await endOtherSessions(store, account.id, undefined);
-  for (const { id, data } of await all(store, UPLOADS, OWNER_FIELD, account.id)) {
+  for (const { id, data } of await queryAll(store, UPLOADS, { [OWNER_FIELD]: account.id })) {
     if (typeof data.blobKey === 'string') await blobs.delete(data.blobKey);
     await store.delete(UPLOADS, id);
     report.uploads += 1;
   }
   await store.delete(UPLOAD_QUOTAS, ownerSegment(account.id));
-  for (const { id } of await all(store, ITEMS, OWNER_FIELD, account.id)) {
+  for (const { id } of await queryAll(store, ITEMS, { [OWNER_FIELD]: account.id })) {
     await store.delete(ITEMS, id);
     report.items += 1;
   }
   for (const { collection, field } of AUTH_DOCUMENTS) {
-    for (const { id } of await all(store, collection, field, account.id)) {
+    for (const { id } of await queryAll(store, collection, { [field]: account.id })) {
       await store.delete(collection, id);
       report.documents += 1;
     }
   }
-  for (const { id } of await all(store, MAIL_QUEUE, 'to', account.email)) {
+  for (const { id } of await queryAll(store, MAIL_QUEUE, { to: account.email })) {
     await store.delete(MAIL_QUEUE, id);
     report.documents += 1;
   }

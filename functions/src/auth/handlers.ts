@@ -55,6 +55,12 @@ import {
   type SessionClient,
 } from './sessions.ts';
 
+/** A password the policy accepts for the account at `email`, or 400 weak_password with the reason and suggestions. */
+async function requireStrongPassword(password: string, email: string): Promise<void> {
+  const verdict = await judgePassword(password, [email]);
+  if (!verdict.ok) throw new ApiError('weak_password', { params: { reason: verdict.reason }, details: { suggestions: verdict.suggestions } });
+}
+
 /** A signed-in route's input. */
 type Input<B> = HandlerInput<unknown, unknown, B>;
 /** A public route's: no principal to rely on. */
@@ -71,10 +77,7 @@ export async function jwks({ services }: PublicInput<unknown>): Promise<Reply> {
  * a confirmation link to a new account, a notice to the owner of an existing one.
  */
 export async function register({ body, services, log }: PublicInput<Credentials>): Promise<Reply> {
-  const verdict = await judgePassword(body.password, [body.email]);
-  if (!verdict.ok) {
-    throw new ApiError('weak_password', { params: { reason: verdict.reason }, details: { suggestions: verdict.suggestions } });
-  }
+  await requireStrongPassword(body.password, body.email);
   const passwordHash = await hashPassword(body.password);
   let token = '';
   const account = await createAccount(services.store, body.email, passwordHash, {
@@ -164,10 +167,7 @@ export async function confirmPasswordReset(input: PublicInput<ResetPasswordReque
   const { body, services, log, ip } = input;
   const owner = await resetLinkOwner(services.store, body.token);
   if (!owner) throw new ApiError('reset_link_invalid');
-  const verdict = await judgePassword(body.password, [owner.email]);
-  if (!verdict.ok) {
-    throw new ApiError('weak_password', { params: { reason: verdict.reason }, details: { suggestions: verdict.suggestions } });
-  }
+  await requireStrongPassword(body.password, owner.email);
   const proof = body.code !== undefined ? { code: body.code } : body.recoveryCode !== undefined ? { recoveryCode: body.recoveryCode } : undefined;
   if (owner.mfa && !proof) throw new ApiError('mfa_code_required');
   const attempt = owner.mfa ? await mfaGuardFor(services.store).begin({ uid: owner.id, ip }) : undefined;
@@ -255,10 +255,11 @@ export async function login(input: PublicInput<Login>): Promise<Reply> {
     // Parameters have been raised since this hash was made: upgrade it while we have the password.
     await services.store.update(USERS, account.id, { passwordHash: await hashPassword(body.password), updatedAt: new Date().toISOString() });
   }
-  const session = await startSession(services.store, services.auth, account, ['pwd'], clientOf(input));
+  const client = clientOf(input);
+  const session = await startSession(services.store, services.auth, account, ['pwd'], client);
   log.info('login', { event: 'login.succeeded', userId: account.id });
   await audit(input, 'sign_in', account.id, account.id, { mfa: false, knownDevice: device !== undefined });
-  if (device === undefined) await notifyNewSignIn(services, account, clientOf(input));
+  if (device === undefined) await notifyNewSignIn(services, account, client);
   return sessionReply(services, session, account, body.session, { deviceToken: issueDeviceToken(services.auth, account.email) });
 }
 
@@ -331,16 +332,19 @@ export const STEP_UP_MAX_AGE_SECONDS = 15 * 60;
 /** How recent the sign-in (password or MFA) must be for changing the account's own security. */
 export const RECENT_SIGN_IN_SECONDS = 5 * 60;
 
+/** Seconds since the sign-in the token stems from; unknown counts as too long ago. */
+function signInAge(principal: Input<unknown>['principal']): number {
+  return principal.authTime === undefined ? Infinity : Date.now() / 1000 - principal.authTime;
+}
+
 /** A stolen access token alone must not be enough to change how the account signs in. */
 function requireRecentSignIn(principal: Input<unknown>['principal']): void {
-  const age = principal.authTime === undefined ? Infinity : Date.now() / 1000 - principal.authTime;
-  if (age > RECENT_SIGN_IN_SECONDS) throw new ApiError('recent_sign_in_required', { params: { minutes: Math.round(RECENT_SIGN_IN_SECONDS / 60) } });
+  if (signInAge(principal) > RECENT_SIGN_IN_SECONDS) throw new ApiError('recent_sign_in_required', { params: { minutes: Math.round(RECENT_SIGN_IN_SECONDS / 60) } });
 }
 
 export async function changeRoles(input: HandlerInput<{ uid: string }, unknown, SetRoles>): Promise<Reply> {
   const { params, body, principal, services, log } = input;
-  const age = principal.authTime === undefined ? Infinity : Date.now() / 1000 - principal.authTime;
-  if (!principal.mfa || age > STEP_UP_MAX_AGE_SECONDS) throw new ApiError('mfa_required');
+  if (!principal.mfa || signInAge(principal) > STEP_UP_MAX_AGE_SECONDS) throw new ApiError('mfa_required');
   const change = await setRoles(services.store, params.uid, body.roles);
   if (!change) throw new ApiError('not_found', { params: { what: 'user' } });
   log.info('roles changed', { event: 'audit.roles_changed', actor: principal.subject, subject: params.uid, from: change.from, to: change.to });
@@ -356,8 +360,7 @@ export async function changeRoles(input: HandlerInput<{ uid: string }, unknown, 
 async function reauthenticate(input: Input<{ currentPassword?: string | undefined }>, account: Account): Promise<void> {
   const { body, principal, services, ip, log } = input;
   if (body.currentPassword === undefined) {
-    const age = principal.authTime === undefined ? Infinity : Date.now() / 1000 - principal.authTime;
-    if (principal.mfa && age <= RECENT_SIGN_IN_SECONDS) return;
+    if (principal.mfa && signInAge(principal) <= RECENT_SIGN_IN_SECONDS) return;
     throw new ApiError('reauthentication_required');
   }
   const password = body.currentPassword;
@@ -374,10 +377,7 @@ export async function changePassword(input: Input<ChangePassword>): Promise<Repl
   const { body, principal, services, log } = input;
   const account = await signedInAccount(services, principal);
   await reauthenticate(input, account);
-  const verdict = await judgePassword(body.newPassword, [account.email]);
-  if (!verdict.ok) {
-    throw new ApiError('weak_password', { params: { reason: verdict.reason }, details: { suggestions: verdict.suggestions } });
-  }
+  await requireStrongPassword(body.newPassword, account.email);
   const updatedAt = new Date().toISOString();
   await services.store.update(USERS, account.id, { passwordHash: await hashPassword(body.newPassword), updatedAt });
   const ended = await endOtherSessions(services.store, account.id, principal.sessionId);
@@ -524,7 +524,7 @@ export async function enrollMfa({ principal, services }: Input<unknown>): Promis
 export async function activateMfa(input: Input<MfaCode>): Promise<Reply> {
   const { body, principal, services, log } = input;
   requireRecentSignIn(principal);
-  const recoveryCodes = await services.store.runTransaction(async (tx) => {
+  const { recoveryCodes, email } = await services.store.runTransaction(async (tx) => {
     const user = await tx.get<UserDocument>(USERS, principal.subject);
     if (!user) throw accountGone();
     if (user.mfa) throw new ApiError('mfa_already_enabled');
@@ -539,14 +539,14 @@ export async function activateMfa(input: Input<MfaCode>): Promise<Reply> {
       mfaPending: null,
       updatedAt: now,
     });
-    return codes;
+    return { recoveryCodes: codes, email: user.email };
   });
   // This session has just shown both factors; every other one has shown at most the password.
   if (principal.sessionId) await strengthenSession(services.store, principal.sessionId, ['pwd', 'mfa']);
   const ended = await endOtherSessions(services.store, principal.subject, principal.sessionId);
   log.info('MFA enabled', { event: 'mfa.enabled', userId: principal.subject, sessionsEnded: ended });
   await audit(input, 'mfa_enabled', principal.subject, principal.subject, { sessionsEnded: ended });
-  await notify(services, (await signedInAccount(services, principal)).email, 'mfa-enabled', { when: new Date().toUTCString() });
+  await notify(services, email, 'mfa-enabled', { when: new Date().toUTCString() });
   // Shown once: only their hashes are kept.
   return { status: 200, body: { mfaEnabled: true, recoveryCodes } };
 }
@@ -570,10 +570,11 @@ export async function verifyMfa(input: PublicInput<MfaVerify>): Promise<Reply> {
   if (outcome.method === 'recovery_code') {
     log.warn('recovery code used', { event: 'mfa.recovery_code_used', userId: outcome.account.id, left: outcome.recoveryCodesLeft });
   }
-  const session = await startSession(services.store, services.auth, outcome.account, ['pwd', 'mfa'], clientOf(input));
+  const client = clientOf(input);
+  const session = await startSession(services.store, services.auth, outcome.account, ['pwd', 'mfa'], client);
   log.info('login', { event: 'login.succeeded', userId: outcome.account.id, mfa: outcome.method });
   await audit(input, 'sign_in', outcome.account.id, outcome.account.id, { mfa: outcome.method, knownDevice: outcome.knownDevice });
-  if (!outcome.knownDevice) await notifyNewSignIn(services, outcome.account, clientOf(input));
+  if (!outcome.knownDevice) await notifyNewSignIn(services, outcome.account, client);
   return sessionReply(services, session, outcome.account, body.session, {
     recoveryCodesLeft: outcome.recoveryCodesLeft,
     deviceToken: issueDeviceToken(services.auth, outcome.account.email),
@@ -594,13 +595,13 @@ export async function disableMfa(input: Input<MfaCode>): Promise<Reply> {
       if (!user) throw accountGone();
       if (!user.mfa) throw new ApiError('mfa_not_enabled');
       const check = checkTotp(user.mfa, totpSecretsFor(services.auth).open(principal.subject, user.mfa.secret), body.code);
-      if (!check.ok) return check.reason;
+      if (!check.ok) return { result: check.reason, email: user.email };
       tx.update(USERS, principal.subject, { mfa: null, mfaPending: null, updatedAt: new Date().toISOString() });
-      return 'disabled';
+      return { result: 'disabled' as const, email: user.email };
     }),
   );
-  if (outcome === 'replayed') log.warn('TOTP code replayed', { event: 'security.totp_replay', userId: principal.subject });
-  if (outcome !== 'disabled') {
+  if (outcome.result === 'replayed') log.warn('TOTP code replayed', { event: 'security.totp_replay', userId: principal.subject });
+  if (outcome.result !== 'disabled') {
     log.warn('MFA code refused', { event: 'mfa.failed', userId: principal.subject });
     throw invalidMfaCode();
   }
@@ -608,6 +609,6 @@ export async function disableMfa(input: Input<MfaCode>): Promise<Reply> {
   const ended = await endOtherSessions(services.store, principal.subject, principal.sessionId);
   log.warn('MFA disabled', { event: 'mfa.disabled', userId: principal.subject, sessionsEnded: ended });
   await audit(input, 'mfa_disabled', principal.subject, principal.subject, { sessionsEnded: ended });
-  await notify(services, (await signedInAccount(services, principal)).email, 'mfa-disabled', { when: new Date().toUTCString() });
+  await notify(services, outcome.email, 'mfa-disabled', { when: new Date().toUTCString() });
   return { status: 200, body: { mfaEnabled: false } };
 }

@@ -15,7 +15,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Config } from '../config/index.ts';
 import { newDocumentId } from '../store/ids.ts';
-import type { DocumentStore } from '../store/port.ts';
+import { queryAll, type DocumentStore } from '../store/port.ts';
 import { getAccount, type Account } from './accounts.ts';
 import { derivedKey } from './derived-keys.ts';
 import { issueAccessToken } from './tokens.ts';
@@ -199,16 +199,9 @@ export async function isLiveSession(store: DocumentStore, auth: Config['auth'], 
 
 /** Revokes every live session of the account but `keep` (the one making the change). Returns how many ended. */
 export async function endOtherSessions(store: DocumentStore, uid: string, keep: string | undefined): Promise<number> {
-  let ended = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await store.query<FamilyDocument>(TOKEN_FAMILIES, { where: { uid }, limit: 100, cursor });
-    const live = page.documents.filter((family) => family.id !== keep && family.data.revokedAt === null);
-    await Promise.all(live.map((family) => store.update(TOKEN_FAMILIES, family.id, { revokedAt: new Date().toISOString() })));
-    ended += live.length;
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return ended;
+  const live = (await queryAll<FamilyDocument>(store, TOKEN_FAMILIES, { uid })).filter((family) => family.id !== keep && family.data.revokedAt === null);
+  await Promise.all(live.map((family) => store.update(TOKEN_FAMILIES, family.id, { revokedAt: new Date().toISOString() })));
+  return live.length;
 }
 
 /** Records that the session has just proven more (MFA turned on with a code): its next tokens say so. */
@@ -239,24 +232,17 @@ export interface SessionSummary {
 
 /** The account's live sessions, most recently used first. */
 export async function listSessions(store: DocumentStore, uid: string): Promise<SessionSummary[]> {
-  const sessions: SessionSummary[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.query<FamilyDocument>(TOKEN_FAMILIES, { where: { uid }, limit: 100, cursor });
-    for (const { id, data } of page.documents) {
-      if (data.revokedAt !== null) continue;
-      sessions.push({
-        id,
-        createdAt: data.createdAt,
-        lastUsedAt: data.lastUsedAt ?? data.createdAt,
-        ip: data.ip ?? null,
-        userAgent: data.userAgent ?? null,
-        mfa: data.amr.includes('mfa'),
-      });
-    }
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor);
-  return sessions.sort((a, b) => b.lastUsedAt.localeCompare(a.lastUsedAt));
+  return (await queryAll<FamilyDocument>(store, TOKEN_FAMILIES, { uid }))
+    .filter(({ data }) => data.revokedAt === null)
+    .map(({ id, data }) => ({
+      id,
+      createdAt: data.createdAt,
+      lastUsedAt: data.lastUsedAt ?? data.createdAt,
+      ip: data.ip ?? null,
+      userAgent: data.userAgent ?? null,
+      mfa: data.amr.includes('mfa'),
+    }))
+    .sort((a, b) => b.lastUsedAt.localeCompare(a.lastUsedAt));
 }
 
 /** Ends one live session of the account; false when it has none by that id. */

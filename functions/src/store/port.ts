@@ -172,6 +172,22 @@ export function assertQuery(spec: QuerySpec): void {
   }
 }
 
+/** Every document of `collection` that the equality filters `where` match, page after page (the documents' twin of blobs/port.ts's listAllKeys). */
+export async function queryAll<T extends DocumentData = DocumentData>(
+  store: Pick<DocumentStore, 'query'>,
+  collection: string,
+  where: Readonly<Record<string, FilterValue>>,
+): Promise<StoredDocument<T>[]> {
+  const documents: StoredDocument<T>[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await store.query<T>(collection, { where, limit: 100, cursor });
+    documents.push(...page.documents);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return documents;
+}
+
 export function isExpired(data: DocumentData, now = Date.now()): boolean {
   const expiresAt = data[EXPIRES_AT];
   return typeof expiresAt === 'number' && expiresAt <= now;

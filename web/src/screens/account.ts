@@ -4,6 +4,7 @@
  */
 import { account, call, forget } from '../api.ts';
 import { field, h, onClick, onSubmit, showError, showInfo, textOf } from '../dom.ts';
+import { newPasswordField } from './auth.ts';
 
 const currentPasswordField = () => field('Current password', h('input', { name: 'currentPassword', type: 'password', autocomplete: 'current-password', required: true }));
 
@@ -28,10 +29,7 @@ function changePasswordForm(): HTMLFormElement {
     'form',
     { 'aria-label': 'Change your password' },
     currentPasswordField(),
-    field(
-      'New password (12 characters or more, hard to guess)',
-      h('input', { name: 'newPassword', type: 'password', autocomplete: 'new-password', required: true, minlength: 12 }),
-    ),
+    newPasswordField('newPassword'),
     h('button', { type: 'submit', text: 'Change password' }),
   );
   return onSubmit(form, async (data) => {

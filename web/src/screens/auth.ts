@@ -1,5 +1,5 @@
 /** Register, confirm the address, sign in, and the second step of a sign-in with MFA. */
-import { call, confirmEmailChange, login, signedIn, verifyEmail, verifyMfa } from '../api.ts';
+import { call, confirmEmailChange, login, secondFactor, signedIn, verifyEmail, verifyMfa } from '../api.ts';
 import { field, h, onSubmit, showError, showInfo, textOf } from '../dom.ts';
 
 type Go = (hash: string) => void;
@@ -71,23 +71,32 @@ export function mfaScreen(go: Go): HTMLElement {
   return h('section', {}, h('h2', { text: 'Two-step sign-in' }), form);
 }
 
-/** Where a confirmation link leads (`#/verify-email?token=...`): the token goes to the API once. */
-export function verifyEmailScreen(go: Go, params: URLSearchParams): HTMLElement {
-  const section = h('section', {}, h('h2', { text: 'Confirm your address' }), h('p', { text: 'Confirming…' }));
-  const token = params.get('token') ?? '';
-  // Out of the address bar and the history: the link works once, and is spent now.
-  history.replaceState(null, '', '#/verify-email');
-  verifyEmail(token).then(
-    () => {
-      showInfo('Your address is confirmed.');
-      go(signedIn() ? '#/items' : '#/login');
+/** The token of a mailed link (`#/<screen>?token=...`), taken out of the address bar and the history: the link works once. */
+function linkToken(screen: string, params: URLSearchParams): string {
+  history.replaceState(null, '', `#/${screen}`);
+  return params.get('token') ?? '';
+}
+
+/** A screen that follows a mailed link at once: `follow` spends the token; its words on success, or why not. */
+function followingScreen(title: string, follow: Promise<string>, go: Go, next: string, failure: string): HTMLElement {
+  const section = h('section', {}, h('h2', { text: title }), h('p', { text: 'Confirming…' }));
+  follow.then(
+    (done) => {
+      showInfo(done);
+      go(signedIn() ? next : '#/login');
     },
     (error: unknown) => {
-      section.replaceChildren(h('h2', { text: 'Confirm your address' }), h('p', { text: 'This link did not work. Sign in and ask for a new one from your account page.' }));
+      section.replaceChildren(h('h2', { text: title }), h('p', { text: failure }));
       showError(error);
     },
   );
   return section;
+}
+
+/** Where a confirmation link leads (`#/verify-email?token=...`): the token goes to the API once. */
+export function verifyEmailScreen(go: Go, params: URLSearchParams): HTMLElement {
+  const confirmed = verifyEmail(linkToken('verify-email', params)).then(() => 'Your address is confirmed.');
+  return followingScreen('Confirm your address', confirmed, go, '#/items', 'This link did not work. Sign in and ask for a new one from your account page.');
 }
 
 export function forgotPasswordScreen(go: Go): HTMLElement {
@@ -107,20 +116,23 @@ export function forgotPasswordScreen(go: Go): HTMLElement {
   return h('section', {}, h('h2', { text: 'Reset your password' }), form, h('p', {}, h('a', { href: '#/login', text: 'Back to sign in' })));
 }
 
+/** A new password's field, as the reset and the change of a password ask for it. */
+export const newPasswordField = (name: string) =>
+  field('New password (12 characters or more, hard to guess)', h('input', { name, type: 'password', autocomplete: 'new-password', required: true, minlength: 12 }));
+
 /** Where a reset link leads (`#/reset-password?token=...`): a new password, and a second factor if the account has one. */
 export function resetPasswordScreen(go: Go, params: URLSearchParams): HTMLElement {
-  const token = params.get('token') ?? '';
-  history.replaceState(null, '', '#/reset-password');
+  const token = linkToken('reset-password', params);
   const form = h(
     'form',
     { 'aria-label': 'Choose a new password' },
-    field('New password (12 characters or more, hard to guess)', h('input', { name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 12 })),
+    newPasswordField('password'),
     field('If two-step sign-in is on: a code from your authenticator app, or a recovery code', h('input', { name: 'code', autocomplete: 'one-time-code' })),
     h('button', { type: 'submit', text: 'Set the new password' }),
   );
   onSubmit(form, async (data) => {
     const code = textOf(data, 'code').trim();
-    const factor = code === '' ? {} : /^\d{6}$/.test(code) ? { code } : { recoveryCode: code };
+    const factor = code === '' ? {} : secondFactor(code);
     await call('POST', '/auth/password/reset', { body: { token, password: data.get('password'), ...factor }, bearer: false });
     showInfo('Your password is changed, and every session of your account has ended. Sign in with the new one.');
     go('#/login');
@@ -130,18 +142,6 @@ export function resetPasswordScreen(go: Go, params: URLSearchParams): HTMLElemen
 
 /** Where the link mailed to a new address leads (`#/confirm-email?token=...`). */
 export function confirmEmailScreen(go: Go, params: URLSearchParams): HTMLElement {
-  const section = h('section', {}, h('h2', { text: 'Confirm your new address' }), h('p', { text: 'Confirming…' }));
-  const token = params.get('token') ?? '';
-  history.replaceState(null, '', '#/confirm-email');
-  confirmEmailChange(token).then(
-    (email) => {
-      showInfo(`Your account's address is now ${email}.`);
-      go(signedIn() ? '#/account' : '#/login');
-    },
-    (error: unknown) => {
-      section.replaceChildren(h('h2', { text: 'Confirm your new address' }), h('p', { text: 'This link did not work. Sign in and ask again from your account page.' }));
-      showError(error);
-    },
-  );
-  return section;
+  const moved = confirmEmailChange(linkToken('confirm-email', params)).then((email) => `Your account's address is now ${email}.`);
+  return followingScreen('Confirm your new address', moved, go, '#/account', 'This link did not work. Sign in and ask again from your account page.');
 }
