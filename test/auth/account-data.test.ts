@@ -98,6 +98,16 @@ describe('exporting and deleting an account (auth/account-data.ts)', function ()
     assert.equal((await api.request('POST', '/auth/register', { body: { email: EMAIL, password: PASSWORD } })).status, 202, 'the address is free again');
   });
 
+  it('answers two racing deletions without a fault (the second finds the account gone or finishes the same work), and nothing of the account is left', async function () {
+    await fill();
+    const answers = await Promise.all([0, 1].map(() => api.request('POST', '/auth/account/delete', { token, body: { currentPassword: PASSWORD } })));
+    for (const answer of answers) assert.ok([200, 401].includes(answer.status), answer.text);
+    assert.ok(answers.some((answer) => answer.status === 200));
+    assert.equal(await api.store.get('users', uid), null);
+    assert.deepEqual(await api.blobs.list(''), []);
+    assert.deepEqual((await api.store.query('items', { where: { ownerId: uid }, limit: 10 })).documents, []);
+  });
+
   it('needs the current password (or an MFA sign-in of the last 5 minutes), and deletes nothing without it', async function () {
     await fill();
     const bare = await api.request('POST', '/auth/account/delete', { token, body: {} });

@@ -127,6 +127,13 @@ describe('email verification (auth/email-verification.ts)', function () {
       assert.ok(!api.logText().includes(token), 'the link is in no log line');
     });
 
+    it('spends a link once when two requests race with it: one confirms, the other is refused', async function () {
+      await register();
+      const token = await confirmationToken();
+      const answers = await Promise.all([verify(token), verify(token)]);
+      assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, 400], answers.map((answer) => answer.text).join('\n'));
+    });
+
     it('refuses an expired link', async function () {
       await register();
       const token = await confirmationToken();

@@ -108,6 +108,16 @@ describe('password reset (auth/password-reset.ts)', function () {
       assert.equal(again.json.error.code, 'reset_link_invalid');
     });
 
+    it('lets one of two resets racing with the same link through, and refuses the other', async function () {
+      await registerVerified(api, EMAIL, PASSWORD);
+      await forgot();
+      const token = await resetToken();
+      const answers = await Promise.all([reset({ token, password: NEW_PASSWORD }), reset({ token, password: 'yet another fine passphrase' })]);
+      assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, 400], answers.map((answer) => answer.text).join('\n'));
+      const won = answers[0]!.status === 200 ? NEW_PASSWORD : 'yet another fine passphrase';
+      assert.equal((await login(won)).status, 200, 'the password of the reset that went through');
+    });
+
     it('keeps only a hash of the link, which expires', async function () {
       await registerVerified(api, EMAIL, PASSWORD);
       await forgot();
