@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { findAccountByEmail } from '../../functions/src/auth/accounts.ts';
+import { disableAccount } from '../../functions/src/auth/account-status.ts';
+import { ADMIN_COUNTER, COUNTERS } from '../../functions/src/auth/roles.ts';
 import { verifyPassword } from '../../functions/src/auth/passwords.ts';
 import { issueAccessToken } from '../../functions/src/auth/tokens.ts';
 import { loadConfig } from '../../functions/src/config/index.ts';
@@ -29,14 +31,15 @@ describe('npm run admin', function () {
     });
   }
 
-  async function stored(email: string) {
+  async function withStore<T>(use: (store: SqliteDocumentStore) => Promise<T>): Promise<T> {
     const store = new SqliteDocumentStore({ path: join(dataDir, 'bastion.sqlite') });
     try {
-      return await findAccountByEmail(store, email);
+      return await use(store);
     } finally {
       await store.close();
     }
   }
+  const stored = (email: string) => withStore((store) => findAccountByEmail(store, email));
 
   it('creates the account from a password on stdin and makes it an admin', async function () {
     const run = runAdmin(['--email', 'Root@Example.com', '--password-stdin'], 'correct horse battery staple\n');
@@ -52,6 +55,18 @@ describe('npm run admin', function () {
     const again = runAdmin(['--email', 'root@example.com']);
     assert.equal(again.status, 0, again.stderr);
     assert.match(again.stdout, /already an admin/);
+  });
+
+  it('enables an account an admin had disabled, counted as an admin again: the way back in', async function () {
+    runAdmin(['--email', 'root@example.com', '--password-stdin'], 'correct horse battery staple');
+    runAdmin(['--email', 'deputy@example.com', '--password-stdin'], 'correct horse battery staple');
+    const { id } = (await stored('root@example.com'))!;
+    assert.equal((await withStore((store) => disableAccount(store, id)))?.changed, true);
+    const run = runAdmin(['--email', 'root@example.com']);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /was disabled: enabled again/);
+    assert.equal((await stored('root@example.com'))?.disabled, false);
+    assert.equal((await withStore((store) => store.get<{ count: number }>(COUNTERS, ADMIN_COUNTER)))?.count, 2, 'counted as an admin again');
   });
 
   it('refuses a weak password, a missing password and a malformed email, changing nothing', async function () {
@@ -89,14 +104,15 @@ describe('npm run admin beside a running server (npm start) on the same DATA_DIR
 
   const newItem = { name: 'Desk lamp', description: 'warm light for late work' };
 
-  async function stored(email: string) {
+  async function withStore<T>(use: (store: SqliteDocumentStore) => Promise<T>): Promise<T> {
     const store = new SqliteDocumentStore({ path: join(dataDir, 'bastion.sqlite') });
     try {
-      return await findAccountByEmail(store, email);
+      return await use(store);
     } finally {
       await store.close();
     }
   }
+  const stored = (email: string) => withStore((store) => findAccountByEmail(store, email));
 
   it('creates and promotes accounts while the server is under write load, and both succeed', async function () {
     server = await startServerProcess(dataDir);

@@ -11,7 +11,7 @@ import { startApi } from '../support/api.ts';
 import { onEmulators, startTarget, type Target } from '../support/target.ts';
 import { lastMailTo, linkToken, VERIFY_SUBJECT } from '../support/outbox.ts';
 import { buildWebApp } from '../support/web.ts';
-import { chromiumInstalled, launch, screenshot, watchedPage, type WatchedPage } from './support.ts';
+import { assertCleanPage, chromiumInstalled, launch, screenshot, watchedPage, type WatchedPage } from './support.ts';
 import { skipBecause } from '../support/skip.ts';
 
 const EMAIL = 'ada@example.com';
@@ -43,8 +43,7 @@ describe('web client in Chromium', function () {
   });
 
   afterEach(function () {
-    assert.deepEqual(watched?.cspViolations ?? [], [], 'no CSP violation');
-    assert.deepEqual(watched?.consoleErrors ?? [], [], 'no console error');
+    assertCleanPage(watched);
   });
 
   const notice = () => page.locator('#notice');

@@ -3,6 +3,7 @@
  * downloads a browser) for the web client's specifications. Every page records its console
  * errors and CSP violations, so a test can demand there were none.
  */
+import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
@@ -39,6 +40,12 @@ export async function watchedPage(context: BrowserContext): Promise<WatchedPage>
     });
   });
   return watched;
+}
+
+/** What every browser spec demands after each step: the page met no CSP violation and logged no console error. */
+export function assertCleanPage(watched: WatchedPage | undefined): void {
+  assert.deepEqual(watched?.cspViolations ?? [], [], 'no CSP violation');
+  assert.deepEqual(watched?.consoleErrors ?? [], [], 'no console error');
 }
 
 const SCREENSHOTS = new URL('../.artifacts/screenshots/', import.meta.url);

@@ -2,9 +2,10 @@
  * The web app: screens by the URL's fragment (#/items…), the session restored from the cookie
  * after a reload, and every failure shown in words.
  */
-import { logout, renew, signedIn } from './api.ts';
+import { account, logout, renew, signedIn } from './api.ts';
 import { clearNotice, onClick, showError } from './dom.ts';
 import { accountScreen } from './screens/account.ts';
+import { adminScreen } from './screens/admin.ts';
 import { confirmEmailScreen, forgotPasswordScreen, loginScreen, mfaScreen, registerScreen, resetPasswordScreen, verifyEmailScreen } from './screens/auth.ts';
 import { itemsScreen } from './screens/items.ts';
 import { uploadsScreen } from './screens/uploads.ts';
@@ -23,6 +24,7 @@ const PRIVATE: Record<string, () => HTMLElement> = {
   '#/items': itemsScreen,
   '#/uploads': uploadsScreen,
   '#/account': accountScreen,
+  '#/admin': adminScreen,
 };
 
 function go(hash: string): void {
@@ -35,6 +37,8 @@ function render(): void {
   const nav = document.getElementById('nav')!;
   const [hash = '#/items', query = ''] = (location.hash || '#/items').split('?', 2);
   nav.hidden = !signedIn();
+  // Only a convenience: the API decides who may manage accounts.
+  document.getElementById('admin-link')!.hidden = !account?.roles.includes('admin');
   const open = PUBLIC[hash];
   if (open) {
     screen.replaceChildren(open(go, new URLSearchParams(query)));

@@ -15,6 +15,8 @@ const MESSAGES: Record<ErrorCode | 'network', string> = {
   expectation_failed: 'The app sent something the server could not read.',
   headers_too_large: 'The request was too large. Sign out and in again, then retry.',
   last_admin: 'This is the last admin. Make someone else an admin first.',
+  own_account: 'You cannot do this to your own account: ask another admin.',
+  account_disabled: 'This account is disabled. Ask an administrator.',
   file_required: 'Choose a file first.',
   unexpected_field: 'Choose one file at a time.',
   malformed_multipart: 'The file could not be sent. Try again.',

@@ -12,12 +12,12 @@ import { ApiError } from '../errors/api-error.ts';
 import { MAIL_QUEUE } from '../mail/mailer.ts';
 import { ITEMS, OWNER_FIELD, UPLOADS, UPLOAD_QUOTAS, ownerSegment } from '../policy/owned-data.ts';
 import { queryAll, type DocumentStore } from '../store/port.ts';
-import { USERS, USER_EMAILS, emailKey, publicAccount, type Account } from './accounts.ts';
+import { USERS, USER_EMAILS, accountOf, emailKey, publicAccount, type Account, type UserDocument } from './accounts.ts';
 import { MFA_CHALLENGES } from './challenges.ts';
 import { EMAIL_CHANGE } from './email-change.ts';
 import { EMAIL_VERIFICATION } from './email-verification.ts';
 import { PASSWORD_RESET } from './password-reset.ts';
-import { ADMIN_COUNTER, COUNTERS, countAdmins } from './roles.ts';
+import { ADMIN_COUNTER, COUNTERS, countAdmins, countsAsAdmin } from './roles.ts';
 import { REFRESH_TOKENS, TOKEN_FAMILIES, endOtherSessions, listSessions } from './sessions.ts';
 
 /** The account's own documents in the auth collections, by the field that names it. */
@@ -61,7 +61,7 @@ export interface DeletionReport {
 export async function deleteAccount(store: DocumentStore, blobs: BlobStore, account: Account): Promise<DeletionReport> {
   const report: DeletionReport = { uploads: 0, items: 0, sessions: 0, documents: 0 };
   // An admin is counted out in the last transaction; the last one is refused before anything goes.
-  const admins = account.roles.includes('admin') ? ((await store.get<{ count: number }>(COUNTERS, ADMIN_COUNTER))?.count ?? 0) : Infinity;
+  const admins = countsAsAdmin(account) ? ((await store.get<{ count: number }>(COUNTERS, ADMIN_COUNTER))?.count ?? 0) : Infinity;
   if (admins <= 1) throw new ApiError('last_admin');
   report.sessions = await endOtherSessions(store, account.id, undefined);
   for (const { id, data } of await queryAll(store, UPLOADS, { [OWNER_FIELD]: account.id })) {
@@ -85,9 +85,9 @@ export async function deleteAccount(store: DocumentStore, blobs: BlobStore, acco
     report.documents += 1;
   }
   await store.runTransaction(async (tx) => {
-    const user = await tx.get<{ roles: string[] }>(USERS, account.id);
+    const user = await tx.get<UserDocument>(USERS, account.id);
     if (!user) return; // a deletion that raced this one finished first
-    if (user.roles.includes('admin')) await countAdmins(tx, -1);
+    if (countsAsAdmin(accountOf(account.id, user))) await countAdmins(tx, -1);
     tx.delete(USERS, account.id);
     tx.delete(USER_EMAILS, emailKey(account.email));
   });

@@ -25,6 +25,10 @@ export interface UserDocument {
   mfa: MfaState | null;
   /** A secret handed out by enroll, waiting for its first code. */
   mfaPending: PendingMfa | null;
+  /** Set by an admin (auth/account-status.ts): no sign-in, no refresh. A field of its own, so admins can list disabled accounts. */
+  disabled: boolean;
+  /** When it was disabled; null while it is not. */
+  disabledAt: string | null;
 }
 
 export interface Account extends UserDocument {
@@ -55,6 +59,8 @@ export async function createAccount(store: DocumentStore, email: string, passwor
     emailVerifiedAt: options.emailVerified ? now : null,
     mfa: null,
     mfaPending: null,
+    disabled: false,
+    disabledAt: null,
   };
   return store.runTransaction(async (tx) => {
     if (await tx.get(USER_EMAILS, emailKey(email))) return null;
@@ -74,8 +80,25 @@ export async function findAccountByEmail(store: DocumentStore, email: string): P
 
 export async function getAccount(reader: DocumentStore | Transaction, id: string): Promise<Account | null> {
   const user = await reader.get<UserDocument>(USERS, id);
-  // Accounts made before verification existed have no such field: unverified until confirmed.
-  return user ? { id, ...user, emailVerifiedAt: user.emailVerifiedAt ?? null } : null;
+  return user ? accountOf(id, user) : null;
+}
+
+/**
+ * An account from its stored document. Accounts made before verification existed have no
+ * `emailVerifiedAt` (unverified until confirmed), those made before admins could disable
+ * accounts no `disabled` (enabled).
+ */
+export function accountOf(id: string, user: UserDocument): Account {
+  return { id, ...user, emailVerifiedAt: user.emailVerifiedAt ?? null, disabled: user.disabled ?? false, disabledAt: user.disabledAt ?? null };
+}
+
+/** A page of accounts, newest first: every one, or only the disabled ones (an index of its own: firestore.indexes.json). */
+export async function listAccounts(
+  store: DocumentStore,
+  { disabledOnly, limit, cursor }: { disabledOnly: boolean; limit: number; cursor?: string | undefined },
+): Promise<{ accounts: Account[]; nextCursor: string | null }> {
+  const page = await store.query<UserDocument>(USERS, { where: disabledOnly ? { disabled: true } : {}, orderBy: { field: 'createdAt', direction: 'desc' }, limit, cursor });
+  return { accounts: page.documents.map(({ id, data }) => accountOf(id, data)), nextCursor: page.nextCursor };
 }
 
 /** What a client may see of an account. */
@@ -88,4 +111,9 @@ export function publicAccount(account: Account) {
     mfaEnabled: Boolean(account.mfa),
     createdAt: account.createdAt,
   };
+}
+
+/** What an admin sees of an account: what its owner sees, and whether it is disabled. */
+export function adminView(account: Account) {
+  return { ...publicAccount(account), disabled: account.disabled, disabledAt: account.disabledAt, updatedAt: account.updatedAt };
 }

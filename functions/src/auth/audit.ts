@@ -23,6 +23,11 @@ export const AUDIT_KINDS = [
   'refresh_token_reuse',
   'sessions_ended',
   'account_deleted',
+  'sign_in_refused',
+  'accounts_viewed',
+  'account_disabled',
+  'account_enabled',
+  'account_signed_out',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 

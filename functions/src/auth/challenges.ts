@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { DocumentStore } from '../store/port.ts';
-import { USERS, type Account, type UserDocument } from './accounts.ts';
+import { USERS, accountOf, type Account, type UserDocument } from './accounts.ts';
 import { CHALLENGE_MAX_ATTEMPTS, CHALLENGE_TTL_SECONDS, proveSecondFactor, type Proof } from './mfa.ts';
 import type { TotpSecrets } from './totp-secrets.ts';
 
@@ -56,6 +56,6 @@ export async function answerChallenge(store: DocumentStore, secrets: TotpSecrets
     const { mfa, method } = proven;
     tx.update(USERS, pending.uid, { mfa });
     tx.delete(MFA_CHALLENGES, id);
-    return { kind: 'passed', account: { id: pending.uid, ...user, mfa }, method, recoveryCodesLeft: mfa.recoveryCodes.length, knownDevice: pending.knownDevice === true };
+    return { kind: 'passed', account: accountOf(pending.uid, { ...user, mfa }), method, recoveryCodesLeft: mfa.recoveryCodes.length, knownDevice: pending.knownDevice === true };
   });
 }

@@ -1,5 +1,6 @@
 /**
- * The auth function's handlers: JWKS, register and email verification, login, refresh, logout, me, MFA.
+ * The auth function's handlers: JWKS, register and email verification, login, refresh, logout,
+ * me, the account's own security and data, MFA, and admins' management of accounts.
  * Login answers an unknown email exactly as a wrong password, in about the same time (the
  * password is checked against a decoy hash), so it cannot be used to find accounts.
  */
@@ -9,7 +10,8 @@ import { renderMail, type MailKind, type TemplateValues } from '../mail/template
 import type { HandlerInput, Reply } from '../pipeline/route.ts';
 import { judged, loginGuardFor, mfaGuardFor } from './brute-force.ts';
 import { deviceOf, issueDeviceToken } from './device-tokens.ts';
-import { createAccount, findAccountByEmail, getAccount, publicAccount, USERS, type Account, type UserDocument } from './accounts.ts';
+import { adminView, createAccount, findAccountByEmail, getAccount, listAccounts, publicAccount, USERS, type Account, type UserDocument } from './accounts.ts';
+import { disableAccount, enableAccount } from './account-status.ts';
 import { judgePassword } from './password-policy.ts';
 import { decoyHash, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import { answerChallenge, challengeOwner, createChallenge } from './challenges.ts';
@@ -39,6 +41,7 @@ import type {
   RefreshRequest,
   ResetPasswordRequest,
   SetRoles,
+  UsersQuery,
   VerifyEmail,
 } from './schemas.ts';
 import { clearedSessionCookie, sessionCookie } from './session-cookie.ts';
@@ -245,6 +248,12 @@ export async function login(input: PublicInput<Login>): Promise<Reply> {
     throw invalidCredentials();
   }
   await attempt.succeeded();
+  if (account.disabled) {
+    // Said only to whoever knows the password: to anyone else a disabled account looks like any other.
+    log.warn('login refused: account disabled', { event: 'login.disabled', userId: account.id });
+    await audit(input, 'sign_in_refused', account.id, account.id, { reason: 'disabled' });
+    throw new ApiError('account_disabled');
+  }
   if (account.mfa) {
     // The password was right; the session waits for the second factor (POST /auth/mfa/verify).
     const challenge = await createChallenge(services.store, account.id, device !== undefined);
@@ -297,7 +306,7 @@ export async function refresh(input: PublicInput<RefreshRequest>): Promise<Reply
   }
   if (outcome.kind !== 'rotated') {
     const cleared = credential.transport === 'cookie' ? { headers: { 'Set-Cookie': clearedSessionCookie(services.auth.sessionCookieName) } } : {};
-    throw new ApiError('invalid_refresh_token', cleared);
+    throw new ApiError(outcome.kind === 'disabled' ? 'account_disabled' : 'invalid_refresh_token', cleared);
   }
   return sessionReply(services, outcome.session, outcome.account, credential.transport);
 }
@@ -342,11 +351,22 @@ function requireRecentSignIn(principal: Input<unknown>['principal']): void {
   if (signInAge(principal) > RECENT_SIGN_IN_SECONDS) throw new ApiError('recent_sign_in_required', { params: { minutes: Math.round(RECENT_SIGN_IN_SECONDS / 60) } });
 }
 
+/**
+ * Before admins look or act. Acting on other accounts needs a multi-factor sign-in of the last 15
+ * minutes (`recent`). And an admin's access token outlives a disabling by up to its 15 minutes,
+ * so the admin's own account is read first: a disabled admin's live token can neither look nor
+ * act. (A token `npm run token` minted for no account is judged by its claims alone.)
+ */
+async function requireActiveAdmin(services: Services, principal: Input<unknown>['principal'], { recent }: { recent: boolean }): Promise<void> {
+  if (recent && (!principal.mfa || signInAge(principal) > STEP_UP_MAX_AGE_SECONDS)) throw new ApiError('mfa_required');
+  if ((await getAccount(services.store, principal.subject))?.disabled) throw new ApiError('account_disabled');
+}
+
 export async function changeRoles(input: HandlerInput<{ uid: string }, unknown, SetRoles>): Promise<Reply> {
   const { params, body, principal, services, log } = input;
-  if (!principal.mfa || signInAge(principal) > STEP_UP_MAX_AGE_SECONDS) throw new ApiError('mfa_required');
+  await requireActiveAdmin(services, principal, { recent: true });
   const change = await setRoles(services.store, params.uid, body.roles);
-  if (!change) throw new ApiError('not_found', { params: { what: 'user' } });
+  if (!change) throw userNotFound();
   log.info('roles changed', { event: 'audit.roles_changed', actor: principal.subject, subject: params.uid, from: change.from, to: change.to });
   await audit(input, 'roles_changed', principal.subject, params.uid, { from: change.from, to: change.to });
   return { status: 200, body: { user: publicAccount(change.account) } };
@@ -476,7 +496,8 @@ export async function deleteMyAccount(input: Input<DeleteAccount>): Promise<Repl
 }
 
 /** The stored audit log, newest first, by account and by kind (admins, with a recent MFA sign-in). */
-export async function auditLog({ query, services }: HandlerInput<unknown, AuditLogQuery, unknown>): Promise<Reply> {
+export async function auditLog({ query, principal, services }: HandlerInput<unknown, AuditLogQuery, unknown>): Promise<Reply> {
+  await requireActiveAdmin(services, principal, { recent: false });
   const page = await queryAudit(services.store, { subjectId: query.user, kind: query.kind, limit: query.limit, cursor: query.cursor });
   return {
     status: 200,
@@ -487,6 +508,78 @@ export async function auditLog({ query, services }: HandlerInput<unknown, AuditL
   };
 }
 
+/**
+ * Admins' list of accounts, newest first (only the disabled ones, if asked), or the account with
+ * one address. Looking is recorded too: who saw which accounts is part of the audit trail.
+ */
+export async function usersList(input: HandlerInput<unknown, UsersQuery, unknown>): Promise<Reply> {
+  const { query, principal, services } = input;
+  await requireActiveAdmin(services, principal, { recent: false });
+  let users: Account[];
+  let nextCursor: string | null = null;
+  if (query.email !== undefined) {
+    const found = await findAccountByEmail(services.store, query.email);
+    users = found && (query.status !== 'disabled' || found.disabled) ? [found] : [];
+  } else {
+    const page = await listAccounts(services.store, { disabledOnly: query.status === 'disabled', limit: query.limit, cursor: query.cursor });
+    users = page.accounts;
+    nextCursor = page.nextCursor;
+  }
+  const subject = query.email !== undefined ? (users[0]?.id ?? null) : null;
+  await audit(input, 'accounts_viewed', principal.subject, subject, { search: query.email !== undefined ? 'email' : 'list', status: query.status ?? null, shown: users.length });
+  return { status: 200, body: { users: users.map(adminView), nextCursor } };
+}
+
+/** One account as admins see it, with its live sessions. */
+export async function userDetail(input: HandlerInput<{ uid: string }, unknown, unknown>): Promise<Reply> {
+  const { params, principal, services } = input;
+  await requireActiveAdmin(services, principal, { recent: false });
+  const account = await getAccount(services.store, params.uid);
+  if (!account) throw userNotFound();
+  const sessions = await listSessions(services.store, account.id);
+  await audit(input, 'accounts_viewed', principal.subject, account.id, { search: 'id' });
+  return { status: 200, body: { user: adminView(account), sessions: sessions.map(({ userAgent, ...session }) => ({ ...session, device: deviceName(userAgent) })) } };
+}
+
+function userNotFound(): ApiError {
+  return new ApiError('not_found', { params: { what: 'user' } });
+}
+
+/** Disables an account: its sessions end, and sign-in and refresh refuse it (auth/account-status.ts). */
+export async function disableUser(input: HandlerInput<{ uid: string }, unknown, unknown>): Promise<Reply> {
+  const { params, principal, services, log } = input;
+  await requireActiveAdmin(services, principal, { recent: true });
+  // An admin who could lock themself out would need another admin to come back.
+  if (params.uid === principal.subject) throw new ApiError('own_account', { params: { action: 'disable' } });
+  const outcome = await disableAccount(services.store, params.uid);
+  if (!outcome) throw userNotFound();
+  log.warn('account disabled', { event: 'audit.account_disabled', actor: principal.subject, subject: params.uid, sessionsEnded: outcome.sessionsEnded });
+  await audit(input, 'account_disabled', principal.subject, params.uid, { changed: outcome.changed, sessionsEnded: outcome.sessionsEnded });
+  return { status: 200, body: { user: adminView(outcome.account), sessionsEnded: outcome.sessionsEnded } };
+}
+
+/** Lets a disabled account sign in again. */
+export async function enableUser(input: HandlerInput<{ uid: string }, unknown, unknown>): Promise<Reply> {
+  const { params, principal, services, log } = input;
+  await requireActiveAdmin(services, principal, { recent: true });
+  const outcome = await enableAccount(services.store, params.uid);
+  if (!outcome) throw userNotFound();
+  log.info('account enabled', { event: 'audit.account_enabled', actor: principal.subject, subject: params.uid });
+  await audit(input, 'account_enabled', principal.subject, params.uid, { changed: outcome.changed });
+  return { status: 200, body: { user: adminView(outcome.account) } };
+}
+
+/** Ends every session of an account (it may sign in again); its access tokens live out their 15 minutes. */
+export async function signOutUser(input: HandlerInput<{ uid: string }, unknown, unknown>): Promise<Reply> {
+  const { params, principal, services, log } = input;
+  await requireActiveAdmin(services, principal, { recent: true });
+  if (!(await getAccount(services.store, params.uid))) throw userNotFound();
+  const ended = await endOtherSessions(services.store, params.uid, undefined);
+  log.warn('account signed out by an admin', { event: 'audit.account_signed_out', actor: principal.subject, subject: params.uid, sessionsEnded: ended });
+  await audit(input, 'account_signed_out', principal.subject, params.uid, { ended });
+  return { status: 200, body: { ended } };
+}
+
 function invalidMfaCode(): ApiError {
   return new ApiError('invalid_mfa_code');
 }
@@ -495,9 +588,11 @@ function accountGone(): ApiError {
   return new ApiError('invalid_token', { params: { reason: 'its account no longer exists' } });
 }
 
+/** The account the token speaks for, as it is now: gone or disabled since the token was issued, it is refused. */
 async function signedInAccount(services: Services, principal: Input<unknown>['principal']): Promise<Account> {
   const account = await getAccount(services.store, principal.subject);
   if (!account) throw accountGone();
+  if (account.disabled) throw new ApiError('account_disabled');
   return account;
 }
 

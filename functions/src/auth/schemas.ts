@@ -97,6 +97,14 @@ export const auditLogQuery = z.strictObject({
   cursor: z.string().min(1).max(512).optional(),
 });
 
+/** Admins' list of accounts: newest first, or the one account with an address (the store filters by equality: search is exact). */
+export const usersQuery = z.strictObject({
+  email: email.optional().meta({ description: 'Only the account with this address (exact, compared as sign-in compares it)' }),
+  status: z.enum(['disabled']).optional().meta({ description: 'Only disabled accounts' }),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().min(1).max(512).optional(),
+});
+
 export const setRolesBody = z.strictObject({
   roles: z
     .array(z.enum(ROLES))
@@ -118,6 +126,7 @@ export type ChangeEmail = z.output<typeof changeEmailBody>;
 export type ConfirmEmailChange = z.output<typeof confirmEmailChangeBody>;
 export type DeleteAccount = z.output<typeof deleteAccountBody>;
 export type AuditLogQuery = z.output<typeof auditLogQuery>;
+export type UsersQuery = z.output<typeof usersQuery>;
 export type ResetPasswordRequest = z.output<typeof resetPasswordBody>;
 
 /** What the auth routes answer. */
@@ -187,21 +196,37 @@ export const mfaEnrollmentResponse = z
 
 export const recoveryCodesResponse = z.object({ mfaEnabled: z.literal(true), recoveryCodes: z.array(z.string()) }).meta({ id: 'MfaActivated' });
 
+const sessionSummary = z.object({
+  id: z.string(),
+  createdAt: z.iso.datetime(),
+  lastUsedAt: z.iso.datetime(),
+  ip: z.string().nullable().meta({ description: 'The client address of its last use (an IPv6 client as its /64)' }),
+  device: z.string().meta({ description: 'The client, named from its User-Agent: "Chrome 131 on Linux"' }),
+  mfa: z.boolean().meta({ description: 'Signed in with a second factor' }),
+});
+
 export const sessionsResponse = z
-  .object({
-    sessions: z.array(
-      z.object({
-        id: z.string(),
-        createdAt: z.iso.datetime(),
-        lastUsedAt: z.iso.datetime(),
-        ip: z.string().nullable().meta({ description: 'The client address of its last use (an IPv6 client as its /64)' }),
-        device: z.string().meta({ description: 'The client, named from its User-Agent: "Chrome 131 on Linux"' }),
-        mfa: z.boolean().meta({ description: 'Signed in with a second factor' }),
-        current: z.boolean().meta({ description: 'The session this request belongs to' }),
-      }),
-    ),
-  })
+  .object({ sessions: z.array(sessionSummary.extend({ current: z.boolean().meta({ description: 'The session this request belongs to' }) })) })
   .meta({ id: 'Sessions' });
+
+/** An account as admins see it. */
+export const adminAccountResponse = accountResponse
+  .extend({
+    disabled: z.boolean().meta({ description: 'Disabled by an admin: no sign-in, no refresh' }),
+    disabledAt: z.iso.datetime().nullable(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'AdminAccount' });
+
+export const usersResponse = z.object({ users: z.array(adminAccountResponse), nextCursor: z.string().nullable() }).meta({ id: 'Accounts' });
+
+export const userDetailResponse = z.object({ user: adminAccountResponse, sessions: z.array(sessionSummary) }).meta({ id: 'AccountWithSessions' });
+
+export const adminUserResponse = z.object({ user: adminAccountResponse }).meta({ id: 'AdminAccountResponse' });
+
+export const accountDisabledResponse = z
+  .object({ user: adminAccountResponse, sessionsEnded: z.number().int().meta({ description: 'How many of its sessions this ended' }) })
+  .meta({ id: 'AccountDisabled' });
 
 export const accountExportResponse = z
   .object({

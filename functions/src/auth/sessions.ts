@@ -10,10 +10,13 @@
  * storing any token in the clear.
  *
  * A family started before the account turned MFA on (its `amr` lacks `mfa`) no longer
- * refreshes: turning MFA on must not leave password-only sessions running.
+ * refreshes: turning MFA on must not leave password-only sessions running. A disabled account
+ * (auth/account-status.ts) neither starts a session nor refreshes one: both read the account in
+ * their transaction.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Config } from '../config/index.ts';
+import { ApiError } from '../errors/api-error.ts';
 import { newDocumentId } from '../store/ids.ts';
 import { queryAll, type DocumentStore } from '../store/port.ts';
 import { getAccount, type Account } from './accounts.ts';
@@ -78,6 +81,8 @@ export type RefreshOutcome =
   | { kind: 'reused'; uid: string; familyId: string }
   /** The family was started before the account turned MFA on: now revoked. */
   | { kind: 'stale'; uid: string; familyId: string }
+  /** An admin disabled the account: the family is now revoked. */
+  | { kind: 'disabled'; uid: string; familyId: string }
   | { kind: 'invalid' };
 
 function hashOf(refreshToken: string): string {
@@ -112,7 +117,7 @@ async function accessTokenFor(auth: Config['auth'], account: Account, familyId: 
   };
 }
 
-/** Starts a session (a new family) for an account that has just proven who it is. */
+/** Starts a session (a new family) for an account that has just proven who it is; a disabled account is refused (403 account_disabled). */
 export async function startSession(store: DocumentStore, auth: Config['auth'], account: Account, amr: string[], client: SessionClient): Promise<IssuedSession> {
   const now = Date.now();
   const familyId = newDocumentId();
@@ -128,6 +133,9 @@ export async function startSession(store: DocumentStore, auth: Config['auth'], a
   };
   const refreshToken = newRefreshToken();
   await store.runTransaction(async (tx) => {
+    const current = await getAccount(tx, account.id);
+    if (!current) throw new ApiError('invalid_credentials'); // deleted while signing in
+    if (current.disabled) throw new ApiError('account_disabled');
     tx.create(TOKEN_FAMILIES, familyId, family);
     tx.create(REFRESH_TOKENS, hashOf(refreshToken), { uid: account.id, familyId, usedAt: null, expiresAt: family.expiresAt });
   });
@@ -152,12 +160,13 @@ export async function refreshSession(
     if (!token || (expectedSessionId !== undefined && token.familyId !== expectedSessionId)) return { kind: 'invalid' as const };
     const family = await tx.get<FamilyDocument>(TOKEN_FAMILIES, token.familyId);
     if (!family || family.revokedAt !== null) return { kind: 'invalid' as const };
-    const revoke = <K extends 'reused' | 'stale'>(kind: K) => {
+    const revoke = <K extends 'reused' | 'stale' | 'disabled'>(kind: K) => {
       tx.update(TOKEN_FAMILIES, token.familyId, { revokedAt: new Date().toISOString() });
       return { kind, uid: token.uid, familyId: token.familyId };
     };
     const account = await getAccount(tx, token.uid);
     if (!account) return { kind: 'invalid' as const };
+    if (account.disabled) return revoke('disabled');
     if (account.mfa && !family.amr.includes('mfa')) return revoke('stale');
     const rotated = { kind: 'rotated' as const, account, family, familyId: token.familyId };
     if (token.usedAt === null) {

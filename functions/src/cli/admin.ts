@@ -1,5 +1,6 @@
 /**
- * `npm run admin -- --email you@example.com`: makes an account an admin, on the configured store
+ * `npm run admin -- --email you@example.com`: makes an account an admin (enabled, if it was
+ * disabled), on the configured store
  * (SQLite locally; Firestore with GCLOUD_PROJECT and credentials, or the emulator). This is how
  * the first admin comes to be; after that, admins change roles through PUT /auth/users/:uid/roles.
  *
@@ -15,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { createAccount, findAccountByEmail } from '../auth/accounts.ts';
 import { judgePassword } from '../auth/password-policy.ts';
 import { hashPassword } from '../auth/passwords.ts';
+import { enableAccount } from '../auth/account-status.ts';
 import { setRoles } from '../auth/roles.ts';
 import { email as emailSchema } from '../auth/schemas.ts';
 import { ConfigError, loadConfig, type Config } from '../config/index.ts';
@@ -74,6 +76,8 @@ try {
     const change = await setRoles(store, account.id, [...account.roles, 'admin']);
     process.stdout.write(`${email} (${account.id}) is now an admin: roles ${change?.to.join(', ')} (${config.store.driver} store)\n`);
   }
+  // The operator's way back in when the admin accounts' owners cannot reach each other.
+  if (account.disabled && (await enableAccount(store, account.id))?.changed) process.stdout.write(`${email} (${account.id}) was disabled: enabled again\n`);
 } catch (error) {
   const words = storeTrouble(error, config);
   if (words === undefined) throw error;

@@ -50,6 +50,7 @@ export const ERRORS = {
   origin_not_allowed: { status: 403, message: 'This origin may not {action}.' },
   csrf_token_invalid: { status: 403, message: 'Send the X-CSRF-Token this session was given.' },
   email_not_verified: { status: 403, message: 'Confirm your email address first: follow the link mailed to you, or ask for a new one.' },
+  account_disabled: { status: 403, message: 'This account is disabled. Ask an administrator.' },
 
   // Accounts
   weak_password: { status: 400, message: '{reason}' },
@@ -60,6 +61,7 @@ export const ERRORS = {
   email_change_link_invalid: { status: 400, message: 'This link is not valid: it was used, it expired, or the account changed since. Ask again.' },
   reset_link_invalid: { status: 400, message: 'This reset link is not valid: it was used, it expired, or the address changed. Ask for a new one.' },
   last_admin: { status: 409, message: 'This is the last admin: make another admin first.' },
+  own_account: { status: 409, message: 'Admins cannot {action} their own account.' },
   mfa_already_enabled: { status: 409, message: 'MFA is already on. Disable it first to enroll again.' },
   mfa_not_enrolled: { status: 409, message: 'Enroll first: POST /auth/mfa/enroll.' },
   mfa_not_enabled: { status: 409, message: 'MFA is not on.' },
