@@ -72,6 +72,7 @@ function toHandler(runtime: Runtime, router: Router | undefined): RequestHandler
     uploads: config.uploads,
     rateLimits: config.rateLimits,
     mailer: () => runtime.mailer(),
+    breachedPasswords: () => runtime.breachedPasswords(),
     appUrl: config.mail.appUrl,
   };
   const ipOf = clientIp({ trustedProxyHops: config.trustedProxyHops, trustedProxies: config.trustedProxies });

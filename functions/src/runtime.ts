@@ -14,6 +14,7 @@ import { openStore } from './store/index.ts';
 import type { DocumentStore } from './store/port.ts';
 import { RateLimiterDocumentStore } from './store/rate-limiter-store.ts';
 import type { Mailer } from './mail/mailer.ts';
+import type { BreachedPasswordCheck } from './auth/breached-passwords.ts';
 
 export interface Runtime {
   config: Config;
@@ -24,6 +25,8 @@ export interface Runtime {
   buckets: Buckets;
   /** The mailer, loaded on first use (only the auth function and the retries send mail). */
   mailer(): Promise<Mailer>;
+  /** The breached-password check, loaded on first use (only the auth function judges passwords). */
+  breachedPasswords(): Promise<BreachedPasswordCheck>;
   close(): Promise<void>;
 }
 
@@ -55,6 +58,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const store = options.store ?? (await openStore(config.store, { logger }));
   const blobs = options.blobs ?? openBlobStore(config.blobs);
   let mailer: Promise<Mailer> | undefined;
+  let breachedPasswords: Promise<BreachedPasswordCheck> | undefined;
   return {
     config,
     logger,
@@ -65,6 +69,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     mailer() {
       mailer ??= import('./mail/index.ts').then(({ openMailer }) => openMailer(config, store, logger));
       return mailer;
+    },
+    breachedPasswords() {
+      breachedPasswords ??= import('./auth/breached-passwords.ts').then(({ createBreachedPasswordCheck }) => createBreachedPasswordCheck(config.breachedPasswords, logger));
+      return breachedPasswords;
     },
     async close() {
       await Promise.all([store.close(), blobs.close(), mailer?.then((opened) => opened.close())]);

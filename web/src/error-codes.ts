@@ -63,6 +63,7 @@ export type ErrorCode =
   | 'store_contention'
   | 'blob_store_unavailable'
   | 'auth_busy'
+  | 'breached_password_check_unavailable'
   | 'password_check_unavailable'
   | 'upload_busy'
   | 'unavailable'

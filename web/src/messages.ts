@@ -65,6 +65,7 @@ const MESSAGES: Record<ErrorCode | 'network', string> = {
   upload_busy: 'Many images are being processed right now. Try again in a moment.',
   upload_aborted: 'The upload was interrupted. Try again.',
   auth_busy: 'Many people are signing in right now. Try again in a moment.',
+  breached_password_check_unavailable: 'Your new password could not be checked just now. Try again in a moment.',
   password_check_unavailable: 'The password could not be checked just now. Try again in a moment.',
   invalid_cursor: 'The list changed or the link is out of date. Start from the first page.',
   request_timeout: 'The request took too long to arrive. Try again.',

@@ -58,10 +58,20 @@ import {
   type SessionClient,
 } from './sessions.ts';
 
-/** A password the policy accepts for the account at `email`, or 400 weak_password with the reason and suggestions. */
-async function requireStrongPassword(password: string, email: string): Promise<void> {
+/**
+ * A password the policy accepts for the account at `email` and, when the check is on, not known
+ * from a breach; or 400 weak_password with the reason and suggestions.
+ */
+async function requireStrongPassword(services: Services, password: string, email: string): Promise<void> {
   const verdict = await judgePassword(password, [email]);
   if (!verdict.ok) throw new ApiError('weak_password', { params: { reason: verdict.reason }, details: { suggestions: verdict.suggestions } });
+  const seen = await (await services.breachedPasswords()).timesSeen(password);
+  if (seen > 0) {
+    throw new ApiError('weak_password', {
+      params: { reason: `This password has appeared in data breaches (${seen.toLocaleString('en')} times), so attackers try it first.` },
+      details: { suggestions: ['Choose a password you have not used anywhere else.'], breached: true },
+    });
+  }
 }
 
 /** A signed-in route's input. */
@@ -80,7 +90,7 @@ export async function jwks({ services }: PublicInput<unknown>): Promise<Reply> {
  * a confirmation link to a new account, a notice to the owner of an existing one.
  */
 export async function register({ body, services, log }: PublicInput<Credentials>): Promise<Reply> {
-  await requireStrongPassword(body.password, body.email);
+  await requireStrongPassword(services, body.password, body.email);
   const passwordHash = await hashPassword(body.password);
   let token = '';
   const account = await createAccount(services.store, body.email, passwordHash, {
@@ -170,7 +180,7 @@ export async function confirmPasswordReset(input: PublicInput<ResetPasswordReque
   const { body, services, log, ip } = input;
   const owner = await resetLinkOwner(services.store, body.token);
   if (!owner) throw new ApiError('reset_link_invalid');
-  await requireStrongPassword(body.password, owner.email);
+  await requireStrongPassword(services, body.password, owner.email);
   const proof = body.code !== undefined ? { code: body.code } : body.recoveryCode !== undefined ? { recoveryCode: body.recoveryCode } : undefined;
   if (owner.mfa && !proof) throw new ApiError('mfa_code_required');
   const attempt = owner.mfa ? await mfaGuardFor(services.store).begin({ uid: owner.id, ip }) : undefined;
@@ -397,7 +407,7 @@ export async function changePassword(input: Input<ChangePassword>): Promise<Repl
   const { body, principal, services, log } = input;
   const account = await signedInAccount(services, principal);
   await reauthenticate(input, account);
-  await requireStrongPassword(body.newPassword, account.email);
+  await requireStrongPassword(services, body.newPassword, account.email);
   const updatedAt = new Date().toISOString();
   await services.store.update(USERS, account.id, { passwordHash: await hashPassword(body.newPassword), updatedAt });
   const ended = await endOtherSessions(services.store, account.id, principal.sessionId);

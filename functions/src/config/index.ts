@@ -133,6 +133,9 @@ function schemaFor(env: NodeJS.ProcessEnv) {
         for (const message of read.errors) ctx.issues.push({ code: 'custom', message, input: value });
         return z.NEVER;
       }),
+    // Off by default: with it on, registrations and password changes ask api.pwnedpasswords.com (auth/breached-passwords.ts).
+    BREACHED_PASSWORD_CHECK: z.enum(['off', 'fail-open', 'fail-closed']).default('off'),
+    BREACHED_PASSWORD_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://api.pwnedpasswords.com'),
     ...MAIL_VARIABLES,
   });
 }
@@ -178,6 +181,8 @@ export interface Config {
   /** CIDR ranges of the proxies trusted, by address, to name whom they forward for. */
   trustedProxies: string[];
   mail: MailConfig;
+  /** Whether and where new passwords are looked up among breached ones (auth/breached-passwords.ts). */
+  breachedPasswords: { check: 'off' | 'fail-open' | 'fail-closed'; apiUrl: string };
 }
 
 /**
@@ -211,6 +216,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     if (missing.length > 0) throw new ConfigError(`missing in production: ${missing.join(', ')}`);
     const insecure = vars.CORS_ORIGINS.filter((o) => !o.startsWith('https://'));
     if (insecure.length > 0) throw new ConfigError(`CORS_ORIGINS must be https in production: ${insecure.join(', ')}`);
+    if (!vars.BREACHED_PASSWORD_API_URL.startsWith('https://')) throw new ConfigError('BREACHED_PASSWORD_API_URL must be https in production');
   }
   const mailRefusals = mailProblems(vars, production);
   if (mailRefusals.length > 0) throw new ConfigError(`invalid mail configuration:\n${mailRefusals.map((problem) => `  ✖ ${problem}`).join('\n')}`);
@@ -265,5 +271,6 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     trustedProxyHops: vars.TRUSTED_PROXY_HOPS,
     trustedProxies: vars.TRUSTED_PROXIES,
     mail,
+    breachedPasswords: { check: vars.BREACHED_PASSWORD_CHECK, apiUrl: vars.BREACHED_PASSWORD_API_URL },
   };
 }

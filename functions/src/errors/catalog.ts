@@ -88,6 +88,7 @@ export const ERRORS = {
   store_contention: { status: 503, message: 'The data store is busy; nothing was changed. Retry shortly.' },
   blob_store_unavailable: { status: 503, message: 'File storage is unavailable; nothing was changed. Retry shortly.' },
   auth_busy: { status: 503, message: 'Too many sign-ins and sign-ups are in progress. Retry shortly.' },
+  breached_password_check_unavailable: { status: 503, message: 'The password could not be checked against known breaches just now; nothing was changed. Retry shortly.' },
   password_check_unavailable: { status: 503, message: 'The password could not be checked just now; nothing was created. Retry shortly.' },
   upload_busy: { status: 503, message: 'Too many images are being processed right now; nothing was kept. Retry shortly.' },
   unavailable: { status: 503, message: 'The service could not start; retry shortly.' },

@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { BlobStore } from '../blobs/port.ts';
 import type { Config, Role } from '../config/index.ts';
+import type { BreachedPasswordCheck } from '../auth/breached-passwords.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { DocumentStore } from '../store/port.ts';
 
@@ -45,4 +46,6 @@ export interface Services {
   mailer(): Promise<Mailer>;
   /** Where the links in mails point (APP_URL). */
   appUrl: string;
+  /** Looks new passwords up among breached ones: loaded on first use. */
+  breachedPasswords(): Promise<BreachedPasswordCheck>;
 }
