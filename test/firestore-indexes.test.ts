@@ -13,6 +13,7 @@ import { startApi, type TestApi } from './support/api.ts';
 import { registerVerified } from './support/outbox.ts';
 import { png } from './support/images.ts';
 import { fileForm } from './support/multipart.ts';
+import { startAppCheckIssuer, type AppCheckIssuer } from './support/app-check.ts';
 import { recordingStore } from './support/stores.ts';
 
 const indexes = JSON.parse(readFileSync(new URL('../firestore.indexes.json', import.meta.url), 'utf8')) as {
@@ -25,18 +26,20 @@ describe('TTL policies (firestore.indexes.json)', function () {
   this.timeout(60_000);
   let api: TestApi;
   let written: Map<string, boolean>;
+  let appCheck: AppCheckIssuer;
 
   before(async function () {
     const recording = recordingStore();
     written = recording.written;
-    api = await startApi({ RATE_LIMIT_API_PER_MINUTE: '1000' }, { store: recording.store });
+    appCheck = await startAppCheckIssuer();
+    api = await startApi({ RATE_LIMIT_API_PER_MINUTE: '1000', APP_CHECK_AUTH: 'monitor', ...appCheck.env }, { store: recording.store });
     const email = 'ttl@example.com';
     const password = 'correct-horse-battery-staple-1815';
     // Every flow that writes: accounts and their confirmation link and mail, sessions (body and
     // cookie), refresh, MFA and its challenge, failed logins, items, uploads, role changes, a
-    // reset link, an address change, logout; rate limits on all.
+    // reset link, an address change, logout, an App Check token consumed; rate limits on all.
     await registerVerified(api, email, password);
-    await api.request('POST', '/auth/login', { body: { email, password: 'not the password at all' } });
+    await api.request('POST', '/auth/login', { body: { email, password: 'not the password at all' }, headers: { 'x-firebase-appcheck': await appCheck.token() } });
     const login = await api.request('POST', '/auth/login', { body: { email, password } });
     const refreshed = await api.request('POST', '/auth/refresh', { body: { refreshToken: login.json.refreshToken } });
     const token = refreshed.json.accessToken as string;
@@ -58,6 +61,7 @@ describe('TTL policies (firestore.indexes.json)', function () {
 
   after(async function () {
     await api?.close();
+    await appCheck?.close();
   });
 
   it('covers every collection the code writes with expiresAt', function () {

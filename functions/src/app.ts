@@ -4,6 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { appCheck, appCheckModeOf } from './pipeline/app-check.ts';
 import { authenticate } from './pipeline/authenticate.ts';
 import { authorize } from './pipeline/authorize.ts';
 import { clientIp, forwardingChain } from './pipeline/client-ip.ts';
@@ -49,6 +50,7 @@ function pipelineFor(runtime: Runtime, router: Router | undefined): Middleware[]
     rateLimitByIp(buckets), // global, per IP: every request counts once, before anything answers or refuses it
     cors({ origins: config.cors.origins, methodsFor: (path) => methodsFor(router, path) }), // preflights; foreign origins refused
     matchRoute(router), // 404 / 405; the route's policy from here on
+    appCheck({ modeFor: (route) => appCheckModeOf(route, config.appCheck.modes), verifier: () => runtime.appCheck() }), // X-Firebase-AppCheck
     authenticate({ verify }), // JWT (jose), cached until exp
     rateLimitByUser(buckets), // the route's buckets, per user
     authorize(), // roles and MFA step-up
@@ -71,6 +73,7 @@ function toHandler(runtime: Runtime, router: Router | undefined): RequestHandler
     auth: config.auth,
     uploads: config.uploads,
     rateLimits: config.rateLimits,
+    appCheckModes: config.appCheck.modes,
     mailer: () => runtime.mailer(),
     breachedPasswords: () => runtime.breachedPasswords(),
     appUrl: config.mail.appUrl,

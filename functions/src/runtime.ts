@@ -15,6 +15,7 @@ import type { DocumentStore } from './store/port.ts';
 import { RateLimiterDocumentStore } from './store/rate-limiter-store.ts';
 import type { Mailer } from './mail/mailer.ts';
 import type { BreachedPasswordCheck } from './auth/breached-passwords.ts';
+import type { AppCheckVerifier } from './auth/app-check.ts';
 
 export interface Runtime {
   config: Config;
@@ -27,6 +28,8 @@ export interface Runtime {
   mailer(): Promise<Mailer>;
   /** The breached-password check, loaded on first use (only the auth function judges passwords). */
   breachedPasswords(): Promise<BreachedPasswordCheck>;
+  /** The App Check verifier, loaded on first use (only where a function's or route's mode is not off). */
+  appCheck(): Promise<AppCheckVerifier>;
   close(): Promise<void>;
 }
 
@@ -59,6 +62,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   const blobs = options.blobs ?? openBlobStore(config.blobs);
   let mailer: Promise<Mailer> | undefined;
   let breachedPasswords: Promise<BreachedPasswordCheck> | undefined;
+  let appCheck: Promise<AppCheckVerifier> | undefined;
   return {
     config,
     logger,
@@ -73,6 +77,12 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     breachedPasswords() {
       breachedPasswords ??= import('./auth/breached-passwords.ts').then(({ createBreachedPasswordCheck }) => createBreachedPasswordCheck(config.breachedPasswords, logger));
       return breachedPasswords;
+    },
+    appCheck() {
+      appCheck ??= import('./auth/app-check.ts').then(({ createAppCheckVerifier }) =>
+        createAppCheckVerifier(config.appCheck, { store, clockToleranceSeconds: config.auth.clockToleranceSeconds, logger }),
+      );
+      return appCheck;
     },
     async close() {
       await Promise.all([store.close(), blobs.close(), mailer?.then((opened) => opened.close())]);

@@ -11,6 +11,7 @@ import { generatedDocs } from '../../functions/src/docs/generated.ts';
 import { routes } from '../../functions/src/routes.ts';
 import { startApi, ALLOWED_ORIGIN, type TestApi } from '../support/api.ts';
 import { operations, requestFor, validInput, type Json } from './support.ts';
+import { startAppCheckIssuer } from '../support/app-check.ts';
 
 type Verdict = 'public' | 'allowed' | 'MFA step-up' | 'refused';
 
@@ -26,7 +27,13 @@ interface Policy {
   body: 'none' | 'json' | 'multipart';
   /** The matrix's rate-limit column, at the default limits. */
   limits: string;
+  /** The matrix's App Check column, when not the function's mode (see APP_CHECK_OFF, TAKES_EACH_ONCE). */
+  appCheck?: string;
 }
+
+const FUNCTION_MODE = "function's mode";
+const TAKES_EACH_ONCE = `${FUNCTION_MODE}, each token once`;
+const APP_CHECK_OFF = 'off (route)';
 
 const P: Verdict = 'public';
 const A: Verdict = 'allowed';
@@ -50,17 +57,17 @@ const EXPECTED: Record<string, Policy> = {
   'GET /uploads/:id': { viewer: A, user: A, admin: A, unverified: 'yes', cookie: false, body: 'none', limits: API_USER },
   'GET /uploads/:id/content': { viewer: A, user: A, admin: A, unverified: 'yes', cookie: false, body: 'none', limits: API_USER },
   'DELETE /uploads/:id': { viewer: R, user: A, admin: M, unverified: 'no', cookie: false, body: 'none', limits: API_USER },
-  'GET /auth/openapi.json': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'none', limits: API_IP },
-  'GET /auth/.well-known/jwks.json': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'none', limits: GLOBAL },
-  'POST /auth/register': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: `${GLOBAL}; create 5/min per ip and route` },
+  'GET /auth/openapi.json': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'none', limits: API_IP, appCheck: APP_CHECK_OFF },
+  'GET /auth/.well-known/jwks.json': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'none', limits: GLOBAL, appCheck: APP_CHECK_OFF },
+  'POST /auth/register': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: `${GLOBAL}; create 5/min per ip and route`, appCheck: TAKES_EACH_ONCE },
   'POST /auth/verify-email': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: API_IP },
   'POST /auth/verify-email/resend': { viewer: A, user: A, admin: A, unverified: 'yes', cookie: false, body: 'none', limits: API_USER },
-  'POST /auth/password/forgot': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: API_IP },
+  'POST /auth/password/forgot': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: API_IP, appCheck: TAKES_EACH_ONCE },
   'POST /auth/password/reset': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: API_IP },
   'POST /auth/password/change': { viewer: A, user: A, admin: A, unverified: 'no', cookie: false, body: 'json', limits: API_USER },
   'POST /auth/email/change': { viewer: A, user: A, admin: A, unverified: 'yes', cookie: false, body: 'json', limits: API_USER },
   'POST /auth/email/confirm': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: API_IP },
-  'POST /auth/login': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: API_IP },
+  'POST /auth/login': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: API_IP, appCheck: TAKES_EACH_ONCE },
   'POST /auth/refresh': { viewer: P, user: P, admin: P, unverified: '—', cookie: true, body: 'json', limits: API_IP },
   'POST /auth/logout': { viewer: P, user: P, admin: P, unverified: '—', cookie: true, body: 'json', limits: API_IP },
   'GET /auth/session': { viewer: P, user: P, admin: P, unverified: '—', cookie: true, body: 'none', limits: API_IP },
@@ -119,7 +126,7 @@ describe('security matrix', function () {
       .map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()));
     assert.deepEqual(
       rows,
-      Object.entries(EXPECTED).map(([route, policy]) => [`\`${route}\``, policy.viewer, policy.user, policy.admin, policy.unverified, policy.limits]),
+      Object.entries(EXPECTED).map(([route, policy]) => [`\`${route}\``, policy.viewer, policy.user, policy.admin, policy.unverified, policy.appCheck ?? FUNCTION_MODE, policy.limits]),
     );
     assert.deepEqual(ROLES, ['viewer', 'user', 'admin'], 'the matrix has a column per role, in this order');
   });
@@ -129,6 +136,30 @@ describe('security matrix', function () {
       const content = (op.requestBody as Json | undefined)?.content ?? {};
       const body = content['multipart/form-data'] ? 'multipart' : content['application/json'] ? 'json' : 'none';
       assert.equal(body, expectedFor(method, path).body, key(method, path));
+    }
+  });
+
+  it('holds for App Check over HTTP, every function enforcing it: a route of its own mode is left alone, one that takes each token once refuses it used again', async function () {
+    const issuer = await startAppCheckIssuer();
+    const enforced = await startApi({ APP_CHECK_AUTH: 'enforce', APP_CHECK_ITEMS: 'enforce', APP_CHECK_UPLOADS: 'enforce', ...issuer.env });
+    try {
+      const token = await enforced.token({ sub: 'm-admin', roles: ['admin'], mfa: true, authTime: Math.floor(Date.now() / 1000) });
+      for (const { method, path, op } of operations()) {
+        const column = expectedFor(method, path).appCheck ?? FUNCTION_MODE;
+        const what = `${key(method, path)} (${column})`;
+        const bare = await requestFor(enforced, method, path, op, { ...validInput(op), token });
+        if (column === APP_CHECK_OFF) assert.ok(!String(bare.json?.error?.code).startsWith('app_check'), `${what}: ${bare.text}`);
+        else assert.equal(bare.json?.error?.code, 'app_check_missing', what);
+        const appCheck = { 'x-firebase-appcheck': await issuer.token() };
+        const first = await requestFor(enforced, method, path, op, { ...validInput(op), token, headers: appCheck });
+        assert.ok(!String(first.json?.error?.code).startsWith('app_check'), `${what}: ${first.text}`);
+        const again = await requestFor(enforced, method, path, op, { ...validInput(op), token, headers: appCheck });
+        if (column === TAKES_EACH_ONCE) assert.equal(again.json?.error?.code, 'app_check_replayed', what);
+        else assert.ok(!String(again.json?.error?.code).startsWith('app_check'), `${what}: ${again.text}`);
+      }
+    } finally {
+      await enforced.close();
+      await issuer.close();
     }
   });
 

@@ -111,7 +111,7 @@ describe('CORS', function () {
       });
       assert.equal(response.status, 204);
       assert.equal(response.headers['access-control-allow-methods'], 'GET, POST');
-      assert.equal(response.headers['access-control-allow-headers'], 'Authorization, Content-Type, X-Request-Id, X-CSRF-Token');
+      assert.equal(response.headers['access-control-allow-headers'], 'Authorization, Content-Type, X-Request-Id, X-CSRF-Token, X-Firebase-AppCheck');
       assert.equal(response.headers['access-control-expose-headers'], undefined);
       assert.equal(response.headers.allow, 'GET, POST, OPTIONS');
     });

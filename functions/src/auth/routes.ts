@@ -55,6 +55,8 @@ export const routes: readonly Route[] = [
     method: 'GET',
     path: '/auth/.well-known/jwks.json',
     summary: 'Public keys that verify access tokens (current and previous)',
+    // Fetched by servers that verify the tokens, which hold no App Check token.
+    appCheck: { mode: 'off' },
     access: { public: true },
     rateLimit: [],
     success: { status: 200, description: 'The public keys, as a JWK set', body: jwksResponse },
@@ -67,6 +69,7 @@ export const routes: readonly Route[] = [
     path: '/auth/register',
     summary:
       'Create an account (role user) with an email and a strong password. The answer is the same whether or not the address has an account: a new account gets a confirmation link by mail, the owner of an existing one a notice',
+    appCheck: { consume: true },
     access: { public: true },
     rateLimit: ['create'],
     body: registerBody,
@@ -105,6 +108,7 @@ export const routes: readonly Route[] = [
     path: '/auth/password/forgot',
     summary:
       'Ask for a password reset link (single use, 30 minutes). The same answer, in the same time, whether or not the address has an account; 5 mails an hour to an address, 20 asks an hour from an IP',
+    appCheck: { consume: true },
     access: { public: true },
     rateLimit: ['api'],
     body: forgotPasswordBody,
@@ -171,6 +175,7 @@ export const routes: readonly Route[] = [
     method: 'POST',
     path: '/auth/login',
     summary: 'Sign in with email and password: an access token and a refresh token',
+    appCheck: { consume: true },
     access: { public: true },
     rateLimit: ['api'],
     body: loginBody,

@@ -38,6 +38,10 @@ const origin = z.string().refine((value) => {
 }, 'must be an origin like https://app.example.com (scheme, host and port only; never *)');
 
 const perMinute = z.coerce.number().int().min(1).max(1_000_000_000);
+/** `monitor` verifies and logs, never refuses; `enforce` refuses a request without a valid token. */
+export type AppCheckMode = 'off' | 'monitor' | 'enforce';
+const appCheckMode = z.enum(['off', 'monitor', 'enforce']).default('off');
+export const DEFAULT_APP_CHECK_MODES = { auth: 'off', items: 'off', uploads: 'off' } as const satisfies Record<string, AppCheckMode>;
 
 /**
  * Where the code runs, which picks the defaults: `npm start` and the tests (`local`), the
@@ -136,6 +140,25 @@ function schemaFor(env: NodeJS.ProcessEnv) {
     // Off by default: with it on, registrations and password changes ask api.pwnedpasswords.com (auth/breached-passwords.ts).
     BREACHED_PASSWORD_CHECK: z.enum(['off', 'fail-open', 'fail-closed']).default('off'),
     BREACHED_PASSWORD_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://api.pwnedpasswords.com'),
+    // App Check on HTTP functions (pipeline/app-check.ts): each function's default; a route may say otherwise.
+    APP_CHECK_AUTH: appCheckMode,
+    APP_CHECK_ITEMS: appCheckMode,
+    APP_CHECK_UPLOADS: appCheckMode,
+    APP_CHECK_PROJECT_NUMBER: z
+      .string()
+      .regex(/^\d{1,20}$/, 'must be the project number (digits), not its id')
+      .optional(),
+    APP_CHECK_APP_IDS: z
+      .string()
+      .default('')
+      .transform((list) =>
+        list
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^\d+:\d+:[a-z]+:[0-9a-f]+$/, 'must be Firebase app ids such as 1:1234567890:web:0123abcd'))),
+    APP_CHECK_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://firebaseappcheck.googleapis.com/v1/jwks'),
     ...MAIL_VARIABLES,
   });
 }
@@ -183,6 +206,15 @@ export interface Config {
   mail: MailConfig;
   /** Whether and where new passwords are looked up among breached ones (auth/breached-passwords.ts). */
   breachedPasswords: { check: 'off' | 'fail-open' | 'fail-closed'; apiUrl: string };
+  /** App Check (auth/app-check.ts): each function's mode, and what a token must say. */
+  appCheck: {
+    modes: Record<'auth' | 'items' | 'uploads', AppCheckMode>;
+    /** The Firebase project's number: the tokens' issuer and audience name it. */
+    projectNumber: string | undefined;
+    /** Apps whose tokens are taken (the token's `sub`); none listed: any app of the project. */
+    appIds: string[];
+    jwksUrl: string;
+  };
 }
 
 /**
@@ -217,9 +249,14 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     const insecure = vars.CORS_ORIGINS.filter((o) => !o.startsWith('https://'));
     if (insecure.length > 0) throw new ConfigError(`CORS_ORIGINS must be https in production: ${insecure.join(', ')}`);
     if (!vars.BREACHED_PASSWORD_API_URL.startsWith('https://')) throw new ConfigError('BREACHED_PASSWORD_API_URL must be https in production');
+    if (!vars.APP_CHECK_JWKS_URL.startsWith('https://')) throw new ConfigError('APP_CHECK_JWKS_URL must be https in production');
   }
   const mailRefusals = mailProblems(vars, production);
   if (mailRefusals.length > 0) throw new ConfigError(`invalid mail configuration:\n${mailRefusals.map((problem) => `  ✖ ${problem}`).join('\n')}`);
+  const appCheckModes = { auth: vars.APP_CHECK_AUTH, items: vars.APP_CHECK_ITEMS, uploads: vars.APP_CHECK_UPLOADS };
+  if (Object.values(appCheckModes).some((mode) => mode !== 'off') && !vars.APP_CHECK_PROJECT_NUMBER) {
+    throw new ConfigError('App Check is on (APP_CHECK_AUTH, _ITEMS or _UPLOADS) but APP_CHECK_PROJECT_NUMBER is not set');
+  }
   const projectId = vars.GCLOUD_PROJECT ?? env.GOOGLE_CLOUD_PROJECT;
   const bucket = vars.STORAGE_BUCKET ?? defaultBucket(env, projectId);
   if (vars.BLOB_DRIVER === 'cloud-storage' && !bucket) {
@@ -272,5 +309,6 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     trustedProxies: vars.TRUSTED_PROXIES,
     mail,
     breachedPasswords: { check: vars.BREACHED_PASSWORD_CHECK, apiUrl: vars.BREACHED_PASSWORD_API_URL },
+    appCheck: { modes: appCheckModes, projectNumber: vars.APP_CHECK_PROJECT_NUMBER, appIds: vars.APP_CHECK_APP_IDS, jwksUrl: vars.APP_CHECK_JWKS_URL },
   };
 }

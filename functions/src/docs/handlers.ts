@@ -1,4 +1,4 @@
-/** GET /openapi.json: the document for this deployment's configuration (its rate limits, cookie name). */
+/** GET /openapi.json: the document for this deployment's configuration (its rate limits, cookie name, App Check modes). */
 import type { Principal, Services } from '../pipeline/inputs.ts';
 import type { HandlerInput, Reply, Route } from '../pipeline/route.ts';
 import { API_VERSION, openApiDocument, type OpenApiDocument } from './openapi.ts';
@@ -12,7 +12,12 @@ export function openApi(documented: () => Promise<readonly Route[]>): (input: Ha
   return async ({ services }) => {
     let document = built.get(services);
     if (!document) {
-      document = openApiDocument(await documented(), { version: API_VERSION, rateLimits: services.rateLimits, sessionCookieName: services.auth.sessionCookieName });
+      document = openApiDocument(await documented(), {
+        version: API_VERSION,
+        rateLimits: services.rateLimits,
+        sessionCookieName: services.auth.sessionCookieName,
+        appCheckModes: services.appCheckModes,
+      });
       built.set(services, document);
     }
     return { status: 200, body: document };

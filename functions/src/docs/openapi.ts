@@ -6,10 +6,11 @@
  * `x-` extensions. Never written by hand: `npm run docs` writes docs/openapi.json from this.
  */
 import { z } from 'zod';
-import type { Config } from '../config/index.ts';
+import type { AppCheckMode, Config } from '../config/index.ts';
 import { ROLES } from '../config/index.ts';
 import { ERROR_CODES } from '../errors/catalog.ts';
 import { BUCKET_DEFINITIONS, WINDOW_SECONDS } from '../pipeline/rate-limit.ts';
+import { appCheckModeOf } from '../pipeline/app-check.ts';
 import { isPublic, type BucketName, type Route } from '../pipeline/route.ts';
 
 /** The API's version in the OpenAPI document: raise it when the contract changes. */
@@ -23,6 +24,7 @@ export interface OpenApiOptions {
   version: string;
   rateLimits: Config['rateLimits'];
   sessionCookieName: string;
+  appCheckModes: Config['appCheck']['modes'];
 }
 
 /** The one error shape every failure has (see pipeline/error-mapper.ts), its codes from the catalog. */
@@ -119,9 +121,9 @@ function requestBody(route: Route): JsonSchema | undefined {
 }
 
 /** The statuses a route may answer besides success: the pipeline's, by its policy, and its handler's. */
-export function failureStatuses(route: Route): number[] {
+export function failureStatuses(route: Route, appCheck: AppCheckMode = 'off'): number[] {
   const statuses = new Set<number>([400, 403, 429, 500, 503]); // validation, origin, global bucket, internal, store
-  if (!isPublic(route.access)) statuses.add(401);
+  if (!isPublic(route.access) || appCheck === 'enforce') statuses.add(401);
   if (route.params) statuses.add(404);
   if (route.body || route.multipart) {
     statuses.add(413);
@@ -157,15 +159,18 @@ function operation(route: Route, options: OpenApiOptions): Operation {
     ...(success.body ? { content: { 'application/json': { schema: outputSchema(success.body) } } } : {}),
     ...(success.media ? { content: Object.fromEntries(success.media.map((type) => [type, { schema: { type: 'string', contentMediaType: type } }])) } : {}),
   };
-  for (const status of failureStatuses(route)) {
+  const appCheck = appCheckModeOf(route, options.appCheckModes);
+  for (const status of failureStatuses(route, appCheck)) {
     responses[String(status)] = { description: ERROR_DESCRIPTIONS[status], content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
   }
   const access = route.access;
-  const security = isPublic(access)
+  const credentials = isPublic(access)
     ? route.cookieSession
       ? [{}, { sessionCookie: [], csrfToken: [] }]
       : []
     : [{ bearerAuth: [] }];
+  // Enforced, an App Check token goes with whatever else the route asks (monitored, it is asked of nobody).
+  const security = appCheck !== 'enforce' ? credentials : credentials.length === 0 ? [{ appCheck: [] }] : credentials.map((requirement) => ({ ...requirement, appCheck: [] }));
   const body = requestBody(route);
   const params = parameters(route);
   return {
@@ -178,6 +183,7 @@ function operation(route: Route, options: OpenApiOptions): Operation {
     security,
     'x-access': isPublic(access) ? { public: true } : { roles: access.roles, mfaRoles: access.mfa ?? [] },
     'x-rate-limit': rateLimitsOf(route, options.rateLimits),
+    'x-app-check': { mode: appCheck, consume: route.appCheck?.consume === true },
   };
 }
 
@@ -216,7 +222,7 @@ export function openApiDocument(routes: readonly Route[], options: OpenApiOption
         'A secure-by-default HTTP API: auth, items and uploads behind one security pipeline. ' +
         'Every error has the shape of the Error schema. Roles: ' + ROLES.join(', ') + '. ' +
         'x-access names the roles an operation allows and which of them need an MFA sign-in; ' +
-        'x-rate-limit lists the buckets it draws from.',
+        'x-rate-limit lists the buckets it draws from; x-app-check says whether App Check is off, monitored or enforced, and whether each token is taken once.',
     },
     servers: [{ url: '/' }],
     tags: [
@@ -231,6 +237,12 @@ export function openApiDocument(routes: readonly Route[], options: OpenApiOption
         bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The access token from login, refresh or MFA verify' },
         sessionCookie: { type: 'apiKey', in: 'cookie', name: options.sessionCookieName, description: 'Browser sessions: the HttpOnly refresh cookie' },
         csrfToken: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'With the session cookie: the csrfToken from login or GET /auth/session' },
+        appCheck: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Firebase-AppCheck',
+          description: "A Firebase App Check token of one of the project's apps; where x-app-check says consume, a limited-use one, taken once",
+        },
       },
     },
   };

@@ -16,6 +16,8 @@ export const openApiRoute: Route = defineRoute({
   // Also at /openapi.json (a Hosting rewrite, and the local server).
   path: '/auth/openapi.json',
   summary: 'This document: the API contract, OpenAPI 3.1',
+  // Read by people and client generators, which hold no App Check token.
+  appCheck: { mode: 'off' },
   access: { public: true },
   rateLimit: ['api'],
   success: { status: 200, description: 'The OpenAPI document', body: openApiDocumentResponse },

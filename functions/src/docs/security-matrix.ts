@@ -1,6 +1,7 @@
 /**
  * docs/security-matrix.md: for every route, what each role gets (allowed, MFA step-up, refused),
- * whether an account with an unverified address may call it, and the rate limits it draws from.
+ * whether an account with an unverified address may call it, its App Check, and the rate limits
+ * it draws from.
  * Generated from the route policy, like the OpenAPI document.
  */
 import { ROLES, type Config, type Role } from '../config/index.ts';
@@ -24,6 +25,12 @@ export function unverifiedVerdict(route: Route): 'yes' | 'no' | '—' {
   return access.allowUnverified ? 'yes' : 'no';
 }
 
+/** The route's App Check: its function's mode unless it declares its own, and whether it takes each token once. */
+export function appCheckVerdict(route: Route): string {
+  const mode = route.appCheck?.mode ? `${route.appCheck.mode} (route)` : "function's mode";
+  return route.appCheck?.consume ? `${mode}, each token once` : mode;
+}
+
 export function securityMatrix(routes: readonly Route[], limits: Config['rateLimits']): string {
   const lines = [
     '# Security matrix',
@@ -33,15 +40,17 @@ export function securityMatrix(routes: readonly Route[], limits: Config['rateLim
     '**refused** (403 `forbidden`), or **public** (no token). **Unverified email**: whether an account',
     'that has not yet confirmed its address may call it (**no**: 403 `email_not_verified`). Rate limits',
     'at the defaults, per minute; every request also counts against the global per-IP bucket.',
+    '**App Check**: the mode of the route\'s function (APP_CHECK_AUTH, _ITEMS, _UPLOADS; off by',
+    'default) unless the route declares its own; **each token once**: a token is refused when used again.',
     '',
-    `| route | ${ROLES.join(' | ')} | unverified email | rate limits |`,
-    `|---|${ROLES.map(() => '---|').join('')}---|---|`,
+    `| route | ${ROLES.join(' | ')} | unverified email | App Check | rate limits |`,
+    `|---|${ROLES.map(() => '---|').join('')}---|---|---|`,
   ];
   for (const route of routes) {
     const limitsText = rateLimitsOf(route, limits)
       .map((bucket) => `${bucket.bucket} ${bucket.limit}/min per ${bucket.per}`)
       .join('; ');
-    lines.push(`| \`${route.method} ${route.path}\` | ${ROLES.map((role) => verdictFor(route, role)).join(' | ')} | ${unverifiedVerdict(route)} | ${limitsText} |`);
+    lines.push(`| \`${route.method} ${route.path}\` | ${ROLES.map((role) => verdictFor(route, role)).join(' | ')} | ${unverifiedVerdict(route)} | ${appCheckVerdict(route)} | ${limitsText} |`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -35,7 +35,7 @@ export function cors(options: CorsOptions): Middleware {
   for (const name of Object.keys(options)) if (!KNOWN_OPTIONS.has(name)) throw new TypeError(`cors: unknown option ${name}`);
   const origins = new Set(options.origins);
   const allowOrigin = exactOrigin(origins);
-  const allowedHeaders = (options.allowedHeaders ?? ['Authorization', 'Content-Type', 'X-Request-Id', 'X-CSRF-Token']).join(', ');
+  const allowedHeaders = (options.allowedHeaders ?? ['Authorization', 'Content-Type', 'X-Request-Id', 'X-CSRF-Token', 'X-Firebase-AppCheck']).join(', ');
   const maxAge = options.maxAgeSeconds ?? 600;
   // cors's preflight headers by the path's methods (a handful of sets), then by allowed origin,
   // recorded on first use.

@@ -42,6 +42,8 @@ export interface Services {
   uploads: Config['uploads'];
   /** Rate-limit sizes, for the documentation. */
   rateLimits: Config['rateLimits'];
+  /** Each function's App Check mode, for the documentation. */
+  appCheckModes: Config['appCheck']['modes'];
   /** Sends mail: loaded on first use. */
   mailer(): Promise<Mailer>;
   /** Where the links in mails point (APP_URL). */

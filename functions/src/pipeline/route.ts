@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'winston';
 import type { z } from 'zod';
-import type { Role } from '../config/index.ts';
+import type { AppCheckMode, Role } from '../config/index.ts';
 import type { CookieSession, Principal, Request, Services } from './inputs.ts';
 
 export type FunctionName = 'auth' | 'items' | 'uploads';
@@ -96,6 +96,11 @@ export interface RouteSpec<P extends Schema | undefined, Q extends Schema | unde
   cookieSession?: boolean;
   /** Takes a multipart/form-data body, which the handler streams; validation checks only its type. */
   multipart?: boolean;
+  /**
+   * App Check (pipeline/app-check.ts): `mode` instead of the function's configured one, and
+   * `consume` to take each token once (for limited-use tokens, on routes worth replaying).
+   */
+  appCheck?: { mode?: AppCheckMode; consume?: true };
   params?: P;
   query?: Q;
   body?: B;
