@@ -14,6 +14,7 @@ import { registerVerified } from './support/outbox.ts';
 import { png } from './support/images.ts';
 import { fileForm } from './support/multipart.ts';
 import { startAppCheckIssuer, type AppCheckIssuer } from './support/app-check.ts';
+import { signedHeaders } from '../functions/src/auth/request-signing.ts';
 import { recordingStore } from './support/stores.ts';
 
 const indexes = JSON.parse(readFileSync(new URL('../firestore.indexes.json', import.meta.url), 'utf8')) as {
@@ -37,7 +38,7 @@ describe('TTL policies (firestore.indexes.json)', function () {
     const password = 'correct-horse-battery-staple-1815';
     // Every flow that writes: accounts and their confirmation link and mail, sessions (body and
     // cookie), refresh, MFA and its challenge, failed logins, items, uploads, role changes, a
-    // reset link, an address change, logout, an App Check token consumed; rate limits on all.
+    // reset link, an address change, logout, an App Check token consumed, a signed request; rate limits on all.
     await registerVerified(api, email, password);
     await api.request('POST', '/auth/login', { body: { email, password: 'not the password at all' }, headers: { 'x-firebase-appcheck': await appCheck.token() } });
     const login = await api.request('POST', '/auth/login', { body: { email, password } });
@@ -52,11 +53,14 @@ describe('TTL policies (firestore.indexes.json)', function () {
     await api.request('PATCH', `/items/${item.json.id}`, { token, body: { name: 'Floor lamp' } });
     const form = fileForm('a.png', 'image/png', png());
     await api.request('POST', '/uploads', { token, raw: form.body, headers: { 'content-type': form.contentType } });
-    const admin = await api.token({ sub: 'root', roles: ['admin'], mfa: true });
+    const admin = await api.token({ sub: 'root', roles: ['admin'], mfa: true, authTime: Math.floor(Date.now() / 1000) });
     await api.request('PUT', `/auth/users/${login.json.user.id}/roles`, { token: admin, body: { roles: ['user', 'viewer'] } });
     await api.request('POST', '/auth/password/forgot', { body: { email } });
     await api.request('POST', '/auth/email/change', { token, body: { newEmail: 'ttl.new@example.com', currentPassword: password } });
     await api.request('POST', '/auth/logout', { body: { refreshToken: refreshed.json.refreshToken } });
+    const service = await api.request('POST', '/auth/service-credentials', { token: admin, body: { name: 'ttl job', roles: ['viewer'] } });
+    const signed = signedHeaders({ keyId: service.json.credential.keyId, secret: service.json.secret, method: 'GET', url: new URL('/items', api.url) });
+    assert.equal((await api.request('GET', '/items', { headers: signed })).status, 200);
   });
 
   after(async function () {

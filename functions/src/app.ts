@@ -24,6 +24,7 @@ import { requestContext } from './pipeline/request-context.ts';
 import type { FunctionName, Route } from './pipeline/route.ts';
 import { Router, methodsFor } from './pipeline/router.ts';
 import { securityHeaders } from './pipeline/security-headers.ts';
+import { signedRequest } from './pipeline/signed-request.ts';
 import { staticFiles } from './pipeline/static-files.ts';
 import { validate } from './pipeline/validate.ts';
 import type { Runtime } from './runtime.ts';
@@ -50,7 +51,11 @@ function pipelineFor(runtime: Runtime, router: Router | undefined): Middleware[]
     rateLimitByIp(buckets), // global, per IP: every request counts once, before anything answers or refuses it
     cors({ origins: config.cors.origins, methodsFor: (path) => methodsFor(router, path) }), // preflights; foreign origins refused
     matchRoute(router), // 404 / 405; the route's policy from here on
-    appCheck({ modeFor: (route) => appCheckModeOf(route, config.appCheck.modes), verifier: () => runtime.appCheck() }), // X-Firebase-AppCheck
+    signedRequest({
+      verify: async (...request) => (await import('./auth/service-credentials.ts')).verifySignedRequest(runtime.store, config.auth, ...request),
+      bodyLimitBytes: config.bodyLimitBytes,
+    }), // service credentials: HMAC-signed requests
+    appCheck({ modeFor: (route) => appCheckModeOf(route, config.appCheck.modes), verifier: () => runtime.appCheck() }), // X-Firebase-AppCheck, of apps
     authenticate({ verify }), // JWT (jose), cached until exp
     rateLimitByUser(buckets), // the route's buckets, per user
     authorize(), // roles and MFA step-up

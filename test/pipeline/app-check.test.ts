@@ -164,9 +164,12 @@ describe('App Check (pipeline/app-check.ts, auth/app-check.ts)', function () {
     await start({ APP_CHECK_ITEMS: 'enforce' });
     const document = (await api!.request('GET', '/openapi.json')).json;
     assert.equal(document.components.securitySchemes.appCheck.name, 'X-Firebase-AppCheck');
-    assert.deepEqual(document.paths['/items'].get.security, [{ bearerAuth: [], appCheck: [] }]);
+    assert.deepEqual(document.paths['/items'].get.security, [
+      { bearerAuth: [], appCheck: [] },
+      { serviceKeyId: [], serviceTimestamp: [], serviceSignature: [] },
+    ]);
     assert.deepEqual(document.paths['/items'].get['x-app-check'], { mode: 'enforce', consume: false });
-    assert.deepEqual(document.paths['/uploads'].get.security, [{ bearerAuth: [] }]);
+    assert.deepEqual(document.paths['/uploads'].get.security, [{ bearerAuth: [] }, { serviceKeyId: [], serviceTimestamp: [], serviceSignature: [] }]);
     assert.deepEqual(document.paths['/auth/login'].post['x-app-check'], { mode: 'off', consume: true });
   });
 

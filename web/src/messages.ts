@@ -65,6 +65,10 @@ const MESSAGES: Record<ErrorCode | 'network', string> = {
   upload_busy: 'Many images are being processed right now. Try again in a moment.',
   upload_aborted: 'The upload was interrupted. Try again.',
   auth_busy: 'Many people are signing in right now. Try again in a moment.',
+  // Signed requests are for servers; a page never sends one.
+  signature_invalid: 'The request was refused. Sign out and in again.',
+  signature_expired: 'The request was refused. Sign out and in again.',
+  signature_replayed: 'The request was refused. Sign out and in again.',
   app_check_missing: 'This app could not prove it is the genuine app. Reload the page, or update the app.',
   app_check_invalid: 'This app could not prove it is the genuine app. Reload the page, or update the app.',
   app_check_replayed: 'This app could not prove it is the genuine app. Try again.',

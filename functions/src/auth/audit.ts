@@ -28,6 +28,9 @@ export const AUDIT_KINDS = [
   'account_disabled',
   'account_enabled',
   'account_signed_out',
+  'service_credential_created',
+  'service_credential_rotated',
+  'service_credential_revoked',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 

@@ -12,6 +12,7 @@ import { judged, loginGuardFor, mfaGuardFor } from './brute-force.ts';
 import { deviceOf, issueDeviceToken } from './device-tokens.ts';
 import { adminView, createAccount, findAccountByEmail, getAccount, listAccounts, publicAccount, USERS, type Account, type UserDocument } from './accounts.ts';
 import { disableAccount, enableAccount } from './account-status.ts';
+import { createCredential, listCredentials, revokeCredential, rotateCredential } from './service-credentials.ts';
 import { judgePassword } from './password-policy.ts';
 import { decoyHash, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import { answerChallenge, challengeOwner, createChallenge } from './challenges.ts';
@@ -31,6 +32,7 @@ import type {
   ChangeEmail,
   ChangePassword,
   ConfirmEmailChange,
+  CreateCredential,
   Credentials,
   AuditLogQuery,
   DeleteAccount,
@@ -40,6 +42,7 @@ import type {
   MfaVerify,
   RefreshRequest,
   ResetPasswordRequest,
+  RotateCredential,
   SetRoles,
   UsersQuery,
   VerifyEmail,
@@ -588,6 +591,45 @@ export async function signOutUser(input: HandlerInput<{ uid: string }, unknown, 
   log.warn('account signed out by an admin', { event: 'audit.account_signed_out', actor: principal.subject, subject: params.uid, sessionsEnded: ended });
   await audit(input, 'account_signed_out', principal.subject, params.uid, { ended });
   return { status: 200, body: { ended } };
+}
+
+/** A new service credential: its secret is in this answer and nowhere else. */
+export async function createServiceCredential(input: HandlerInput<unknown, unknown, CreateCredential>): Promise<Reply> {
+  const { body, principal, services, log } = input;
+  await requireActiveAdmin(services, principal, { recent: true });
+  const created = await createCredential(services.store, services.auth, { name: body.name, roles: body.roles, createdBy: principal.subject });
+  log.warn('service credential created', { event: 'audit.service_credential_created', actor: principal.subject, keyId: created.credential.keyId, roles: body.roles });
+  await audit(input, 'service_credential_created', principal.subject, null, { keyId: created.credential.keyId, roles: body.roles });
+  return { status: 201, body: created };
+}
+
+export async function serviceCredentialsList({ principal, services }: Input<unknown>): Promise<Reply> {
+  await requireActiveAdmin(services, principal, { recent: false });
+  return { status: 200, body: { credentials: await listCredentials(services.store) } };
+}
+
+function credentialNotFound(): ApiError {
+  return new ApiError('not_found', { params: { what: 'service credential' } });
+}
+
+/** A new secret for the credential; the previous one keeps signing for the overlap asked. */
+export async function rotateServiceCredential(input: HandlerInput<{ keyId: string }, unknown, RotateCredential>): Promise<Reply> {
+  const { params, body, principal, services, log } = input;
+  await requireActiveAdmin(services, principal, { recent: true });
+  const rotated = await rotateCredential(services.store, services.auth, params.keyId, body.overlapSeconds);
+  if (!rotated) throw credentialNotFound();
+  log.warn('service credential rotated', { event: 'audit.service_credential_rotated', actor: principal.subject, keyId: params.keyId, overlapSeconds: body.overlapSeconds });
+  await audit(input, 'service_credential_rotated', principal.subject, null, { keyId: params.keyId, overlapSeconds: body.overlapSeconds });
+  return { status: 200, body: rotated };
+}
+
+export async function revokeServiceCredential(input: HandlerInput<{ keyId: string }, unknown, unknown>): Promise<Reply> {
+  const { params, principal, services, log } = input;
+  await requireActiveAdmin(services, principal, { recent: true });
+  if (!(await revokeCredential(services.store, params.keyId))) throw credentialNotFound();
+  log.warn('service credential revoked', { event: 'audit.service_credential_revoked', actor: principal.subject, keyId: params.keyId });
+  await audit(input, 'service_credential_revoked', principal.subject, null, { keyId: params.keyId });
+  return { status: 204 };
 }
 
 function invalidMfaCode(): ApiError {

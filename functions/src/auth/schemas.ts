@@ -105,6 +105,37 @@ export const usersQuery = z.strictObject({
   cursor: z.string().min(1).max(512).optional(),
 });
 
+const keyId = z
+  .string()
+  .regex(DOCUMENT_ID_PATTERN, 'must be a key id (20 letters and digits)')
+  .meta({ examples: ['Kq8mZp2LrT8vWc4YbJx3'] });
+
+export const credentialParams = z.strictObject({ keyId });
+
+export const createCredentialBody = z.strictObject({
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .meta({ description: 'What calls with it, for people', examples: ['nightly export job'] }),
+  roles: z
+    .array(z.enum(ROLES))
+    .min(1, 'give at least one role')
+    .max(ROLES.length)
+    .transform((roles) => ROLES.filter((role) => roles.includes(role))),
+});
+
+export const rotateCredentialBody = z.strictObject({
+  overlapSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .default(24 * 3600)
+    .meta({ description: 'How long the previous secret keeps signing (default a day, at most a week)' }),
+});
+
 export const setRolesBody = z.strictObject({
   roles: z
     .array(z.enum(ROLES))
@@ -127,6 +158,8 @@ export type ConfirmEmailChange = z.output<typeof confirmEmailChangeBody>;
 export type DeleteAccount = z.output<typeof deleteAccountBody>;
 export type AuditLogQuery = z.output<typeof auditLogQuery>;
 export type UsersQuery = z.output<typeof usersQuery>;
+export type CreateCredential = z.output<typeof createCredentialBody>;
+export type RotateCredential = z.output<typeof rotateCredentialBody>;
 export type ResetPasswordRequest = z.output<typeof resetPasswordBody>;
 
 /** What the auth routes answer. */
@@ -223,6 +256,24 @@ export const usersResponse = z.object({ users: z.array(adminAccountResponse), ne
 export const userDetailResponse = z.object({ user: adminAccountResponse, sessions: z.array(sessionSummary) }).meta({ id: 'AccountWithSessions' });
 
 export const adminUserResponse = z.object({ user: adminAccountResponse }).meta({ id: 'AdminAccountResponse' });
+
+const credentialView = z
+  .object({
+    keyId: z.string(),
+    name: z.string(),
+    roles: z.array(z.enum(ROLES)),
+    createdAt: z.iso.datetime(),
+    createdBy: z.string(),
+    revokedAt: z.iso.datetime().nullable(),
+    previousSecretRetiresAt: z.iso.datetime().nullable().meta({ description: 'During a rotation: when the previous secret stops signing' }),
+  })
+  .meta({ id: 'ServiceCredential' });
+
+export const credentialWithSecretResponse = z
+  .object({ credential: credentialView, secret: z.string().meta({ description: 'Shown this once: only its sealed form is kept' }) })
+  .meta({ id: 'ServiceCredentialSecret' });
+
+export const credentialsResponse = z.object({ credentials: z.array(credentialView) }).meta({ id: 'ServiceCredentials' });
 
 export const accountDisabledResponse = z
   .object({ user: adminAccountResponse, sessionsEnded: z.number().int().meta({ description: 'How many of its sessions this ended' }) })

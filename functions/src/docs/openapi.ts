@@ -168,9 +168,17 @@ function operation(route: Route, options: OpenApiOptions): Operation {
     ? route.cookieSession
       ? [{}, { sessionCookie: [], csrfToken: [] }]
       : []
-    : [{ bearerAuth: [] }];
+    : route.multipart
+      ? [{ bearerAuth: [] }]
+      : [{ bearerAuth: [] }, { serviceKeyId: [], serviceTimestamp: [], serviceSignature: [] }];
   // Enforced, an App Check token goes with whatever else the route asks (monitored, it is asked of nobody).
-  const security = appCheck !== 'enforce' ? credentials : credentials.length === 0 ? [{ appCheck: [] }] : credentials.map((requirement) => ({ ...requirement, appCheck: [] }));
+  // (A signed server-to-server request is not asked for one: App Check attests apps, not servers.)
+  const security =
+    appCheck !== 'enforce'
+      ? credentials
+      : credentials.length === 0
+        ? [{ appCheck: [] }]
+        : credentials.map((requirement) => ('serviceSignature' in requirement ? requirement : { ...requirement, appCheck: [] }));
   const body = requestBody(route);
   const params = parameters(route);
   return {
@@ -237,6 +245,15 @@ export function openApiDocument(routes: readonly Route[], options: OpenApiOption
         bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The access token from login, refresh or MFA verify' },
         sessionCookie: { type: 'apiKey', in: 'cookie', name: options.sessionCookieName, description: 'Browser sessions: the HttpOnly refresh cookie' },
         csrfToken: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'With the session cookie: the csrfToken from login or GET /auth/session' },
+        serviceKeyId: { type: 'apiKey', in: 'header', name: 'X-Bastion-Key-Id', description: 'Signed requests: the service credential’s key id' },
+        serviceTimestamp: { type: 'apiKey', in: 'header', name: 'X-Bastion-Timestamp', description: 'Signed requests: Unix seconds, within 300 s of the server’s clock' },
+        serviceSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Bastion-Signature',
+          description:
+            'Signed requests: v1=<hex HMAC-SHA256 with the credential’s secret> of "BASTION-HMAC-SHA256\\n<timestamp>\\n<METHOD>\\n<path>\\n<sorted query>\\n<hex SHA-256 of the body>"; each signature once',
+        },
         appCheck: {
           type: 'apiKey',
           in: 'header',

@@ -7,7 +7,8 @@
  * - `enforce`: a request without a valid token is refused, 401 app_check_missing,
  *   app_check_invalid or app_check_replayed; keys that cannot be fetched answer 503
  *   app_check_unavailable.
- * Routes that declare `appCheck.consume` take each token once (auth/app-check.ts).
+ * Routes that declare `appCheck.consume` take each token once (auth/app-check.ts). A signed
+ * server-to-server request, verified before this stage, is not asked for a token.
  */
 import type { AppCheckMode, Config } from '../config/index.ts';
 import { ApiError } from '../errors/api-error.ts';
@@ -35,7 +36,8 @@ export function appCheck({ modeFor, verifier }: AppCheckOptions): Middleware {
   return async (ctx, next) => {
     const route = ctx.route!;
     const mode = modeFor(route);
-    if (mode === 'off') return next();
+    // A signed server-to-server request (signed-request.ts) proves its caller itself: App Check attests apps, not servers.
+    if (mode === 'off' || ctx.principal) return next();
     const header = ctx.req.headers[APP_CHECK_HEADER];
     try {
       if (typeof header !== 'string' || header === '') throw new ApiError('app_check_missing');

@@ -58,7 +58,8 @@ export function authenticate(options: AuthenticateOptions): Middleware {
   }
 
   return async (ctx, next) => {
-    if (isPublic(ctx.route!.access)) return next();
+    // Public, or a signed request already verified (signed-request.ts).
+    if (isPublic(ctx.route!.access) || ctx.principal) return next();
     const header = ctx.req.headers.authorization;
     if (header === undefined) {
       throw new ApiError('missing_token');

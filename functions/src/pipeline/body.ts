@@ -53,6 +53,15 @@ function readStream(req: Request, limit: number): Promise<Buffer> {
   });
 }
 
+/** The body's bytes, read once (up to `limit`) and kept as `rawBody`, as Cloud Functions keeps them: a signed request's body is hashed before it is parsed. */
+export async function readRawBody(req: Request, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) throw tooLarge(limit);
+  req.rawBody ??= await readStream(req, limit);
+  if (req.rawBody.length > limit) throw tooLarge(limit);
+  return req.rawBody;
+}
+
 export async function readJsonBody(req: Request, limit: number): Promise<unknown> {
   const type = req.headers['content-type'];
   if (type === undefined || !JSON_TYPE.test(type)) throw new ApiError('unsupported_media_type', { params: { expected: 'application/json' } });
