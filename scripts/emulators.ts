@@ -18,15 +18,15 @@
  * stack and runs the end-to-end specifications against it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { generateSigningKey } from '../functions/src/config/signing-keys.ts';
 import { generateTotpKeys } from '../functions/src/config/totp-keys.ts';
 import { REGION } from '../functions/src/deploy/options.ts';
 import { REPOSITORY, ensureFirebaseTools, hermeticEnv } from './firebase-tools.ts';
-import { isListening } from './loopback.ts';
+import { freePort, isListening } from './loopback.ts';
 import { waitFor } from './wait.ts';
 
 export const PROJECT_ID = 'demo-bastion';
@@ -213,6 +213,32 @@ function startProcess(
     child.once('error', (error) => fail(error));
     child.once('exit', (code, signal) => fail(new Error(`${name} exited (${signal ?? code}) before it was ready`)));
   });
+}
+
+/**
+ * firebase-tools' Auth emulator alone (pure Node: it runs here), on free loopback ports, with a
+ * configuration of its own: for the specs of Firebase Auth ID tokens. Its address is what
+ * FIREBASE_AUTH_EMULATOR_HOST takes.
+ */
+export async function startAuthEmulator(firebaseTools: string, say: (line: string) => void = () => undefined): Promise<{ host: string; stop(): Promise<void> }> {
+  const folder = mkdtempSync(join(tmpdir(), 'bastion-auth-emulator-'));
+  const [port, hub, logging] = [await freePort(), await freePort(), await freePort()];
+  const at = (p: number) => ({ host: '127.0.0.1', port: p });
+  writeFileSync(
+    join(folder, 'firebase.json'),
+    JSON.stringify({ emulators: { singleProjectMode: true, auth: at(port), hub: at(hub), logging: at(logging), ui: { enabled: false } } }),
+  );
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? folder, ...(await hermeticEnv()) };
+  const started = await startProcess(
+    'auth emulator',
+    process.execPath,
+    [join(firebaseTools, 'lib', 'bin', 'firebase.js'), 'emulators:start', '--only', 'auth', '--project', PROJECT_ID, '--config', join(folder, 'firebase.json')],
+    env,
+    /All emulators ready/,
+    say,
+    { timeoutMs: 120_000, graceMs: 5000 },
+  );
+  return { host: `127.0.0.1:${port}`, stop: () => started.stop() };
 }
 
 // ---------------------------------------------------------------------------------------------

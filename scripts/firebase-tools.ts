@@ -22,17 +22,25 @@ export function firebaseToolsPrefix(): string {
   return process.env.FIREBASE_TOOLS_DIR ?? join(REPOSITORY, '.ci', 'firebase-tools');
 }
 
+const cliFolder = () => join(firebaseToolsPrefix(), 'node_modules', 'firebase-tools');
+const installedVersion = (): string | undefined => {
+  try {
+    return (JSON.parse(readFileSync(join(cliFolder(), 'package.json'), 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+};
+
+/** The CLI's package folder if the pinned version is installed. */
+export function installedFirebaseTools(): string | undefined {
+  return installedVersion() === FIREBASE_TOOLS_VERSION ? cliFolder() : undefined;
+}
+
 /** The CLI's package folder, installing the pinned version first if it is not there. */
 export function ensureFirebaseTools(log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): string {
   const prefix = firebaseToolsPrefix();
-  const folder = join(prefix, 'node_modules', 'firebase-tools');
-  const installed = (): string | undefined => {
-    try {
-      return (JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as { version?: string }).version;
-    } catch {
-      return undefined;
-    }
-  };
+  const folder = cliFolder();
+  const installed = installedVersion;
   if (installed() === FIREBASE_TOOLS_VERSION) return folder;
   log(`installing firebase-tools@${FIREBASE_TOOLS_VERSION} into ${prefix} (once; --ignore-scripts)`);
   const npm = process.env.npm_execpath && existsSync(process.env.npm_execpath) ? [process.execPath, process.env.npm_execpath] : ['npm'];

@@ -56,7 +56,7 @@ function pipelineFor(runtime: Runtime, router: Router | undefined): Middleware[]
       bodyLimitBytes: config.bodyLimitBytes,
     }), // service credentials: HMAC-signed requests
     appCheck({ modeFor: (route) => appCheckModeOf(route, config.appCheck.modes), verifier: () => runtime.appCheck() }), // X-Firebase-AppCheck, of apps
-    authenticate({ verify }), // JWT (jose), cached until exp
+    authenticate({ verify, firebase: config.firebaseAuth.enabled ? () => runtime.firebaseTokens() : undefined }), // JWT (jose; Firebase ID tokens with firebase-admin), cached until exp
     rateLimitByUser(buckets), // the route's buckets, per user
     authorize(), // roles and MFA step-up
     csrf({
@@ -79,6 +79,7 @@ function toHandler(runtime: Runtime, router: Router | undefined): RequestHandler
     uploads: config.uploads,
     rateLimits: config.rateLimits,
     appCheckModes: config.appCheck.modes,
+    firebaseAuth: config.firebaseAuth.enabled,
     mailer: () => runtime.mailer(),
     breachedPasswords: () => runtime.breachedPasswords(),
     appUrl: config.mail.appUrl,

@@ -16,6 +16,7 @@ import { RateLimiterDocumentStore } from './store/rate-limiter-store.ts';
 import type { Mailer } from './mail/mailer.ts';
 import type { BreachedPasswordCheck } from './auth/breached-passwords.ts';
 import type { AppCheckVerifier } from './auth/app-check.ts';
+import type { FirebaseIdTokenVerifier } from './auth/firebase-id-tokens.ts';
 
 export interface Runtime {
   config: Config;
@@ -30,6 +31,8 @@ export interface Runtime {
   breachedPasswords(): Promise<BreachedPasswordCheck>;
   /** The App Check verifier, loaded on first use (only where a function's or route's mode is not off). */
   appCheck(): Promise<AppCheckVerifier>;
+  /** The Firebase Auth ID-token verifier, loaded on the first such token (FIREBASE_AUTH=on). */
+  firebaseTokens(): Promise<FirebaseIdTokenVerifier>;
   close(): Promise<void>;
 }
 
@@ -63,6 +66,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   let mailer: Promise<Mailer> | undefined;
   let breachedPasswords: Promise<BreachedPasswordCheck> | undefined;
   let appCheck: Promise<AppCheckVerifier> | undefined;
+  let firebaseTokens: Promise<FirebaseIdTokenVerifier> | undefined;
   return {
     config,
     logger,
@@ -83,6 +87,10 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
         createAppCheckVerifier(config.appCheck, { store, clockToleranceSeconds: config.auth.clockToleranceSeconds, logger }),
       );
       return appCheck;
+    },
+    firebaseTokens() {
+      firebaseTokens ??= import('./auth/firebase-id-tokens.ts').then(({ createFirebaseIdTokenVerifier }) => createFirebaseIdTokenVerifier(config.firebaseAuth, { logger }));
+      return firebaseTokens;
     },
     async close() {
       await Promise.all([store.close(), blobs.close(), mailer?.then((opened) => opened.close())]);

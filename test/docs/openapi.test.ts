@@ -86,8 +86,11 @@ describe('OpenAPI document', function () {
         const response = await api.request('GET', path);
         assert.equal(response.status, 200, path);
         // The document of this deployment: its own rate limits and cookie name.
-        const { rateLimits, auth, appCheck } = api.runtime.config;
-        assert.deepEqual(response.json, openApiDocument(routes, { version: API_VERSION, rateLimits, sessionCookieName: auth.sessionCookieName, appCheckModes: appCheck.modes }));
+        const { rateLimits, auth, appCheck, firebaseAuth } = api.runtime.config;
+        assert.deepEqual(
+          response.json,
+          openApiDocument(routes, { version: API_VERSION, rateLimits, sessionCookieName: auth.sessionCookieName, appCheckModes: appCheck.modes, firebaseAuth: firebaseAuth.enabled }),
+        );
         assert.equal(response.headers['x-content-type-options'], 'nosniff');
         assert.equal(response.headers['cache-control'], 'private, no-store');
         assert.match(String(response.headers['content-security-policy']), /default-src 'none'/);

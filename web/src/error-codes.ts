@@ -69,6 +69,7 @@ export type ErrorCode =
   | 'store_contention'
   | 'blob_store_unavailable'
   | 'auth_busy'
+  | 'firebase_auth_unavailable'
   | 'app_check_unavailable'
   | 'breached_password_check_unavailable'
   | 'password_check_unavailable'

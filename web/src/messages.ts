@@ -72,6 +72,7 @@ const MESSAGES: Record<ErrorCode | 'network', string> = {
   app_check_missing: 'This app could not prove it is the genuine app. Reload the page, or update the app.',
   app_check_invalid: 'This app could not prove it is the genuine app. Reload the page, or update the app.',
   app_check_replayed: 'This app could not prove it is the genuine app. Try again.',
+  firebase_auth_unavailable: 'Sign-in could not be checked just now. Try again in a moment.',
   app_check_unavailable: 'The service cannot check this app just now. Try again in a moment.',
   breached_password_check_unavailable: 'Your new password could not be checked just now. Try again in a moment.',
   password_check_unavailable: 'The password could not be checked just now. Try again in a moment.',

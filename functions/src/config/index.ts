@@ -140,6 +140,9 @@ function schemaFor(env: NodeJS.ProcessEnv) {
     // Off by default: with it on, registrations and password changes ask api.pwnedpasswords.com (auth/breached-passwords.ts).
     BREACHED_PASSWORD_CHECK: z.enum(['off', 'fail-open', 'fail-closed']).default('off'),
     BREACHED_PASSWORD_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://api.pwnedpasswords.com'),
+    // Firebase Auth ID tokens beside bastion's own (auth/firebase-id-tokens.ts).
+    FIREBASE_AUTH: z.enum(['off', 'on']).default('off'),
+    FIREBASE_AUTH_DEFAULT_ROLE: z.enum(ROLES).default('user'),
     // App Check on HTTP functions (pipeline/app-check.ts): each function's default; a route may say otherwise.
     APP_CHECK_AUTH: appCheckMode,
     APP_CHECK_ITEMS: appCheckMode,
@@ -206,6 +209,8 @@ export interface Config {
   mail: MailConfig;
   /** Whether and where new passwords are looked up among breached ones (auth/breached-passwords.ts). */
   breachedPasswords: { check: 'off' | 'fail-open' | 'fail-closed'; apiUrl: string };
+  /** Firebase Auth ID tokens (auth/firebase-id-tokens.ts): taken or not, for which project, and the role of a user whose token names none. */
+  firebaseAuth: { enabled: boolean; projectId: string | undefined; defaultRole: Role; emulatorHost: string | undefined };
   /** App Check (auth/app-check.ts): each function's mode, and what a token must say. */
   appCheck: {
     modes: Record<'auth' | 'items' | 'uploads', AppCheckMode>;
@@ -250,6 +255,8 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     if (insecure.length > 0) throw new ConfigError(`CORS_ORIGINS must be https in production: ${insecure.join(', ')}`);
     if (!vars.BREACHED_PASSWORD_API_URL.startsWith('https://')) throw new ConfigError('BREACHED_PASSWORD_API_URL must be https in production');
     if (!vars.APP_CHECK_JWKS_URL.startsWith('https://')) throw new ConfigError('APP_CHECK_JWKS_URL must be https in production');
+    // firebase-admin takes unsigned ID tokens whenever this is set: never in production.
+    if (env.FIREBASE_AUTH_EMULATOR_HOST) throw new ConfigError('FIREBASE_AUTH_EMULATOR_HOST is set: firebase-admin would accept unsigned ID tokens; unset it in production');
   }
   const mailRefusals = mailProblems(vars, production);
   if (mailRefusals.length > 0) throw new ConfigError(`invalid mail configuration:\n${mailRefusals.map((problem) => `  ✖ ${problem}`).join('\n')}`);
@@ -258,6 +265,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     throw new ConfigError('App Check is on (APP_CHECK_AUTH, _ITEMS or _UPLOADS) but APP_CHECK_PROJECT_NUMBER is not set');
   }
   const projectId = vars.GCLOUD_PROJECT ?? env.GOOGLE_CLOUD_PROJECT;
+  if (vars.FIREBASE_AUTH === 'on' && !projectId) throw new ConfigError('FIREBASE_AUTH is on but no project is known: set GCLOUD_PROJECT');
   const bucket = vars.STORAGE_BUCKET ?? defaultBucket(env, projectId);
   if (vars.BLOB_DRIVER === 'cloud-storage' && !bucket) {
     throw new ConfigError('BLOB_DRIVER is cloud-storage but no bucket is known: set STORAGE_BUCKET');
@@ -309,6 +317,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     trustedProxies: vars.TRUSTED_PROXIES,
     mail,
     breachedPasswords: { check: vars.BREACHED_PASSWORD_CHECK, apiUrl: vars.BREACHED_PASSWORD_API_URL },
+    firebaseAuth: { enabled: vars.FIREBASE_AUTH === 'on', projectId, defaultRole: vars.FIREBASE_AUTH_DEFAULT_ROLE, emulatorHost: env.FIREBASE_AUTH_EMULATOR_HOST },
     appCheck: { modes: appCheckModes, projectNumber: vars.APP_CHECK_PROJECT_NUMBER, appIds: vars.APP_CHECK_APP_IDS, jwksUrl: vars.APP_CHECK_JWKS_URL },
   };
 }

@@ -11,6 +11,7 @@ export const DEFAULT_DOC_OPTIONS: OpenApiOptions = {
   rateLimits: DEFAULT_RATE_LIMITS,
   sessionCookieName: DEFAULT_SESSION_COOKIE_NAME,
   appCheckModes: DEFAULT_APP_CHECK_MODES,
+  firebaseAuth: false,
 };
 
 export function generatedDocs(): Record<'openapi.json' | 'security-matrix.md', string> {

@@ -17,6 +17,7 @@ export function openApi(documented: () => Promise<readonly Route[]>): (input: Ha
         rateLimits: services.rateLimits,
         sessionCookieName: services.auth.sessionCookieName,
         appCheckModes: services.appCheckModes,
+        firebaseAuth: services.firebaseAuth,
       });
       built.set(services, document);
     }

@@ -25,6 +25,8 @@ export interface OpenApiOptions {
   rateLimits: Config['rateLimits'];
   sessionCookieName: string;
   appCheckModes: Config['appCheck']['modes'];
+  /** Whether Firebase Auth ID tokens are taken (FIREBASE_AUTH). */
+  firebaseAuth: boolean;
 }
 
 /** The one error shape every failure has (see pipeline/error-mapper.ts), its codes from the catalog. */
@@ -168,9 +170,11 @@ function operation(route: Route, options: OpenApiOptions): Operation {
     ? route.cookieSession
       ? [{}, { sessionCookie: [], csrfToken: [] }]
       : []
-    : route.multipart
-      ? [{ bearerAuth: [] }]
-      : [{ bearerAuth: [] }, { serviceKeyId: [], serviceTimestamp: [], serviceSignature: [] }];
+    : [
+        { bearerAuth: [] },
+        ...(options.firebaseAuth ? [{ firebaseIdToken: [] }] : []),
+        ...(route.multipart ? [] : [{ serviceKeyId: [], serviceTimestamp: [], serviceSignature: [] }]),
+      ];
   // Enforced, an App Check token goes with whatever else the route asks (monitored, it is asked of nobody).
   // (A signed server-to-server request is not asked for one: App Check attests apps, not servers.)
   const security =
@@ -245,6 +249,16 @@ export function openApiDocument(routes: readonly Route[], options: OpenApiOption
         bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The access token from login, refresh or MFA verify' },
         sessionCookie: { type: 'apiKey', in: 'cookie', name: options.sessionCookieName, description: 'Browser sessions: the HttpOnly refresh cookie' },
         csrfToken: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'With the session cookie: the csrfToken from login or GET /auth/session' },
+        ...(options.firebaseAuth
+          ? {
+              firebaseIdToken: {
+                type: 'http',
+                scheme: 'bearer',
+                bearerFormat: 'JWT',
+                description: "A Firebase Auth ID token of the project's users: roles from its roles custom claim, MFA from a second-factor sign-in",
+              },
+            }
+          : {}),
         serviceKeyId: { type: 'apiKey', in: 'header', name: 'X-Bastion-Key-Id', description: 'Signed requests: the service credential’s key id' },
         serviceTimestamp: { type: 'apiKey', in: 'header', name: 'X-Bastion-Timestamp', description: 'Signed requests: Unix seconds, within 300 s of the server’s clock' },
         serviceSignature: {

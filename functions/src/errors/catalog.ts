@@ -94,6 +94,7 @@ export const ERRORS = {
   store_contention: { status: 503, message: 'The data store is busy; nothing was changed. Retry shortly.' },
   blob_store_unavailable: { status: 503, message: 'File storage is unavailable; nothing was changed. Retry shortly.' },
   auth_busy: { status: 503, message: 'Too many sign-ins and sign-ups are in progress. Retry shortly.' },
+  firebase_auth_unavailable: { status: 503, message: 'Firebase Auth could not be reached to verify the token; nothing was done. Retry shortly.' },
   app_check_unavailable: { status: 503, message: "App Check's keys could not be fetched just now; nothing was done. Retry shortly." },
   breached_password_check_unavailable: { status: 503, message: 'The password could not be checked against known breaches just now; nothing was changed. Retry shortly.' },
   password_check_unavailable: { status: 503, message: 'The password could not be checked just now; nothing was created. Retry shortly.' },

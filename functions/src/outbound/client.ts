@@ -33,7 +33,7 @@ import { ApiError } from '../errors/api-error.ts';
 import type { ErrorCode } from '../errors/catalog.ts';
 
 /** The catalog's codes for a dependency that failed (each a 503). */
-export type DependencyErrorCode = Extract<ErrorCode, 'breached_password_check_unavailable' | 'app_check_unavailable'>;
+export type DependencyErrorCode = Extract<ErrorCode, 'breached_password_check_unavailable' | 'app_check_unavailable' | 'firebase_auth_unavailable'>;
 
 export interface OutboundOptions {
   /** The dependency's name, in logs. */

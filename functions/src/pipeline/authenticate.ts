@@ -1,15 +1,30 @@
 /**
- * Bearer-token authentication. A verified token is cached until its `exp`, so the signature
- * is checked once per token, not once per request. Every failure is 401 with a
- * `WWW-Authenticate` challenge; the client learns whether the token expired, nothing more.
+ * Bearer-token authentication: bastion's access tokens, and with FIREBASE_AUTH on, Firebase Auth
+ * ID tokens (told apart by their issuer, then verified by their own verifier: a token claiming
+ * Google's issuer is never checked against bastion's keys, nor the other way). A verified token
+ * is cached until its `exp`, so the signature is checked once per token, not once per request;
+ * a Firebase token on a route that asks admins for MFA is checked against Firebase Auth every
+ * time (`checkRevoked`: disabled users and revoked tokens refused at once). Every failure is 401
+ * with a `WWW-Authenticate` challenge; the client learns whether the token expired, nothing more.
  */
+import { decodeJwt } from 'jose';
 import { AccessTokenError, type AccessClaims, type VerifyAccessToken } from '../auth/tokens.ts';
 import type { Middleware } from './context.ts';
 import { ApiError } from '../errors/api-error.ts';
-import { isPublic } from './route.ts';
+import type { Principal } from './inputs.ts';
+import { isPublic, type Route } from './route.ts';
+
+/** The issuer of Firebase Auth ID tokens, before the project id. */
+export const FIREBASE_ISSUER_PREFIX = 'https://securetoken.google.com/';
+
+export interface FirebaseTokens {
+  verify(idToken: string, options: { checkRevoked: boolean }): Promise<Principal>;
+}
 
 export interface AuthenticateOptions {
   verify: VerifyAccessToken;
+  /** Firebase Auth ID tokens, when taken (auth/firebase-id-tokens.ts, loaded on the first one). */
+  firebase?: (() => Promise<FirebaseTokens>) | undefined;
   /** Most verified tokens kept; the oldest is dropped first. */
   cacheSize?: number;
 }
@@ -17,15 +32,15 @@ export interface AuthenticateOptions {
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 /** Verified claims by token, each kept until the token's own expiry. */
-export class VerifiedTokenCache {
-  readonly #entries = new Map<string, AccessClaims>();
+export class VerifiedTokenCache<T extends { exp: number } = AccessClaims> {
+  readonly #entries = new Map<string, T>();
   readonly #size: number;
 
   constructor(size: number) {
     this.#size = size;
   }
 
-  get(token: string): AccessClaims | undefined {
+  get(token: string): T | undefined {
     const claims = this.#entries.get(token);
     if (claims && claims.exp * 1000 <= Date.now()) {
       this.#entries.delete(token);
@@ -34,7 +49,7 @@ export class VerifiedTokenCache {
     return claims;
   }
 
-  set(token: string, claims: AccessClaims): void {
+  set(token: string, claims: T): void {
     if (this.#entries.size >= this.#size) this.#entries.delete(this.#entries.keys().next().value!);
     this.#entries.set(token, claims);
   }
@@ -57,6 +72,28 @@ export function authenticate(options: AuthenticateOptions): Middleware {
     }
   }
 
+  /** A Firebase token's principal; from the cache unless the route wants Firebase Auth asked. */
+  const firebaseCache = new VerifiedTokenCache<{ exp: number; principal: Principal }>(options.cacheSize ?? 10_000);
+  async function verifyFirebase(token: string, exp: number, route: Route): Promise<Principal> {
+    const checkRevoked = !isPublic(route.access) && (route.access.mfa?.length ?? 0) > 0;
+    const cached = checkRevoked ? undefined : firebaseCache.get(token);
+    if (cached) return cached.principal;
+    const principal = await (await options.firebase!()).verify(token, { checkRevoked });
+    firebaseCache.set(token, { exp, principal });
+    return principal;
+  }
+
+  /** Which verifier a token is for: its unverified `iss` only routes it. */
+  function firebaseExpiry(token: string): number | undefined {
+    if (!options.firebase) return undefined;
+    try {
+      const { iss, exp } = decodeJwt(token);
+      return iss?.startsWith(FIREBASE_ISSUER_PREFIX) && typeof exp === 'number' ? exp : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   return async (ctx, next) => {
     // Public, or a signed request already verified (signed-request.ts).
     if (isPublic(ctx.route!.access) || ctx.principal) return next();
@@ -66,6 +103,11 @@ export function authenticate(options: AuthenticateOptions): Middleware {
     }
     const token = BEARER.exec(header)?.[1];
     if (!token) throw new ApiError('invalid_token', { params: { reason: 'the Authorization header must be "Bearer <token>"' } });
+    const firebaseExp = firebaseExpiry(token);
+    if (firebaseExp !== undefined) {
+      ctx.principal = await verifyFirebase(token, firebaseExp, ctx.route!);
+      return next();
+    }
     const claims = await verify(token);
     ctx.principal = {
       subject: claims.sub,

@@ -44,6 +44,8 @@ export interface Services {
   rateLimits: Config['rateLimits'];
   /** Each function's App Check mode, for the documentation. */
   appCheckModes: Config['appCheck']['modes'];
+  /** Whether Firebase Auth ID tokens are taken, for the documentation. */
+  firebaseAuth: boolean;
   /** Sends mail: loaded on first use. */
   mailer(): Promise<Mailer>;
   /** Where the links in mails point (APP_URL). */
