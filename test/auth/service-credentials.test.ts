@@ -9,7 +9,9 @@
 import assert from 'node:assert/strict';
 import { signedHeaders } from '../../functions/src/auth/request-signing.ts';
 import { SERVICE_CREDENTIALS } from '../../functions/src/auth/service-credentials.ts';
+import { generateTotpKeys } from '../../functions/src/config/totp-keys.ts';
 import { startApi, type TestApi } from '../support/api.ts';
+import { memoryStore, withOverrides } from '../support/stores.ts';
 
 interface Credential {
   keyId: string;
@@ -175,6 +177,22 @@ describe('service credentials and signed requests (auth/service-credentials.ts, 
     assert.equal((await api.request('DELETE', `/auth/service-credentials/${service.keyId}`, { token: admin })).status, 404);
     const kinds = (await api.request('GET', '/auth/audit', { token: admin })).json.events.map((event: { kind: string }) => event.kind);
     assert.deepEqual(kinds, ['service_credential_revoked', 'service_credential_rotated', 'service_credential_rotated', 'service_credential_created']);
+  });
+
+  it('refuses, in words, a credential whose secret is sealed under a key AUTH_TOTP_KEYS no longer holds; a rotation mends it', async function () {
+    const store = memoryStore();
+    await api.close();
+    // The same data under two configurations: the first API must not close the store it shares.
+    api = await startApi({ AUTH_TOTP_KEYS: generateTotpKeys('2026-01') }, { store: withOverrides(store, { close: async () => undefined }) });
+    admin = await api.token({ sub: 'root', roles: ['admin'], mfa: true, authTime: Math.floor(Date.now() / 1000) });
+    const service = await create();
+    await api.close();
+    api = await startApi({ AUTH_TOTP_KEYS: generateTotpKeys('2026-06') }, { store });
+    admin = await api.token({ sub: 'root', roles: ['admin'], mfa: true, authTime: Math.floor(Date.now() / 1000) });
+    const refusal = await refused(signed(service, 'GET', '/items'), 'signature_invalid');
+    assert.match(refusal.json.error.message, /no secret this server can read: rotate it/);
+    const rotated = await api.request('POST', `/auth/service-credentials/${service.keyId}/rotate`, { token: admin, body: { overlapSeconds: 0 } });
+    assert.equal((await signed({ keyId: service.keyId, secret: rotated.json.secret as string }, 'GET', '/items')).status, 200);
   });
 
   it('lets only admins with a recent MFA sign-in manage credentials, and refuses bad input', async function () {

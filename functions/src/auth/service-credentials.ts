@@ -157,12 +157,21 @@ export async function verifySignedRequest(store: DocumentStore, auth: Config['au
   if (!credential || credential.revokedAt !== null) throw invalidSignature('the key is unknown or revoked');
   const sealer = sealerFor(auth);
   const given = Buffer.from(presented, 'hex');
-  const matches = credential.secrets
+  const opened = credential.secrets
     .filter((secret) => secret.retiresAt === null || secret.retiresAt > now)
-    .some((secret) => {
-      const expected = Buffer.from(signature(sealer.open(keyId, secret.sealed), parts), 'hex');
-      return expected.length === given.length && timingSafeEqual(expected, given);
-    });
+    .map((secret) => {
+      try {
+        return sealer.open(keyId, secret.sealed);
+      } catch {
+        return undefined; // sealed under a key AUTH_TOTP_KEYS no longer holds: it signs nothing (rotate the credential)
+      }
+    })
+    .filter((secret) => secret !== undefined);
+  if (opened.length === 0) throw invalidSignature('the key has no secret this server can read: rotate it');
+  const matches = opened.some((secret) => {
+    const expected = Buffer.from(signature(secret, parts), 'hex');
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  });
   if (!matches) throw invalidSignature('the signature does not match the request');
   try {
     const id = createHash('sha256').update(`${keyId}|${presented}`).digest('hex');
