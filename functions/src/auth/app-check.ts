@@ -18,8 +18,7 @@ import type { Logger } from 'winston';
 import type { Config } from '../config/index.ts';
 import { ApiError } from '../errors/api-error.ts';
 import { createOutboundClient, type OutboundClient } from '../outbound/client.ts';
-import { DocumentExistsError } from '../store/errors.ts';
-import { EXPIRES_AT, type DocumentStore } from '../store/port.ts';
+import { EXPIRES_AT, createOnce, type DocumentStore } from '../store/port.ts';
 
 export const APP_CHECK_TOKENS = 'appCheckTokens';
 
@@ -81,13 +80,8 @@ export function createAppCheckVerifier(
       const appId = payload.sub!;
       if (config.appIds.length > 0 && !config.appIds.includes(appId)) throw invalid('it is for an app this API does not serve');
       const expiresAt = payload.exp!;
-      if (consume) {
-        try {
-          await options.store.create(APP_CHECK_TOKENS, createHash('sha256').update(token).digest('hex'), { appId, [EXPIRES_AT]: expiresAt * 1000 });
-        } catch (error) {
-          if (error instanceof DocumentExistsError) throw new ApiError('app_check_replayed');
-          throw error;
-        }
+      if (consume && !(await createOnce(options.store, APP_CHECK_TOKENS, createHash('sha256').update(token).digest('hex'), { appId, [EXPIRES_AT]: expiresAt * 1000 }))) {
+        throw new ApiError('app_check_replayed');
       }
       return { appId, expiresAt };
     },

@@ -14,9 +14,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config, Role } from '../config/index.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { Principal } from '../pipeline/inputs.ts';
-import { DocumentExistsError } from '../store/errors.ts';
 import { newDocumentId } from '../store/ids.ts';
-import { EXPIRES_AT, queryAll, type DocumentStore } from '../store/port.ts';
+import { EXPIRES_AT, createOnce, queryAll, type DocumentStore } from '../store/port.ts';
 import { signature, type SignedParts } from './request-signing.ts';
 import { SealedSecrets } from './sealed-secrets.ts';
 
@@ -173,12 +172,9 @@ export async function verifySignedRequest(store: DocumentStore, auth: Config['au
     return expected.length === given.length && timingSafeEqual(expected, given);
   });
   if (!matches) throw invalidSignature('the signature does not match the request');
-  try {
-    const id = createHash('sha256').update(`${keyId}|${presented}`).digest('hex');
-    await store.create(REQUEST_SIGNATURES, id, { keyId, [EXPIRES_AT]: (parts.timestamp + SIGNATURE_WINDOW_SECONDS) * 1000 });
-  } catch (error) {
-    if (error instanceof DocumentExistsError) throw new ApiError('signature_replayed');
-    throw error;
+  const seen = createHash('sha256').update(`${keyId}|${presented}`).digest('hex');
+  if (!(await createOnce(store, REQUEST_SIGNATURES, seen, { keyId, [EXPIRES_AT]: (parts.timestamp + SIGNATURE_WINDOW_SECONDS) * 1000 }))) {
+    throw new ApiError('signature_replayed');
   }
   return { subject: `${SERVICE_SUBJECT_PREFIX}${keyId}`, roles: credential.roles, mfa: false, emailVerified: true, authTime: undefined, sessionId: undefined };
 }

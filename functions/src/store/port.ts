@@ -15,7 +15,7 @@
 
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { InvalidCursorError } from './errors.ts';
+import { DocumentExistsError, InvalidCursorError } from './errors.ts';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [field: string]: JsonValue };
 export type DocumentData = Record<string, JsonValue>;
@@ -169,6 +169,20 @@ export function assertQuery(spec: QuerySpec): void {
   if (spec.orderBy) {
     assertFieldName(spec.orderBy.field);
     if (spec.orderBy.direction !== 'asc' && spec.orderBy.direction !== 'desc') throw new TypeError(`invalid order direction: ${JSON.stringify(spec.orderBy.direction)}`);
+  }
+}
+
+/**
+ * Creates the document unless one has that id already: false then (a token spent, a signature
+ * seen, a mail handed over). The store's create is atomic, so of two at once exactly one is true.
+ */
+export async function createOnce(store: Pick<DocumentStore, 'create'>, collection: string, id: string, data: DocumentData): Promise<boolean> {
+  try {
+    await store.create(collection, id, data);
+    return true;
+  } catch (error) {
+    if (error instanceof DocumentExistsError) return false;
+    throw error;
   }
 }
 
