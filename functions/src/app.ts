@@ -26,6 +26,7 @@ import { Router, methodsFor } from './pipeline/router.ts';
 import { securityHeaders } from './pipeline/security-headers.ts';
 import { signedRequest } from './pipeline/signed-request.ts';
 import { staticFiles } from './pipeline/static-files.ts';
+import { firebaseWebSignIn, signInOrigins } from './auth/firebase-web-sign-in.ts';
 import { validate } from './pipeline/validate.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -41,7 +42,13 @@ function pipelineFor(runtime: Runtime, router: Router | undefined): Middleware[]
   const context = requestContext({ logger, projectId: config.store.projectId }); // request id, logs
   if (!router) {
     // Anything outside the functions: the web app's files (with the headers of a page), or a JSON 404.
-    return [context, errorMapper(), securityHeaders(), rateLimitByIp(buckets), staticFiles({ root: WEB_APP })];
+    return [
+      context,
+      errorMapper(),
+      securityHeaders(),
+      rateLimitByIp(buckets),
+      staticFiles({ root: WEB_APP, connectSources: signInOrigins(firebaseWebSignIn(config.firebaseAuth)) }),
+    ];
   }
   return [
     context,
@@ -80,6 +87,7 @@ function toHandler(runtime: Runtime, router: Router | undefined): RequestHandler
     rateLimits: config.rateLimits,
     appCheckModes: config.appCheck.modes,
     firebaseAuth: config.firebaseAuth.enabled,
+    firebaseWebSignIn: firebaseWebSignIn(config.firebaseAuth),
     mailer: () => runtime.mailer(),
     breachedPasswords: () => runtime.breachedPasswords(),
     appUrl: config.mail.appUrl,

@@ -13,6 +13,7 @@ import { PROJECT_ID, startAuthEmulator } from '../../scripts/emulators.ts';
 import { FIREBASE_TOOLS_VERSION, installedFirebaseTools } from '../../scripts/firebase-tools.ts';
 import { productionEnv } from '../config/support.ts';
 import { startApi, type TestApi } from '../support/api.ts';
+import { identityToolkit as identityToolkitAt } from '../support/auth-emulator.ts';
 import { skipBecause } from '../support/skip.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -44,17 +45,7 @@ describe('Firebase Auth ID tokens (auth/firebase-id-tokens.ts), on the Auth emul
   });
 
   const start = async (env: Record<string, string> = {}) => (api = await startApi({ FIREBASE_AUTH: 'on', GCLOUD_PROJECT: PROJECT_ID, ...env }));
-  /** The Identity Toolkit API of the emulator: as a client app (`?key=`), or as the project's owner (the Admin SDK's calls). */
-  const identityToolkit = (path: string, body: unknown) =>
-    fetch(`http://${emulator!.host}/identitytoolkit.googleapis.com/v1/${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(path.includes('?key=') ? {} : { authorization: 'Bearer owner' }) },
-      body: JSON.stringify(body),
-    }).then(async (response) => {
-      const json = (await response.json()) as Record<string, any>;
-      assert.ok(response.ok, JSON.stringify(json));
-      return json;
-    });
+  const identityToolkit = (path: string, body: unknown) => identityToolkitAt(emulator!.host, path, body);
   /**
    * A Firebase user signed up with the Web API, as a client app does, its address confirmed and
    * its custom claims set as the Admin SDK sets them (unless `verified` is false): its uid and ID token.

@@ -59,6 +59,7 @@ const EXPECTED: Record<string, Policy> = {
   'DELETE /uploads/:id': { viewer: R, user: A, admin: M, unverified: 'no', cookie: false, body: 'none', limits: API_USER },
   'GET /auth/openapi.json': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'none', limits: API_IP, appCheck: APP_CHECK_OFF },
   'GET /auth/.well-known/jwks.json': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'none', limits: GLOBAL, appCheck: APP_CHECK_OFF },
+  'GET /auth/web-config': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'none', limits: GLOBAL, appCheck: APP_CHECK_OFF },
   'POST /auth/register': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: `${GLOBAL}; create 5/min per ip and route`, appCheck: TAKES_EACH_ONCE },
   'POST /auth/verify-email': { viewer: P, user: P, admin: P, unverified: '—', cookie: false, body: 'json', limits: API_IP },
   'POST /auth/verify-email/resend': { viewer: A, user: A, admin: A, unverified: 'yes', cookie: false, body: 'none', limits: API_USER },

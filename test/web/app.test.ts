@@ -11,7 +11,7 @@ import { startApi } from '../support/api.ts';
 import { onEmulators, startTarget, type Target } from '../support/target.ts';
 import { lastMailTo, linkToken, VERIFY_SUBJECT } from '../support/outbox.ts';
 import { buildWebApp } from '../support/web.ts';
-import { assertCleanPage, chromiumInstalled, launch, screenshot, watchedPage, type WatchedPage } from './support.ts';
+import { assertCleanPage, chromiumInstalled, launch, screenshot, watchedPage, expectFailedLoad as expectFailedLoadIn, type WatchedPage } from './support.ts';
 import { skipBecause } from '../support/skip.ts';
 
 const EMAIL = 'ada@example.com';
@@ -48,15 +48,7 @@ describe('web client in Chromium', function () {
 
   const notice = () => page.locator('#notice');
 
-  /**
-   * Chromium logs every non-2xx answer to fetch as a console error. Where the flow provokes one
-   * on purpose, take exactly that line off the list; anything else still fails the test.
-   */
-  function expectFailedLoad(status: number): void {
-    const index = watched.consoleErrors.findIndex((line) => line.includes(`status of ${status}`));
-    assert.notEqual(index, -1, `the browser saw the ${status}`);
-    watched.consoleErrors.splice(index, 1);
-  }
+  const expectFailedLoad = (status: number) => expectFailedLoadIn(watched, status);
   const items = () => api.store.query('items', { limit: 100 });
 
   /** Signs out and waits until the app has finished doing so (the server may be slow to answer). */

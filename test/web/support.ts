@@ -48,6 +48,16 @@ export function assertCleanPage(watched: WatchedPage | undefined): void {
   assert.deepEqual(watched?.consoleErrors ?? [], [], 'no console error');
 }
 
+/**
+ * Chromium logs every non-2xx answer to fetch as a console error. Where a flow provokes one on
+ * purpose, take exactly that line off the list; anything else still fails the test.
+ */
+export function expectFailedLoad(watched: WatchedPage, status: number): void {
+  const index = watched.consoleErrors.findIndex((line) => line.includes(`status of ${status}`));
+  assert.notEqual(index, -1, `the browser saw the ${status}`);
+  watched.consoleErrors.splice(index, 1);
+}
+
 const SCREENSHOTS = new URL('../.artifacts/screenshots/', import.meta.url);
 
 export async function screenshot(page: Page, name: string): Promise<void> {

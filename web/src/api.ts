@@ -1,26 +1,13 @@
 /**
  * The API, as the web app uses it: same origin, the session in the HttpOnly cookie (never in
  * storage), the access token in memory only, and X-CSRF-Token on every cookie-authenticated
- * write. An expired access token is renewed once through the cookie.
+ * write. An expired access token is renewed once through the cookie. Where the API offers it, a
+ * Firebase user signs in with Firebase Auth instead (firebase.ts), and its ID token is the bearer.
  */
-import type { ApiProblem } from './messages.ts';
+import { ApiError } from './api-error.ts';
+import { claimsOf, endsSession, keepRefreshToken, keptRefreshToken, refreshIdToken, signInWithPassword, type FirebaseSignIn, type FirebaseTokens } from './firebase.ts';
 
-export class ApiError extends Error implements ApiProblem {
-  readonly status: number;
-  readonly code: string;
-  readonly retryAfterSeconds: number | undefined;
-  readonly requestId: string | undefined;
-  readonly details: unknown;
-
-  constructor(problem: ApiProblem & { details?: unknown }) {
-    super(problem.message);
-    this.status = problem.status;
-    this.code = problem.code;
-    this.retryAfterSeconds = problem.retryAfterSeconds;
-    this.requestId = problem.requestId;
-    this.details = problem.details;
-  }
-}
+export { ApiError };
 
 export interface Account {
   id: string;
@@ -28,6 +15,8 @@ export interface Account {
   emailVerified: boolean;
   roles: string[];
   mfaEnabled: boolean;
+  /** Signed in with Firebase Auth: the account is Firebase's to manage, not the API's. */
+  firebase?: true;
 }
 
 interface SessionAnswer {
@@ -65,22 +54,59 @@ let accessToken: string | null = null;
 let csrfToken: string | null = null;
 export let account: Account | null = null;
 
+/** This deployment's Firebase sign-in (GET /auth/web-config), or null: read once at start. */
+let firebaseSignIn: FirebaseSignIn | null = null;
+/** The Firebase session of this tab, when a Firebase user is signed in. */
+let firebaseRefreshToken: string | null = null;
+
+export async function loadWebConfig(): Promise<void> {
+  try {
+    firebaseSignIn = (await call<{ firebase: FirebaseSignIn | null }>('GET', '/auth/web-config', { bearer: false })).firebase;
+  } catch {
+    firebaseSignIn = null; // the page still offers the API's own sign-in
+  }
+}
+
+export const offersFirebaseSignIn = (): boolean => firebaseSignIn !== null;
+
 export function signedIn(): boolean {
   return accessToken !== null;
 }
 
 function started(answer: SessionAnswer): Account {
   accessToken = answer.accessToken;
+  firebaseRefreshToken = null;
+  keepRefreshToken(null);
   if (answer.csrfToken) csrfToken = answer.csrfToken;
   account = answer.user;
   keepDeviceToken(answer.user.email, answer.deviceToken);
   return answer.user;
 }
 
+/** The ID token is the bearer token; what the page shows of the user comes from its claims. */
+function startedWithFirebase(tokens: FirebaseTokens): Account {
+  accessToken = tokens.idToken;
+  csrfToken = null;
+  firebaseRefreshToken = tokens.refreshToken;
+  keepRefreshToken(tokens.refreshToken);
+  const claims = claimsOf(tokens.idToken);
+  account = {
+    id: `firebase:${typeof claims.user_id === 'string' ? claims.user_id : ''}`,
+    email: typeof claims.email === 'string' ? claims.email : '',
+    emailVerified: claims.email_verified === true,
+    roles: Array.isArray(claims.roles) ? claims.roles.map(String) : [],
+    mfaEnabled: false,
+    firebase: true,
+  };
+  return account;
+}
+
 export function forget(): void {
   accessToken = null;
   csrfToken = null;
   account = null;
+  firebaseRefreshToken = null;
+  keepRefreshToken(null);
 }
 
 async function problemOf(response: Response): Promise<ApiError> {
@@ -128,18 +154,31 @@ async function send(method: string, path: string, options: CallOptions): Promise
   }
 }
 
+/** A Firebase user confirms its address with Firebase, and the page's next ID token says so. */
+function forFirebaseUser(problem: ApiError): ApiError {
+  if (!account?.firebase || problem.code !== 'email_not_verified') return problem;
+  // The address may have been confirmed since this ID token was issued: the next one says so.
+  if (firebaseRefreshToken) renew().catch(() => undefined);
+  return new ApiError({ ...problem, code: 'firebase/EMAIL_NOT_VERIFIED', message: 'Confirm your email address first: follow the link Firebase mailed you, then try again.' });
+}
+
 export async function call<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
   let response = await send(method, path, options);
   if (response.status === 401 && options.bearer !== false && accessToken && (await renew())) {
     response = await send(method, path, options);
   }
-  if (!response.ok) throw await problemOf(response);
+  if (!response.ok) throw forFirebaseUser(await problemOf(response));
   if (options.blob) return (await response.blob()) as T;
   return (response.status === 204 ? undefined : await response.json()) as T;
 }
 
-/** A new access token through the session cookie; false when there is no session any more. */
+/**
+ * A new access token: a Firebase user's from its refresh token (kept for the tab), anyone
+ * else's through the session cookie; false when there is no session any more.
+ */
 export async function renew(): Promise<boolean> {
+  const refreshToken = firebaseSignIn ? (firebaseRefreshToken ?? keptRefreshToken()) : null;
+  if (firebaseSignIn && refreshToken) return renewWithFirebase(firebaseSignIn, refreshToken);
   try {
     if (!csrfToken) {
       const state = await call<{ session: boolean; csrfToken?: string }>('GET', '/auth/session', { bearer: false });
@@ -152,6 +191,23 @@ export async function renew(): Promise<boolean> {
     forget();
     return false;
   }
+}
+
+async function renewWithFirebase(config: FirebaseSignIn, refreshToken: string): Promise<boolean> {
+  try {
+    startedWithFirebase(await refreshIdToken(config, refreshToken));
+    return true;
+  } catch (error) {
+    if (!endsSession(error)) throw error; // Firebase unreachable: still signed in, say why it failed
+    forget();
+    return false;
+  }
+}
+
+/** Signs a Firebase user in with its email and password (only where the API offers it). */
+export async function loginWithFirebase(email: string, password: string): Promise<Account> {
+  if (!firebaseSignIn) throw new ApiError({ status: 0, code: 'firebase/NOT_OFFERED', message: 'This site does not offer Firebase sign-in.' });
+  return startedWithFirebase(await signInWithPassword(firebaseSignIn, email, password));
 }
 
 function deviceTokenFor(email: string): { deviceToken?: string } {
@@ -197,6 +253,8 @@ export async function confirmEmailChange(token: string): Promise<string> {
 }
 
 export async function logout(): Promise<void> {
+  // A Firebase session is the tab's refresh token: forgetting it signs out (as the SDK's signOut does).
+  if (account?.firebase) return forget();
   try {
     await call('POST', '/auth/logout', { body: {}, bearer: false, cookie: true });
   } finally {

@@ -2,7 +2,7 @@
  * The web app: screens by the URL's fragment (#/items…), the session restored from the cookie
  * after a reload, and every failure shown in words.
  */
-import { account, logout, renew, signedIn } from './api.ts';
+import { account, loadWebConfig, logout, renew, signedIn } from './api.ts';
 import { clearNotice, onClick, showError } from './dom.ts';
 import { accountScreen } from './screens/account.ts';
 import { adminScreen } from './screens/admin.ts';
@@ -58,8 +58,11 @@ onClick(document.getElementById('logout') as HTMLButtonElement, async () => {
 
 window.addEventListener('hashchange', () => render());
 
-// After a reload the access token is gone; the session cookie, if any, brings it back.
-void renew().then(() => {
-  clearNotice();
-  render();
-}, showError);
+// After a reload the access token is gone; the session cookie (or a Firebase user's refresh
+// token, kept for the tab) brings it back.
+void loadWebConfig()
+  .then(renew)
+  .then(() => {
+    clearNotice();
+    render();
+  }, showError);

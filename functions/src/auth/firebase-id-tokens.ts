@@ -62,10 +62,13 @@ export function createFirebaseIdTokenVerifier(config: Config['firebaseAuth'], op
     });
   let auth: Promise<import('firebase-admin/auth').Auth> | undefined;
   const firebaseAuth = () =>
-    (auth ??= Promise.all([import('firebase-admin/app'), import('firebase-admin/auth')]).then(([app, { getAuth }]) =>
-      // An app of its own: the Firestore driver's app has other settings, and may not exist.
-      getAuth(app.getApps().find((existing) => existing.name === 'bastion-firebase-auth') ?? app.initializeApp({ projectId }, 'bastion-firebase-auth')),
-    ));
+    (auth ??= Promise.all([import('firebase-admin/app'), import('firebase-admin/auth')]).then(([app, { getAuth }]) => {
+      // An app of its own: the Firestore driver's app has other settings, and may not exist. One
+      // per Auth emulator address too: firebase-admin binds the address when it creates an app's Auth.
+      const host = process.env.FIREBASE_AUTH_EMULATOR_HOST;
+      const name = host ? `bastion-firebase-auth@${host}` : 'bastion-firebase-auth';
+      return getAuth(app.getApps().find((existing) => existing.name === name) ?? app.initializeApp({ projectId }, name));
+    }));
 
   return {
     async verify(idToken, { checkRevoked }) {

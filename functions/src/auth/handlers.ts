@@ -87,6 +87,11 @@ export async function jwks({ services }: PublicInput<unknown>): Promise<Reply> {
   return { status: 200, body: { keys: services.auth.keys.verification } };
 }
 
+/** What the web app needs before anyone signs in: whether, and how, it signs Firebase users in. */
+export async function webConfig({ services }: PublicInput<unknown>): Promise<Reply> {
+  return { status: 200, body: { firebase: services.firebaseWebSignIn } };
+}
+
 /**
  * The same answer (202, same body) whether or not the address has an account, in about the same
  * time: the password is judged and hashed either way, one transaction runs, and one mail goes —

@@ -26,6 +26,7 @@ import {
   emailChangeRequestedResponse,
   forgotPasswordBody,
   jwksResponse,
+  webConfigResponse,
   loginBody,
   loginResponse,
   mfaCodeBody,
@@ -66,6 +67,20 @@ export const routes: readonly Route[] = [
     rateLimit: [],
     success: { status: 200, description: 'The public keys, as a JWK set', body: jwksResponse },
     handler: auth.jwks,
+  }),
+  defineRoute({
+    id: 'auth.webConfig',
+    function: 'auth',
+    method: 'GET',
+    path: '/auth/web-config',
+    summary: "What the web app needs before anyone signs in: whether it signs Firebase users in, with the project's Web API key and Firebase Auth's endpoints",
+    // Read by the page before it holds anything; it says only what the page's own code would.
+    appCheck: { mode: 'off' },
+    access: { public: true },
+    // Static configuration, read on every page load: the global per-IP limit is enough.
+    rateLimit: [],
+    success: { status: 200, description: 'The web configuration', body: webConfigResponse },
+    handler: auth.webConfig,
   }),
   defineRoute({
     id: 'auth.register',

@@ -223,6 +223,20 @@ export const csrfTokenResponse = z
 
 export const jwksResponse = z.object({ keys: z.array(z.object({ kty: z.string(), kid: z.string() }).catchall(z.unknown())) }).meta({ id: 'JsonWebKeySet' });
 
+export const webConfigResponse = z
+  .object({
+    firebase: z
+      .object({
+        apiKey: z.string().meta({ description: "the project's Web API key (public: it names the project, it grants nothing)" }),
+        projectId: z.string(),
+        identityToolkitUrl: z.url().meta({ description: 'Firebase Auth: accounts:signInWithPassword under it' }),
+        secureTokenUrl: z.url().meta({ description: 'Firebase Auth: new ID tokens for a refresh token (token under it)' }),
+      })
+      .nullable()
+      .meta({ description: 'how the page signs Firebase users in; null: this deployment offers no Firebase sign-in' }),
+  })
+  .meta({ id: 'WebConfig' });
+
 export const mfaEnrollmentResponse = z
   .object({ secret: z.string(), otpauthUri: z.string(), qrCode: z.string().meta({ description: 'a data: URL of a PNG' }) })
   .meta({ id: 'MfaEnrollment' });

@@ -143,6 +143,11 @@ function schemaFor(env: NodeJS.ProcessEnv) {
     // Firebase Auth ID tokens beside bastion's own (auth/firebase-id-tokens.ts).
     FIREBASE_AUTH: z.enum(['off', 'on']).default('off'),
     FIREBASE_AUTH_DEFAULT_ROLE: z.enum(ROLES).default('user'),
+    // The web app's Firebase sign-in (auth/firebase-web-sign-in.ts): the project's Web API key, which is public by design.
+    FIREBASE_WEB_API_KEY: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{10,100}$/, "must be the project's Web API key (Project settings → General)")
+      .optional(),
     // App Check on HTTP functions (pipeline/app-check.ts): each function's default; a route may say otherwise.
     APP_CHECK_AUTH: appCheckMode,
     APP_CHECK_ITEMS: appCheckMode,
@@ -210,7 +215,7 @@ export interface Config {
   /** Whether and where new passwords are looked up among breached ones (auth/breached-passwords.ts). */
   breachedPasswords: { check: 'off' | 'fail-open' | 'fail-closed'; apiUrl: string };
   /** Firebase Auth ID tokens (auth/firebase-id-tokens.ts): taken or not, for which project, and the role of a user whose token names none. */
-  firebaseAuth: { enabled: boolean; projectId: string | undefined; defaultRole: Role; emulatorHost: string | undefined };
+  firebaseAuth: { enabled: boolean; projectId: string | undefined; defaultRole: Role; emulatorHost: string | undefined; webApiKey: string | undefined };
   /** App Check (auth/app-check.ts): each function's mode, and what a token must say. */
   appCheck: {
     modes: Record<'auth' | 'items' | 'uploads', AppCheckMode>;
@@ -266,6 +271,8 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   }
   const projectId = vars.GCLOUD_PROJECT ?? env.GOOGLE_CLOUD_PROJECT;
   if (vars.FIREBASE_AUTH === 'on' && !projectId) throw new ConfigError('FIREBASE_AUTH is on but no project is known: set GCLOUD_PROJECT');
+  if (vars.FIREBASE_WEB_API_KEY && vars.FIREBASE_AUTH !== 'on')
+    throw new ConfigError('FIREBASE_WEB_API_KEY is set but FIREBASE_AUTH is off: the API would refuse the ID tokens the page signs in for');
   const bucket = vars.STORAGE_BUCKET ?? defaultBucket(env, projectId);
   if (vars.BLOB_DRIVER === 'cloud-storage' && !bucket) {
     throw new ConfigError('BLOB_DRIVER is cloud-storage but no bucket is known: set STORAGE_BUCKET');
@@ -317,7 +324,13 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     trustedProxies: vars.TRUSTED_PROXIES,
     mail,
     breachedPasswords: { check: vars.BREACHED_PASSWORD_CHECK, apiUrl: vars.BREACHED_PASSWORD_API_URL },
-    firebaseAuth: { enabled: vars.FIREBASE_AUTH === 'on', projectId, defaultRole: vars.FIREBASE_AUTH_DEFAULT_ROLE, emulatorHost: env.FIREBASE_AUTH_EMULATOR_HOST },
+    firebaseAuth: {
+      enabled: vars.FIREBASE_AUTH === 'on',
+      projectId,
+      defaultRole: vars.FIREBASE_AUTH_DEFAULT_ROLE,
+      emulatorHost: env.FIREBASE_AUTH_EMULATOR_HOST,
+      webApiKey: vars.FIREBASE_WEB_API_KEY,
+    },
     appCheck: { modes: appCheckModes, projectNumber: vars.APP_CHECK_PROJECT_NUMBER, appIds: vars.APP_CHECK_APP_IDS, jwksUrl: vars.APP_CHECK_JWKS_URL },
   };
 }

@@ -10,7 +10,8 @@
  */
 import { FUNCTION_NAMES, ROOT_PATHS } from '../app.ts';
 import { recordHelmetHeaders } from '../pipeline/security-headers.ts';
-import { REGION } from './options.ts';
+import { FIREBASE_SIGN_IN_ORIGINS } from '../auth/firebase-web-sign-in.ts';
+import { REGION, WEB_FIREBASE_SIGN_IN } from './options.ts';
 
 export interface HostingRewrite {
   regex: string;
@@ -63,12 +64,13 @@ export function hostingRewrites(): HostingRewrite[] {
   ];
 }
 
-export function hostingHeaders(): HostingHeaders[] {
+export function hostingHeaders(options: { firebaseSignIn?: boolean } = {}): HostingHeaders[] {
+  const connectSources = (options.firebaseSignIn ?? WEB_FIREBASE_SIGN_IN) ? FIREBASE_SIGN_IN_ORIGINS : [];
   const apiSegments = [...FUNCTION_NAMES, ...Object.keys(ROOT_PATHS).map((path) => path.split('/')[1]!)];
   return [
     {
       regex: `^/${segmentOtherThan(apiSegments)}(?:/.*)?$`,
-      headers: recordHelmetHeaders('page').map(([key, value]) => ({ key, value })),
+      headers: recordHelmetHeaders('page', { connectSources }).map(([key, value]) => ({ key, value })),
     },
   ];
 }

@@ -11,6 +11,14 @@ import type { FunctionName } from '../pipeline/route.ts';
 /** Where the functions run. Change it here, then `npm run docs` updates firebase.json. */
 export const REGION = 'us-central1';
 
+/**
+ * Whether the web app on Hosting offers Firebase sign-in (it also needs FIREBASE_AUTH=on and
+ * FIREBASE_WEB_API_KEY in the functions' environment): `npm run docs` then lets the page's
+ * Content-Security-Policy connect to Firebase Auth in firebase.json. Off, the page may connect to
+ * its own origin only.
+ */
+export const WEB_FIREBASE_SIGN_IN = false;
+
 /** An upper bound on instances per function: a flood costs a bounded bill, then 429s from the platform. */
 export const MAX_INSTANCES = 10;
 

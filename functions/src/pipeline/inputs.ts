@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { BlobStore } from '../blobs/port.ts';
 import type { Config, Role } from '../config/index.ts';
 import type { BreachedPasswordCheck } from '../auth/breached-passwords.ts';
+import type { FirebaseWebSignIn } from '../auth/firebase-web-sign-in.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { DocumentStore } from '../store/port.ts';
 
@@ -46,6 +47,8 @@ export interface Services {
   appCheckModes: Config['appCheck']['modes'];
   /** Whether Firebase Auth ID tokens are taken, for the documentation. */
   firebaseAuth: boolean;
+  /** What the web app needs to sign Firebase users in, when this deployment offers it. */
+  firebaseWebSignIn: FirebaseWebSignIn | null;
   /** Sends mail: loaded on first use. */
   mailer(): Promise<Mailer>;
   /** Where the links in mails point (APP_URL). */

@@ -34,10 +34,22 @@ const directives: Record<ContentKind, Record<string, string[]>> = {
   },
 };
 
-export function helmetOptions(kind: ContentKind): HelmetOptions {
+export interface PageOptions {
+  /**
+   * Origins a page may connect to besides its own (CSP connect-src): Firebase Auth's, where the
+   * web app signs Firebase users in (auth/firebase-web-sign-in.ts); none by default.
+   */
+  connectSources?: readonly string[];
+}
+
+export function helmetOptions(kind: ContentKind, options: PageOptions = {}): HelmetOptions {
   const forPages = kind === 'page';
+  const connectSources = forPages ? (options.connectSources ?? []) : [];
   return {
-    contentSecurityPolicy: { useDefaults: false, directives: directives[kind] },
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: connectSources.length > 0 ? { ...directives[kind], connectSrc: ["'self'", ...connectSources] } : directives[kind],
+    },
     strictTransportSecurity: { maxAge: TWO_YEARS, includeSubDomains: true },
     xFrameOptions: { action: 'deny' },
     xContentTypeOptions: true,
@@ -54,14 +66,14 @@ export function helmetOptions(kind: ContentKind): HelmetOptions {
 }
 
 /** helmet's headers are fixed for fixed options: record them once, set them on every response. */
-export function recordHelmetHeaders(kind: ContentKind): [string, string][] {
+export function recordHelmetHeaders(kind: ContentKind, options: PageOptions = {}): [string, string][] {
   const headers: [string, string][] = [];
   const recorder = {
     setHeader: (name: string, value: string | number) => headers.push([name, String(value)]),
     removeHeader: () => {},
     getHeader: () => undefined,
   };
-  helmet(helmetOptions(kind))({} as IncomingMessage, recorder as unknown as ServerResponse, () => {});
+  helmet(helmetOptions(kind, options))({} as IncomingMessage, recorder as unknown as ServerResponse, () => {});
   return [...headers, ['Cache-Control', CACHE_CONTROL]];
 }
 

@@ -8,7 +8,7 @@ import { extname, join, relative, sep } from 'node:path';
 import type { Middleware } from './context.ts';
 import { ApiError, MethodNotAllowedError } from '../errors/api-error.ts';
 import { flatten } from './respond.ts';
-import { recordHelmetHeaders } from './security-headers.ts';
+import { recordHelmetHeaders, type PageOptions } from './security-headers.ts';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -43,7 +43,7 @@ function readFolder(root: string): Map<string, StaticFile> {
   return files;
 }
 
-export interface StaticFilesOptions {
+export interface StaticFilesOptions extends PageOptions {
   /** The built web app (web/dist). */
   root: string;
 }
@@ -51,7 +51,7 @@ export interface StaticFilesOptions {
 export function staticFiles(options: StaticFilesOptions): Middleware {
   const files = readFolder(options.root);
   // A file gets the headers of a page (CSP default-src 'self', …); errors stay JSON's.
-  const pageHeaders = Object.fromEntries(recordHelmetHeaders('page'));
+  const pageHeaders = Object.fromEntries(recordHelmetHeaders('page', options));
   return async (ctx) => {
     const method = ctx.req.method ?? 'GET';
     const file = files.get(ctx.path === '/' ? '/index.html' : ctx.path);

@@ -109,6 +109,11 @@ function dataPanel(): HTMLElement {
 
 export function accountScreen(): HTMLElement {
   const section = h('section', {}, h('h2', { text: 'Account' }), h('p', { text: `Signed in as ${account?.email ?? ''}` }));
+  if (account?.firebase) {
+    section.append(h('p', { text: 'You signed in with Firebase: your password, second factor and sessions are managed with Firebase Auth, not here.' }));
+    if (!account.emailVerified) section.append(h('p', { text: 'Your address is not confirmed with Firebase yet: until it is, you can look but not change anything.' }));
+    return section;
+  }
   if (account && !account.emailVerified) {
     const resend = h('button', { type: 'button', text: 'Send the confirmation link again' });
     onClick(resend, async () => {

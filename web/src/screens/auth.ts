@@ -1,19 +1,24 @@
 /** Register, confirm the address, sign in, and the second step of a sign-in with MFA. */
-import { call, confirmEmailChange, login, secondFactor, signedIn, verifyEmail, verifyMfa } from '../api.ts';
+import { call, confirmEmailChange, login, loginWithFirebase, offersFirebaseSignIn, secondFactor, signedIn, verifyEmail, verifyMfa } from '../api.ts';
 import { field, h, onSubmit, showError, showInfo, textOf } from '../dom.ts';
 
 type Go = (hash: string) => void;
 
 let pendingChallenge: string | null = null;
 
-export function loginScreen(go: Go): HTMLElement {
-  const form = h(
+/** An email and a password, named (and submitted) as `name`. */
+function signInForm(name: string): HTMLFormElement {
+  return h(
     'form',
-    { 'aria-label': 'Sign in' },
+    { 'aria-label': name },
     field('Email', h('input', { name: 'email', type: 'email', autocomplete: 'username', required: true })),
     field('Password', h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
-    h('button', { type: 'submit', text: 'Sign in' }),
+    h('button', { type: 'submit', text: name }),
   );
+}
+
+export function loginScreen(go: Go): HTMLElement {
+  const form = signInForm('Sign in');
   onSubmit(form, async (data) => {
     const result = await login(textOf(data, 'email'), textOf(data, 'password'));
     if (result.kind === 'mfa') {
@@ -30,7 +35,18 @@ export function loginScreen(go: Go): HTMLElement {
     form,
     h('p', {}, 'New here? ', h('a', { href: '#/register', text: 'Create an account' })),
     h('p', {}, h('a', { href: '#/forgot-password', text: 'Forgot your password?' })),
+    offersFirebaseSignIn() && firebaseSignInForm(go),
   );
+}
+
+/** Where the API takes Firebase ID tokens and offers it: an account of the app's Firebase project. */
+function firebaseSignInForm(go: Go): HTMLElement {
+  const form = signInForm('Sign in with Firebase');
+  onSubmit(form, async (data) => {
+    await loginWithFirebase(textOf(data, 'email').trim(), textOf(data, 'password'));
+    go('#/items');
+  });
+  return h('section', { 'aria-label': 'Firebase account' }, h('h3', { text: 'Or with your Firebase account' }), form);
 }
 
 export function registerScreen(go: Go): HTMLElement {
