@@ -10,6 +10,10 @@
  *     per function, the whole cold path a deployed instance meets on its first request (entry,
  *     the function's pipeline and routes, the Firestore driver, the Cloud Logging transport),
  *     each sample a fresh process (test/bench/cold-start.ts), vs the same empty module.
+ *  2b. Data size: GET /items (a page of 20) and GET /items/:id with 10 and with 100,000 items in
+ *     the collection (many owners), on SQLite — the cost per request must stay flat (≤ 1.5×).
+ *  2c. Store round trips per request by route kind, counted by an instrumented store
+ *     (test/bench/round-trips.ts).
  *  4. CORS: the whole pipeline with bastion's own CORS stages vs the product's, which delegate
  *     header negotiation to the `cors` package — an allowed Origin's GET and a preflight, in
  *     alternating rounds (test/bench/cors.ts).
@@ -31,13 +35,15 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 interface Target {
   url: string;
   path: string;
+  /** A page of the bench user's items (the pipeline server). */
+  listPath?: string;
   headers: Record<string, string>;
   /** The server's process id, for its memory. */
   pid: number;
 }
 
-async function withServer<R>(kind: string, work: (target: Target) => Promise<R>): Promise<R> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'test/bench/servers.ts', kind], {
+async function withServer<R>(kind: string, work: (target: Target) => Promise<R>, ...args: string[]): Promise<R> {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'test/bench/servers.ts', kind, ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -145,8 +151,8 @@ async function uploads(target: Target) {
   return { oneAtATime, atOnce, growth: (peak - before) / MiB };
 }
 
-// BENCH_ONLY=uploads (or requests, cors, cold-start; comma-separated) runs only those parts.
-const only = new Set((process.env.BENCH_ONLY ?? 'requests,uploads,cors,cold-start').split(','));
+// BENCH_ONLY=uploads (or requests, data, round-trips, cors, cold-start; comma-separated) runs only those parts.
+const only = new Set((process.env.BENCH_ONLY ?? 'requests,data,round-trips,uploads,cors,cold-start').split(','));
 
 if (only.has('requests')) {
   console.log(`bench: GET /items/:id, ${connections} connections, ${seconds} s each (after a 2 s warm-up)\n`);
@@ -157,6 +163,38 @@ if (only.has('requests')) {
     'full pipeline': { 'req/s': Math.round(full.rps), 'p99 ms': full.p99 },
   });
   console.log(`pipeline throughput = ${pct(full.rps / bare.rps)} of bare node:http (target ≥ 40 %); p99 ${(full.p99 / Math.max(bare.p99, 1)).toFixed(1)}× bare\n`);
+}
+
+if (only.has('data')) {
+  console.log('bench: GET /items (a page of 20; the user has 10) and GET /items/:id with 10 and with 100,000 items in the collection (many owners), SQLite\n');
+  const sizes = [10, 100_000];
+  type Measured = Awaited<ReturnType<typeof load>>;
+  const measured: { read: Measured; page: Measured }[] = [];
+  for (const size of sizes) {
+    measured.push(await withServer('pipeline', async (target) => ({ read: await load(target), page: await load({ ...target, path: target.listPath! }) }), String(size)));
+  }
+  const [small, large] = measured as [(typeof measured)[number], (typeof measured)[number]];
+  console.table(
+    Object.fromEntries(
+      sizes.map((size, i) => {
+        const m = measured[i]!;
+        return [
+          `${size.toLocaleString('en')} items`,
+          { 'GET /items/:id req/s': Math.round(m.read.rps), 'GET /items req/s': Math.round(m.page.rps), 'p99 ms (:id, page)': `${m.read.p99}, ${m.page.p99}` },
+        ];
+      }),
+    ),
+  );
+  const growth = (a: { rps: number }, b: { rps: number }) => (a.rps / b.rps).toFixed(2);
+  console.log(
+    `cost per request at 100,000 items = ${growth(small.read, large.read)}× at 10 for GET /items/:id, ${growth(small.page, large.page)}× for a page of GET /items (target ≤ 1.5×)\n`,
+  );
+}
+
+if (only.has('round-trips')) {
+  const { roundTripsBench } = await import('./round-trips.ts');
+  await roundTripsBench();
+  console.log();
 }
 
 if (only.has('uploads')) {

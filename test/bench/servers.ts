@@ -3,9 +3,9 @@
  *   bare     — node:http returning an item's JSON, nothing else; and for a POST, the raw
  *              request bytes written to a file (flushed, as the disk blob driver does)
  *   pipeline — the real local server: every stage, the token, the rate limiter's store
- *              transaction on every request (limits set high so none refuses), access logs,
- *              uploads to the local-disk blob driver
- * Prints one JSON line: { url, path, headers }.
+ *              transactions (leased; limits set high so none refuses), access logs, uploads to
+ *              the local-disk blob driver; `pipeline N` with N items in the collection
+ * Prints one JSON line: { url, path, listPath, headers }.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -17,6 +17,7 @@ import { issueAccessToken } from '../../functions/src/auth/tokens.ts';
 import { loadConfig } from '../../functions/src/config/index.ts';
 import { createRuntime } from '../../functions/src/runtime.ts';
 import { startServer } from '../../functions/src/server.ts';
+import type { DocumentStore } from '../../functions/src/store/port.ts';
 
 const item = {
   ownerId: 'bench-user',
@@ -26,6 +27,24 @@ const item = {
   updatedAt: '2026-01-01T00:00:00.000Z',
 };
 const id = 'BenchItem00000000001';
+
+/**
+ * `count` more items: 9 of the bench user's own (so a page holds the same 10 whatever the size),
+ * the rest spread over a thousand other owners, in the order a busy service would have written them.
+ */
+async function seedItems(store: DocumentStore, count: number): Promise<void> {
+  const own = new Set(Array.from({ length: Math.min(9, count) }, (_, k) => Math.floor((k * count) / Math.min(9, count))));
+  const batch = 1000;
+  for (let start = 0; start < count; start += batch) {
+    await store.runTransaction(async (tx) => {
+      for (let i = start; i < Math.min(start + batch, count); i += 1) {
+        const at = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
+        const ownerId = own.has(i) ? item.ownerId : `owner-${i % 1000}`;
+        tx.set('items', `Seeded${String(i).padStart(14, '0')}`, { ...item, ownerId, name: `Item ${i}`, createdAt: at, updatedAt: at });
+      }
+    });
+  }
+}
 
 const kind = process.argv[2];
 if (kind === 'bare') {
@@ -60,11 +79,12 @@ if (kind === 'bare') {
   });
   const runtime = await createRuntime(config, { logStream: createWriteStream('/dev/null') });
   await runtime.store.set('items', id, item);
+  await seedItems(runtime.store, Number(process.argv[3] ?? 1) - 1);
   const token = await issueAccessToken(config.auth, { sub: item.ownerId, roles: ['user'], amr: ['pwd'], emailVerified: true });
   const running = await startServer(runtime, 0, '127.0.0.1');
-  process.stdout.write(`${JSON.stringify({ url: running.url, path: `/items/${id}`, headers: { authorization: `Bearer ${token}` } })}\n`);
+  process.stdout.write(`${JSON.stringify({ url: running.url, path: `/items/${id}`, listPath: '/items?limit=20', headers: { authorization: `Bearer ${token}` } })}\n`);
 } else {
-  throw new Error('usage: servers.ts bare|pipeline');
+  throw new Error('usage: servers.ts bare | pipeline [items]');
 }
 
 // Exit normally on a signal, so diagnostics such as --cpu-prof are written.

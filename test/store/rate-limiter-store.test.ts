@@ -189,6 +189,29 @@ describe('RateLimiterDocumentStore', function () {
     assert.ok(elapsed < 3 * 300, `all answered with the first failure (${elapsed.toFixed(0)} ms), not one after another`);
   });
 
+  it('answers a point its lease holds at once (consumeFromLease), as consume would, and leaves the rest to consume', async function () {
+    const leased = limiter(16);
+    const exact = limiter(16);
+    assert.equal(leased.consumeFromLease('k'), undefined, 'no lease yet: only consume can answer');
+    const first = await leased.consume('k'); // takes the lease: 1 used, 1 of the 15 left reserved (an eighth)
+    await exact.consume('other');
+    const fromMemory = leased.consumeFromLease('k');
+    assert.ok(fromMemory?.admitted);
+    assert.deepEqual([fromMemory.res.consumedPoints, fromMemory.res.remainingPoints], [first.consumedPoints + 1, first.remainingPoints - 1]);
+    assert.ok(fromMemory.res.msBeforeNext > 0 && fromMemory.res.msBeforeNext <= first.msBeforeNext);
+    assert.equal(leased.consumeFromLease('k'), undefined, 'the lease is spent: back to consume (and the store)');
+    // Used up, then refused from memory, as consume refuses.
+    const small = limiter(1);
+    await small.consume('small');
+    assert.equal(small.consumeFromLease('small'), undefined, 'blocked in memory: consume refuses it');
+    assert.equal((await rejection(small.consume('small'))).remainingPoints, 0);
+    // Counters that must be exact take no leases.
+    const exactOnly = new RateLimiterDocumentStore({ store, keyPrefix: 'exact', points: 16, duration: 60, leases: false });
+    await exactOnly.consume('k');
+    assert.equal(exactOnly.consumeFromLease('k'), undefined);
+    assert.equal((await exactOnly.get('k'))?.consumedPoints, 1);
+  });
+
   it('keeps keys that hold colons, slashes and IPv6 addresses apart', async function () {
     const rl = limiter(1);
     for (const key of ['ip:2001:db8::1', 'ip:2001:db8::2', 'user:a/b', 'user:a%2Fb']) {

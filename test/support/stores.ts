@@ -48,3 +48,39 @@ export function recordingStore(): { store: DocumentStore; written: Map<string, b
   });
   return { store, written };
 }
+
+/** Store round trips, by kind: what each costs on Firestore, where every one is a network call. */
+export interface RoundTrips {
+  /** Single-document reads outside transactions. */
+  reads: number;
+  queries: number;
+  /** Transactions (each one commit, whatever it read or wrote). */
+  transactions: number;
+  /** Writes outside transactions (create, set, update, delete). */
+  writes: number;
+}
+
+/** `store`, counting its round trips; `take()` answers those since the last take and starts again. */
+export function countingStore(store: DocumentStore): { store: DocumentStore; take(): RoundTrips } {
+  let counts: RoundTrips = { reads: 0, queries: 0, transactions: 0, writes: 0 };
+  const count = (kind: keyof RoundTrips) => (counts[kind] += 1);
+  const write =
+    <A extends unknown[]>(method: (...args: A) => Promise<void>) =>
+    (...args: A) => (count('writes'), method(...args));
+  return {
+    store: withOverrides(store, {
+      get: (collection, id) => (count('reads'), store.get(collection, id)),
+      query: (collection, spec) => (count('queries'), store.query(collection, spec)),
+      runTransaction: (work) => (count('transactions'), store.runTransaction(work)),
+      create: write(store.create.bind(store)),
+      set: write(store.set.bind(store)),
+      update: write(store.update.bind(store)),
+      delete: write(store.delete.bind(store)),
+    }),
+    take() {
+      const taken = counts;
+      counts = { reads: 0, queries: 0, transactions: 0, writes: 0 };
+      return taken;
+    },
+  };
+}

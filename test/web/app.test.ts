@@ -11,7 +11,7 @@ import { startApi } from '../support/api.ts';
 import { onEmulators, startTarget, type Target } from '../support/target.ts';
 import { lastMailTo, linkToken, VERIFY_SUBJECT } from '../support/outbox.ts';
 import { buildWebApp } from '../support/web.ts';
-import { assertCleanPage, chromiumInstalled, launch, screenshot, watchedPage, expectFailedLoad as expectFailedLoadIn, type WatchedPage } from './support.ts';
+import { assertCleanPage, chromiumInstalled, launch, screenshot, watchedPage, expectFailedLoad as expectFailedLoadIn, recordFailure, type WatchedPage } from './support.ts';
 import { skipBecause } from '../support/skip.ts';
 
 const EMAIL = 'ada@example.com';
@@ -42,7 +42,8 @@ describe('web client in Chromium', function () {
     await api?.close();
   });
 
-  afterEach(function () {
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') await recordFailure(watched, this.currentTest.fullTitle());
     assertCleanPage(watched);
   });
 

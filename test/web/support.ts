@@ -4,7 +4,7 @@
  * errors and CSP violations, so a test can demand there were none.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -23,15 +23,19 @@ export interface WatchedPage {
   consoleErrors: string[];
   /** `securitypolicyviolation` events the page saw. */
   cspViolations: string[];
+  /** Requests that never got an answer (refused, aborted, cut), for the report of a failed step. */
+  failedRequests: string[];
 }
 
 export async function watchedPage(context: BrowserContext): Promise<WatchedPage> {
   const page = await context.newPage();
-  const watched: WatchedPage = { page, consoleErrors: [], cspViolations: [] };
+  const watched: WatchedPage = { page, consoleErrors: [], cspViolations: [], failedRequests: [] };
   page.on('console', (message) => {
     if (message.type() === 'error') watched.consoleErrors.push(message.text());
   });
   page.on('pageerror', (error) => watched.consoleErrors.push(`uncaught: ${error.message}`));
+  page.on('crash', () => watched.consoleErrors.push('the page crashed'));
+  page.on('requestfailed', (request) => watched.failedRequests.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText ?? 'failed'}`));
   // Runs before the page's own scripts, outside its CSP: reports violations back to the test.
   await page.exposeFunction('__reportCspViolation', (text: string) => watched.cspViolations.push(text));
   await page.addInitScript(() => {
@@ -56,6 +60,26 @@ export function expectFailedLoad(watched: WatchedPage, status: number): void {
   const index = watched.consoleErrors.findIndex((line) => line.includes(`status of ${status}`));
   assert.notEqual(index, -1, `the browser saw the ${status}`);
   watched.consoleErrors.splice(index, 1);
+}
+
+/**
+ * After a failed step, what the page was doing: a screenshot, its text, and the requests that
+ * failed, in test/.artifacts/failures/ — so a failure on a CI machine can be read afterwards.
+ * Each look is bounded: a page that hangs is reported as such.
+ */
+export async function recordFailure(watched: WatchedPage | undefined, title: string): Promise<void> {
+  if (!watched) return;
+  const folder = new URL('../.artifacts/failures/', import.meta.url);
+  mkdirSync(folder, { recursive: true });
+  const name = title.replace(/[^a-z0-9]+/gi, '-').slice(0, 80);
+  const within = <T>(work: Promise<T>, fallback: T) => Promise.race([work.catch(() => fallback), new Promise<T>((resolve) => setTimeout(() => resolve(fallback), 3000))]);
+  await within(watched.page.screenshot({ path: new URL(`${name}.png`, folder).pathname, fullPage: true }), undefined);
+  const text = await within(
+    watched.page.evaluate(() => document.body.innerText),
+    '(the page did not answer within 3 s)',
+  );
+  const report = [`url: ${watched.page.url()}`, `text:\n${text}`, `failed requests:\n${watched.failedRequests.join('\n')}`, `console errors:\n${watched.consoleErrors.join('\n')}`];
+  writeFileSync(new URL(`${name}.txt`, folder).pathname, `${report.join('\n\n')}\n`);
 }
 
 const SCREENSHOTS = new URL('../.artifacts/screenshots/', import.meta.url);

@@ -14,7 +14,7 @@ import type { AppCheckMode, Config } from '../config/index.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { ErrorCode } from '../errors/catalog.ts';
 import type { AppCheckVerifier } from '../auth/app-check.ts';
-import type { Middleware } from './context.ts';
+import type { Context, Middleware } from './context.ts';
 import type { Route } from './route.ts';
 
 /** Where clients send the token (Firebase's SDKs' name for it). */
@@ -33,11 +33,7 @@ export interface AppCheckOptions {
 }
 
 export function appCheck({ modeFor, verifier }: AppCheckOptions): Middleware {
-  return async (ctx, next) => {
-    const route = ctx.route!;
-    const mode = modeFor(route);
-    // A signed server-to-server request (signed-request.ts) proves its caller itself: App Check attests apps, not servers.
-    if (mode === 'off' || ctx.principal) return next();
+  async function check(ctx: Context, route: Route, mode: AppCheckMode): Promise<void> {
     const header = ctx.req.headers[APP_CHECK_HEADER];
     try {
       if (typeof header !== 'string' || header === '') throw new ApiError('app_check_missing');
@@ -48,9 +44,16 @@ export function appCheck({ modeFor, verifier }: AppCheckOptions): Middleware {
       // Monitoring never refuses, whatever went wrong: it only tells.
       const code: ErrorCode = error instanceof ApiError ? (error as ApiError).code : 'internal_error';
       ctx.log.warn('App Check would refuse this request', { event: 'app_check.monitor', code, route: route.id });
-      return next();
+      return;
     }
     if (mode === 'monitor') ctx.log.debug('App Check token valid', { event: 'app_check.monitor', code: 'ok', route: route.id });
-    await next();
+  }
+
+  return (ctx, next) => {
+    const route = ctx.route!;
+    const mode = modeFor(route);
+    // A signed server-to-server request (signed-request.ts) proves its caller itself: App Check attests apps, not servers.
+    if (mode === 'off' || ctx.principal) return next();
+    return check(ctx, route, mode).then(next);
   };
 }

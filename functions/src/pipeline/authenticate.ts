@@ -12,7 +12,7 @@ import { AccessTokenError, type AccessClaims, type VerifyAccessToken } from '../
 import type { Middleware } from './context.ts';
 import { ApiError } from '../errors/api-error.ts';
 import type { Principal } from './inputs.ts';
-import { isPublic, type Route } from './route.ts';
+import { isPublic } from './route.ts';
 
 /** The issuer of Firebase Auth ID tokens, before the project id. */
 export const FIREBASE_ISSUER_PREFIX = 'https://securetoken.google.com/';
@@ -59,8 +59,6 @@ export function authenticate(options: AuthenticateOptions): Middleware {
   const cache = new VerifiedTokenCache(options.cacheSize ?? 10_000);
 
   async function verify(token: string): Promise<AccessClaims> {
-    const cached = cache.get(token);
-    if (cached) return cached;
     try {
       const claims = await options.verify(token);
       cache.set(token, claims);
@@ -74,10 +72,7 @@ export function authenticate(options: AuthenticateOptions): Middleware {
 
   /** A Firebase token's principal; from the cache unless the route wants Firebase Auth asked. */
   const firebaseCache = new VerifiedTokenCache<{ exp: number; principal: Principal }>(options.cacheSize ?? 10_000);
-  async function verifyFirebase(token: string, exp: number, route: Route): Promise<Principal> {
-    const checkRevoked = !isPublic(route.access) && (route.access.mfa?.length ?? 0) > 0;
-    const cached = checkRevoked ? undefined : firebaseCache.get(token);
-    if (cached) return cached.principal;
+  async function verifyFirebase(token: string, exp: number, checkRevoked: boolean): Promise<Principal> {
     const principal = await (await options.firebase!()).verify(token, { checkRevoked });
     firebaseCache.set(token, { exp, principal });
     return principal;
@@ -94,29 +89,39 @@ export function authenticate(options: AuthenticateOptions): Middleware {
     }
   }
 
-  return async (ctx, next) => {
+  // A token verified before is taken at once: the stage waits only for a token it has not seen.
+  return (ctx, next) => {
+    const route = ctx.route!;
     // Public, or a signed request already verified (signed-request.ts).
-    if (isPublic(ctx.route!.access) || ctx.principal) return next();
+    if (isPublic(route.access) || ctx.principal) return next();
     const header = ctx.req.headers.authorization;
     if (header === undefined) {
       throw new ApiError('missing_token');
     }
     const token = BEARER.exec(header)?.[1];
     if (!token) throw new ApiError('invalid_token', { params: { reason: 'the Authorization header must be "Bearer <token>"' } });
+    const signIn = (principal: Principal) => {
+      ctx.principal = principal;
+      return next();
+    };
     const firebaseExp = firebaseExpiry(token);
     if (firebaseExp !== undefined) {
-      ctx.principal = await verifyFirebase(token, firebaseExp, ctx.route!);
-      return next();
+      const checkRevoked = !isPublic(route.access) && (route.access.mfa?.length ?? 0) > 0;
+      const cached = checkRevoked ? undefined : firebaseCache.get(token);
+      return cached ? signIn(cached.principal) : verifyFirebase(token, firebaseExp, checkRevoked).then(signIn);
     }
-    const claims = await verify(token);
-    ctx.principal = {
-      subject: claims.sub,
-      roles: claims.roles,
-      mfa: claims.amr.includes('mfa'),
-      emailVerified: claims.emailVerified,
-      authTime: claims.authTime,
-      sessionId: claims.sid,
-    };
-    await next();
+    const cached = cache.get(token);
+    return cached ? signIn(principalOf(cached)) : verify(token).then((claims) => signIn(principalOf(claims)));
+  };
+}
+
+function principalOf(claims: AccessClaims): Principal {
+  return {
+    subject: claims.sub,
+    roles: claims.roles,
+    mfa: claims.amr.includes('mfa'),
+    emailVerified: claims.emailVerified,
+    authTime: claims.authTime,
+    sessionId: claims.sid,
   };
 }

@@ -10,7 +10,7 @@ import { ApiError } from '../errors/api-error.ts';
 import { isPublic } from './route.ts';
 
 export function authorize(): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const access = ctx.route!.access;
     if (isPublic(access)) return next();
     const principal = ctx.principal!;
@@ -20,6 +20,6 @@ export function authorize(): Middleware {
     if (usable.length === 0) throw new ApiError('mfa_required');
     if (!principal.emailVerified && access.allowUnverified !== true) throw new ApiError('email_not_verified');
     ctx.principal = { ...principal, roles: usable };
-    await next();
+    return next();
   };
 }

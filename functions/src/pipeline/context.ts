@@ -45,8 +45,10 @@ export interface Context {
   input: { params: unknown; query: unknown; body: unknown };
 }
 
-export type Next = () => Promise<void>;
-export type Middleware = (ctx: Context, next: Next) => Promise<void>;
+/** A stage's outcome: nothing when it finished at once, a promise when it waits (compose.ts). */
+export type Outcome = void | Promise<void>;
+export type Next = () => Outcome;
+export type Middleware = (ctx: Context, next: Next) => Outcome;
 
 export interface RequestContextInit {
   req: Request;

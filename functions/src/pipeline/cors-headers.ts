@@ -81,7 +81,7 @@ export function corsHeaders(options: CorsHeadersOptions): Middleware {
   // preflight's methods, headers and max age depend on the path, so cors.ts records those.
   const forOptions = record({ origin: allowOrigin, credentials: true, methods: [], allowedHeaders: [], preflightContinue: true }, 'OPTIONS');
 
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const { req } = ctx;
     const origin = req.headers.origin;
     const isOptions = req.method === 'OPTIONS';
@@ -89,6 +89,6 @@ export function corsHeaders(options: CorsHeadersOptions): Middleware {
     ctx.responseHeaders.Vary = preflight ? 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers' : 'Origin';
     const recorded = origin === undefined ? undefined : (isOptions ? forOptions : forAnswers).get(origin);
     if (recorded) Object.assign(ctx.responseHeaders, recorded);
-    await next();
+    return next();
   };
 }

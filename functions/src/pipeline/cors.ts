@@ -53,7 +53,7 @@ export function cors(options: CorsOptions): Middleware {
     return headers;
   };
 
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const { req } = ctx;
     const origin = req.headers.origin;
     const method = req.method ?? 'GET';
@@ -69,6 +69,6 @@ export function cors(options: CorsOptions): Middleware {
     if (origin !== undefined && !SAFE_METHODS.has(method) && !fromAllowedPlace(req, origins)) {
       throw new ApiError('origin_not_allowed', { params: { action: 'call the API' } });
     }
-    await next();
+    return next();
   };
 }

@@ -27,7 +27,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function csrf(options: CsrfOptions): Middleware {
   const origins = new Set(options.origins);
   const { readSession, verifyToken } = options;
-  return async (ctx, next) => {
+  return (ctx, next) => {
     if (!ctx.route!.cookieSession) return next();
     const session = readSession(ctx.req);
     if (!session) return next();
@@ -39,6 +39,6 @@ export function csrf(options: CsrfOptions): Middleware {
       }
     }
     ctx.session = session;
-    await next();
+    return next();
   };
 }

@@ -9,6 +9,7 @@ import { BlobStoreUnavailableError } from '../blobs/errors.ts';
 import { ApiError } from '../errors/api-error.ts';
 import { ERRORS, type ErrorCode } from '../errors/catalog.ts';
 import { InvalidCursorError, StoreUnavailableError, TransactionAbortedError } from '../store/errors.ts';
+import { afterNext } from './compose.ts';
 import type { Context, Middleware } from './context.ts';
 import { reply } from './respond.ts';
 
@@ -58,11 +59,8 @@ export function respondWithError(ctx: Context, error: unknown): void {
 }
 
 export function errorMapper(): Middleware {
-  return async (ctx, next) => {
-    try {
-      await next();
-    } catch (error) {
-      respondWithError(ctx, error);
-    }
-  };
+  return (ctx, next) =>
+    afterNext(next, (error) => {
+      if (error !== undefined) respondWithError(ctx, error);
+    });
 }

@@ -9,12 +9,13 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import RateLimiterRes from 'rate-limiter-flexible/lib/RateLimiterRes.js';
 import type { Config } from '../config/index.ts';
 import { StoreUnavailableError } from '../store/errors.ts';
-import type { BucketState, Context, Middleware } from './context.ts';
+import type { BucketState, Context, Middleware, Outcome } from './context.ts';
 import { RateLimitedError } from '../errors/api-error.ts';
 import type { BucketName } from './route.ts';
 
 export interface Bucket {
-  limiter: RateLimiterAbstract;
+  /** With leases (store/rate-limiter-store.ts), most consumes are answered from memory, at once. */
+  limiter: RateLimiterAbstract & { consumeFromLease?(key: string): { admitted: boolean; res: RateLimiterRes } | undefined };
   points: number;
   durationSeconds: number;
   /** Counted per route (`create`: five creates of one kind do not use up another kind's). */
@@ -43,19 +44,29 @@ function headersFor(bucket: BucketState['bucket'], result: BucketState['result']
   };
 }
 
-/** Consumes a point; returns the bucket's state, or throws 429 (or 503 when the store fails). */
-async function consume(ctx: Context, bucket: Bucket, subject: string): Promise<RateLimiterRes> {
-  const key = bucket.perRoute ? `${ctx.route?.id}:${subject}` : subject;
-  try {
-    return await bucket.limiter.consume(key);
-  } catch (rejection) {
-    if (rejection instanceof RateLimiterRes) {
-      const retryAfter = Math.max(Math.ceil(rejection.msBeforeNext / 1000), 1);
-      throw new RateLimitedError(retryAfter, 'requests', headersFor(bucket, rejection));
-    }
-    // Fail closed: without a working counter we cannot tell whether the caller is over.
-    throw rejection instanceof StoreUnavailableError ? rejection : new StoreUnavailableError('rate limiter store failed', { cause: rejection });
+function refusal(bucket: Bucket, rejection: unknown): Error {
+  if (rejection instanceof RateLimiterRes) {
+    const retryAfter = Math.max(Math.ceil(rejection.msBeforeNext / 1000), 1);
+    return new RateLimitedError(retryAfter, 'requests', headersFor(bucket, rejection));
   }
+  // Fail closed: without a working counter we cannot tell whether the caller is over.
+  return rejection instanceof StoreUnavailableError ? rejection : new StoreUnavailableError('rate limiter store failed', { cause: rejection });
+}
+
+/**
+ * Consumes a point: the bucket's state, or a 429 (or 503 when the store fails) thrown. At once
+ * when the lease has the point (most requests), else once the store has answered.
+ */
+function consume(ctx: Context, bucket: Bucket, subject: string): RateLimiterRes | Promise<RateLimiterRes> {
+  const key = bucket.perRoute ? `${ctx.route?.id}:${subject}` : subject;
+  const leased = bucket.limiter.consumeFromLease?.(key);
+  if (leased) {
+    if (leased.admitted) return leased.res;
+    throw refusal(bucket, leased.res);
+  }
+  return bucket.limiter.consume(key).catch((rejection: unknown) => {
+    throw refusal(bucket, rejection);
+  });
 }
 
 /**
@@ -64,29 +75,44 @@ async function consume(ctx: Context, bucket: Bucket, subject: string): Promise<R
  * each request counts exactly once and a flood of any kind meets 429, never token checks.
  */
 export function rateLimitByIp(buckets: Buckets): Middleware {
-  return async (ctx, next) => {
-    ctx.rateLimit = { bucket: buckets.global, result: await consume(ctx, buckets.global, `ip:${ctx.ip}`) };
-    await next();
+  const bucket = buckets.global;
+  return (ctx, next) => {
+    const counted = (result: RateLimiterRes) => {
+      ctx.rateLimit = { bucket, result };
+      return next();
+    };
+    const result = consume(ctx, bucket, `ip:${ctx.ip}`);
+    return result instanceof Promise ? result.then(counted) : counted(result);
   };
 }
 
 /**
- * The route's own buckets, per user (per IP on public routes). The response then carries the
- * `RateLimit-*` headers of whichever bucket has the fewest points left.
+ * The route's own buckets, per user (per IP on public routes), one after the other. The
+ * response then carries the `RateLimit-*` headers of whichever bucket has the fewest points left.
  */
 export function rateLimitByUser(buckets: Buckets): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
+    const names = ctx.route?.rateLimit ?? [];
     const subject = ctx.principal ? `user:${ctx.principal.subject}` : `ip:${ctx.ip}`;
     let tightest = ctx.rateLimit;
-    for (const name of ctx.route?.rateLimit ?? []) {
-      const bucket = buckets[name];
-      const result = await consume(ctx, bucket, subject);
-      if (!tightest || result.remainingPoints <= tightest.result.remainingPoints) tightest = { bucket, result };
-    }
-    if (tightest) {
-      const headers = headersFor(tightest.bucket, tightest.result);
-      Object.assign(ctx.responseHeaders, headers);
-    }
-    await next();
+    const from = (first: number): Outcome => {
+      for (let index = first; index < names.length; index += 1) {
+        const bucket = buckets[names[index]!];
+        const counted = (result: RateLimiterRes) => {
+          if (!tightest || result.remainingPoints <= tightest.result.remainingPoints) tightest = { bucket, result };
+        };
+        const result = consume(ctx, bucket, subject);
+        if (result instanceof Promise) {
+          return result.then((awaited) => {
+            counted(awaited);
+            return from(index + 1);
+          });
+        }
+        counted(result);
+      }
+      if (tightest) Object.assign(ctx.responseHeaders, headersFor(tightest.bucket, tightest.result));
+      return next();
+    };
+    return from(0);
   };
 }

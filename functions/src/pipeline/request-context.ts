@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'winston';
+import { afterNext } from './compose.ts';
 import type { Middleware } from './context.ts';
 
 export interface RequestContextOptions {
@@ -31,7 +32,7 @@ function traceIdOf(header: string | string[] | undefined, pattern: RegExp): stri
 }
 
 export function requestContext(options: RequestContextOptions): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const { req, res } = ctx;
     const traceId = traceIdOf(req.headers['x-cloud-trace-context'], CLOUD_TRACE) ?? traceIdOf(req.headers.traceparent, TRACEPARENT);
     const incoming = req.headers['x-request-id'];
@@ -41,9 +42,7 @@ export function requestContext(options: RequestContextOptions): Middleware {
     ctx.logFields = { requestId: ctx.requestId };
     if (traceId && options.projectId) ctx.logFields['logging.googleapis.com/trace'] = `projects/${options.projectId}/traces/${traceId}`;
 
-    try {
-      await next();
-    } finally {
+    return afterNext(next, (error) => {
       const status = res.statusCode;
       const durationMs = Math.round((performance.now() - ctx.startedAt) * 100) / 100;
       // Path only (query strings can carry things that must not be logged), and capped.
@@ -57,6 +56,7 @@ export function requestContext(options: RequestContextOptions): Middleware {
         ip: ctx.ip,
         userId: ctx.principal?.subject,
       });
-    }
+      if (error !== undefined) throw error;
+    });
   };
 }

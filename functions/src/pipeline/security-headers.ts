@@ -79,8 +79,8 @@ export function recordHelmetHeaders(kind: ContentKind, options: PageOptions = {}
 
 export function securityHeaders(options: { kind?: ContentKind } = {}): Middleware {
   const headers = Object.fromEntries(recordHelmetHeaders(options.kind ?? 'api'));
-  return async (ctx, next) => {
+  return (ctx, next) => {
     Object.assign(ctx.responseHeaders, headers);
-    await next();
+    return next();
   };
 }

@@ -10,7 +10,7 @@ import { DOCUMENT_ID_PATTERN } from '../store/ids.ts';
 import { ApiError } from '../errors/api-error.ts';
 import { KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, type SignedParts } from '../auth/request-signing.ts';
 import { hasBody, readRawBody } from './body.ts';
-import type { Middleware } from './context.ts';
+import type { Context, Middleware } from './context.ts';
 import type { Principal } from './inputs.ts';
 import { isPublic } from './route.ts';
 
@@ -25,10 +25,8 @@ const TIMESTAMP = /^\d{1,12}$/;
 const invalid = (reason: string) => new ApiError('signature_invalid', { params: { reason } });
 
 export function signedRequest({ verify, bodyLimitBytes }: SignedRequestOptions): Middleware {
-  return async (ctx, next) => {
+  async function verifyRequest(ctx: Context, presented: string | string[]): Promise<void> {
     const { req } = ctx;
-    const presented = req.headers[SIGNATURE_HEADER];
-    if (presented === undefined || isPublic(ctx.route!.access)) return next();
     if (req.headers.authorization !== undefined) throw invalid('send a signature or a bearer token, not both');
     if (ctx.route!.multipart) throw invalid("uploads take a user's token, not a signature");
     const keyId = req.headers[KEY_ID_HEADER];
@@ -43,6 +41,11 @@ export function signedRequest({ verify, bodyLimitBytes }: SignedRequestOptions):
     const [path, query] = mark === -1 ? [url, ''] : [url.slice(0, mark), url.slice(mark + 1)];
     ctx.principal = await verify(keyId, hex, { method: req.method ?? 'GET', path, query, body, timestamp: Number(timestamp) });
     ctx.logFields.serviceKeyId = keyId;
-    await next();
+  }
+
+  return (ctx, next) => {
+    const presented = ctx.req.headers[SIGNATURE_HEADER];
+    if (presented === undefined || isPublic(ctx.route!.access)) return next();
+    return verifyRequest(ctx, presented).then(next);
   };
 }

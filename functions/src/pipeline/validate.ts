@@ -32,34 +32,35 @@ export interface ValidateOptions {
 }
 
 export function validate(options: ValidateOptions): Middleware {
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const route = ctx.route!;
-    const details: Detail[] = [];
+    const checked = (body: unknown) => {
+      const details: Detail[] = [];
+      const query: Record<string, string> = {};
+      for (const [name, value] of ctx.searchParams) {
+        if (name in query) details.push({ location: 'query', path: name, message: 'Give this parameter once.' });
+        query[name] = value;
+      }
+      ctx.input = {
+        params: check(route.params ?? NOTHING, ctx.pathParams, 'params', details),
+        query: check(route.query ?? NOTHING, query, 'query', details),
+        body: route.body ? check(route.body, body, 'body', details) : undefined,
+      };
+      if (details.length > 0) throw new ApiError('validation_failed', { details });
+      return next();
+    };
 
-    let body: unknown;
     if (route.multipart) {
       // The handler streams it (see uploads/multipart.ts), which checks the type again, with its boundary.
       if (!/^multipart\/form-data\s*;/i.test(ctx.req.headers['content-type'] ?? '')) {
         throw new ApiError('unsupported_media_type', { params: { expected: 'multipart/form-data' } });
       }
     } else if (route.body) {
-      body = await readJsonBody(ctx.req, options.bodyLimitBytes);
+      // Only a JSON body is waited for; everything else is checked at once.
+      return readJsonBody(ctx.req, options.bodyLimitBytes).then(checked);
     } else if (hasBody(ctx.req)) {
       throw new ApiError('unexpected_body');
     }
-
-    const query: Record<string, string> = {};
-    for (const [name, value] of ctx.searchParams) {
-      if (name in query) details.push({ location: 'query', path: name, message: 'Give this parameter once.' });
-      query[name] = value;
-    }
-
-    ctx.input = {
-      params: check(route.params ?? NOTHING, ctx.pathParams, 'params', details),
-      query: check(route.query ?? NOTHING, query, 'query', details),
-      body: route.body ? check(route.body, body, 'body', details) : undefined,
-    };
-    if (details.length > 0) throw new ApiError('validation_failed', { details });
-    await next();
+    return checked(undefined);
   };
 }

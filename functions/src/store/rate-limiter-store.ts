@@ -89,6 +89,35 @@ export class RateLimiterDocumentStore extends RateLimiterStoreAbstract {
     return super.consume(key, points, { ...options, [CONSUME]: true });
   }
 
+  // The library's own steps of a consume, which consumeFromLease runs as consume would.
+  declare readonly inMemoryBlockOnConsumed: number | undefined;
+  declare getInMemoryBlockMsBeforeExpire: (rlKey: string) => number;
+  declare _afterConsume: (resolve: (res: RateLimiterRes) => void, reject: (res: RateLimiterRes) => void, rlKey: string, changedPoints: number, counter: Counter) => void;
+
+  /**
+   * A consume of one point that the lease answers from memory, at once — the same answer
+   * `consume` would resolve or reject with, without its promises; undefined when only `consume`
+   * can answer (no lease, or none left, or the key blocked in memory).
+   */
+  consumeFromLease(key: string): { admitted: boolean; res: RateLimiterRes } | undefined {
+    // With these, the library's answer to a counted point is always given at once (see _afterConsume).
+    if (!this.#leaseEnabled || !(this.inMemoryBlockOnConsumed === this.points) || this.execEvenly || this.blockDuration > 0) return undefined;
+    const rlKey = this.getKey(key);
+    if (this.getInMemoryBlockMsBeforeExpire(rlKey) > 0) return undefined;
+    const counter = this.#takeFromLease(rlKey, 1);
+    if (!counter) return undefined;
+    let answer: { admitted: boolean; res: RateLimiterRes } | undefined;
+    this._afterConsume(
+      (res) => (answer = { admitted: true, res }),
+      (res) => (answer = { admitted: false, res }),
+      rlKey,
+      1,
+      counter,
+    );
+    if (!answer) throw new Error('rate limiter: a leased point was not answered at once');
+    return answer;
+  }
+
   /** Adds `points` to the key's counter, starting a new window when none is live. */
   async _upsert(rlKey: string, points: number, msDuration: number, forceExpire = false, options: Record<PropertyKey, unknown> = {}): Promise<Counter> {
     const consuming = options[CONSUME] === true;
