@@ -26,7 +26,7 @@ import { Router, methodsFor } from './pipeline/router.ts';
 import { securityHeaders } from './pipeline/security-headers.ts';
 import { signedRequest } from './pipeline/signed-request.ts';
 import { staticFiles } from './pipeline/static-files.ts';
-import { firebaseWebSignIn, signInOrigins } from './auth/firebase-web-sign-in.ts';
+import { firebaseWebSignIn, signInOrigins, type FirebaseWebSignIn } from './auth/firebase-web-sign-in.ts';
 import { validate } from './pipeline/validate.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -37,18 +37,12 @@ export const FUNCTION_NAMES: readonly FunctionName[] = ['auth', 'items', 'upload
 /** The local server's web app (Firebase Hosting serves it when deployed). */
 const WEB_APP = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
-function pipelineFor(runtime: Runtime, router: Router | undefined): Middleware[] {
+function pipelineFor(runtime: Runtime, router: Router | undefined, webSignIn: FirebaseWebSignIn | null): Middleware[] {
   const { config, logger, buckets, verify } = runtime;
   const context = requestContext({ logger, projectId: config.store.projectId }); // request id, logs
   if (!router) {
     // Anything outside the functions: the web app's files (with the headers of a page), or a JSON 404.
-    return [
-      context,
-      errorMapper(),
-      securityHeaders(),
-      rateLimitByIp(buckets),
-      staticFiles({ root: WEB_APP, connectSources: signInOrigins(firebaseWebSignIn(config.firebaseAuth)) }),
-    ];
+    return [context, errorMapper(), securityHeaders(), rateLimitByIp(buckets), staticFiles({ root: WEB_APP, connectSources: signInOrigins(webSignIn) })];
   }
   return [
     context,
@@ -77,8 +71,9 @@ function pipelineFor(runtime: Runtime, router: Router | undefined): Middleware[]
 }
 
 function toHandler(runtime: Runtime, router: Router | undefined): RequestHandler {
-  const run = compose(pipelineFor(runtime, router));
   const { config } = runtime;
+  const webSignIn = firebaseWebSignIn(config.firebaseAuth);
+  const run = compose(pipelineFor(runtime, router, webSignIn));
   const services = {
     store: runtime.store,
     blobs: runtime.blobs,
@@ -87,7 +82,7 @@ function toHandler(runtime: Runtime, router: Router | undefined): RequestHandler
     rateLimits: config.rateLimits,
     appCheckModes: config.appCheck.modes,
     firebaseAuth: config.firebaseAuth.enabled,
-    firebaseWebSignIn: firebaseWebSignIn(config.firebaseAuth),
+    firebaseWebSignIn: webSignIn,
     mailer: () => runtime.mailer(),
     breachedPasswords: () => runtime.breachedPasswords(),
     appUrl: config.mail.appUrl,

@@ -106,7 +106,7 @@ export function authenticate(options: AuthenticateOptions): Middleware {
     };
     const firebaseExp = firebaseExpiry(token);
     if (firebaseExp !== undefined) {
-      const checkRevoked = !isPublic(route.access) && (route.access.mfa?.length ?? 0) > 0;
+      const checkRevoked = (route.access.mfa?.length ?? 0) > 0;
       const cached = checkRevoked ? undefined : firebaseCache.get(token);
       return cached ? signIn(cached.principal) : verifyFirebase(token, firebaseExp, checkRevoked).then(signIn);
     }

@@ -101,7 +101,7 @@ export class RateLimiterDocumentStore extends RateLimiterStoreAbstract {
    */
   consumeFromLease(key: string): { admitted: boolean; res: RateLimiterRes } | undefined {
     // With these, the library's answer to a counted point is always given at once (see _afterConsume).
-    if (!this.#leaseEnabled || !(this.inMemoryBlockOnConsumed === this.points) || this.execEvenly || this.blockDuration > 0) return undefined;
+    if (!this.#leaseEnabled || this.inMemoryBlockOnConsumed !== this.points || this.execEvenly || this.blockDuration > 0) return undefined;
     const rlKey = this.getKey(key);
     if (this.getInMemoryBlockMsBeforeExpire(rlKey) > 0) return undefined;
     const counter = this.#takeFromLease(rlKey, 1);
