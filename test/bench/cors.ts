@@ -19,18 +19,15 @@
  * (light-my-request, no socket) in short blocks that take turns, so that each block's
  * neighbours saw the same machine; and the two CORS stages alone, on a stand-in context.
  */
-import { spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'light-my-request';
+import { spawnServer } from './spawn-server.ts';
 import './cors-variant.ts'; // app.ts?cors=<variant> loads that variant's stages
 import { request as httpRequest } from 'node:http';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 /** The local platform's default allowlist (config/index.ts), which the bench server keeps. */
 const ALLOWED_ORIGIN = 'http://localhost:3000';
 
@@ -57,14 +54,11 @@ function cpuMs(pid: number): number {
 }
 
 async function startServer(variant: Variant): Promise<Server> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--import', './test/bench/cors-variant.ts', 'test/bench/servers.ts', 'pipeline'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const server = await spawnServer<Omit<Server, 'stop' | 'pid'>>(['pipeline'], {
+    nodeOptions: ['--import', './test/bench/cors-variant.ts'],
     env: { ...process.env, BASTION_CORS: variant },
   });
-  const first = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next();
-  if (first.done) throw new Error(`the ${variant} server exited before listening`);
-  return { ...(JSON.parse(first.value) as Omit<Server, 'stop' | 'pid'>), pid: child.pid!, stop: () => child.kill() };
+  return { ...server.target, pid: server.pid, stop: server.stop };
 }
 
 interface Case {

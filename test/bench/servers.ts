@@ -1,15 +1,21 @@
 /**
  * The two servers the benchmark compares, each run in its own process:
- *   bare     — node:http returning an item's JSON, nothing else; and for a POST, the raw
- *              request bytes written to a file (flushed, as the disk blob driver does)
+ *   bare     — node:http returning an item's JSON, nothing else; and for a POST, the work no
+ *              upload pipeline can avoid: POST /raw writes the request's bytes to a file
+ *              (flushed, as the disk blob driver does); POST /uploads cuts the file out of the
+ *              multipart body, re-encodes it with sharp as reencode.ts does (the same options,
+ *              the same number of decodes at once) and writes the result the same way
  *   pipeline — the real local server: every stage, the token, the rate limiter's store
  *              transactions (leased; limits set high so none refuses), access logs, uploads to
  *              the local-disk blob driver; `pipeline N` with N items in the collection
- * Prints one JSON line: { url, path, listPath, headers }.
+ * Prints one JSON line, { url, path, listPath, headers }, on fd 3 when spawn-server.ts started it
+ * (else on stdout); the pipeline's logs go to stdout.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import { createWriteStream, mkdtempSync } from 'node:fs';
+import { createServer, type ServerResponse } from 'node:http';
+import { createWriteStream, mkdtempSync, writeSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +24,8 @@ import { loadConfig } from '../../functions/src/config/index.ts';
 import { createRuntime } from '../../functions/src/runtime.ts';
 import { startServer } from '../../functions/src/server.ts';
 import type { DocumentStore } from '../../functions/src/store/port.ts';
+import { DECODE_QUEUE } from '../../functions/src/uploads/reencode.ts';
+import { createWorkQueue } from '../../functions/src/work-queue.ts';
 
 const item = {
   ownerId: 'bench-user',
@@ -46,15 +54,46 @@ async function seedItems(store: DocumentStore, count: number): Promise<void> {
   }
 }
 
+/** Where the server listens, for spawn-server.ts (fd 3) or whoever ran it by hand (stdout). */
+function ready(target: Record<string, unknown>): void {
+  const line = `${JSON.stringify(target)}\n`;
+  try {
+    writeSync(3, line);
+  } catch {
+    process.stdout.write(line);
+  }
+}
+
 const kind = process.argv[2];
+/** The one file of a multipart body of one part, as the bench sends it: between its headers and the closing boundary. */
+function fileOf(body: Buffer): Buffer {
+  const start = body.indexOf('\r\n\r\n') + 4;
+  const end = body.lastIndexOf('\r\n--');
+  return body.subarray(start, end);
+}
+
 if (kind === 'bare') {
   const dir = mkdtempSync(join(tmpdir(), 'bastion-bench-bare-'));
+  const { default: sharp } = await import('sharp');
+  // As reencode.ts sets the library up, and as many decodes at once as its queue lets run.
+  sharp.cache(false);
+  sharp.concurrency(1);
+  const decodes = createWorkQueue({ concurrency: DECODE_QUEUE.concurrency, maxWaiting: Number.MAX_SAFE_INTEGER });
+  const reencode = (input: Buffer) => decodes.run(() => sharp(input, { limitInputPixels: 25_000_000, failOn: 'warning', autoOrient: true }).png().toBuffer());
+  const created = (res: ServerResponse) => {
+    res.writeHead(201, { 'Content-Length': 0 });
+    res.end();
+  };
   const server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/raw') {
+      void pipeline(req, createWriteStream(join(dir, randomUUID()), { flush: true })).then(() => created(res));
+      return;
+    }
     if (req.method === 'POST') {
-      void pipeline(req, createWriteStream(join(dir, randomUUID()), { flush: true })).then(() => {
-        res.writeHead(201, { 'Content-Length': 0 });
-        res.end();
-      });
+      void buffer(req)
+        .then((body) => reencode(fileOf(body)))
+        .then((image) => pipeline(Readable.from([image]), createWriteStream(join(dir, randomUUID()), { flush: true })))
+        .then(() => created(res));
       return;
     }
     const body = JSON.stringify({ id, ...item });
@@ -63,7 +102,7 @@ if (kind === 'bare') {
   });
   server.listen(0, '127.0.0.1', () => {
     const { port } = server.address() as { port: number };
-    process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}`, path: `/items/${id}`, headers: {} })}\n`);
+    ready({ url: `http://127.0.0.1:${port}`, path: `/items/${id}`, headers: {} });
   });
 } else if (kind === 'pipeline') {
   const dir = mkdtempSync(join(tmpdir(), 'bastion-bench-'));
@@ -77,12 +116,12 @@ if (kind === 'bare') {
     BLOB_DIR: join(dir, 'blobs'),
     LOG_LEVEL: 'info',
   });
-  const runtime = await createRuntime(config, { logStream: createWriteStream('/dev/null') });
+  const runtime = await createRuntime(config);
   await runtime.store.set('items', id, item);
   await seedItems(runtime.store, Number(process.argv[3] ?? 1) - 1);
   const token = await issueAccessToken(config.auth, { sub: item.ownerId, roles: ['user'], amr: ['pwd'], emailVerified: true });
   const running = await startServer(runtime, 0, '127.0.0.1');
-  process.stdout.write(`${JSON.stringify({ url: running.url, path: `/items/${id}`, listPath: '/items?limit=20', headers: { authorization: `Bearer ${token}` } })}\n`);
+  ready({ url: running.url, path: `/items/${id}`, listPath: '/items?limit=20', headers: { authorization: `Bearer ${token}` } });
 } else {
   throw new Error('usage: servers.ts bare | pipeline [items]');
 }

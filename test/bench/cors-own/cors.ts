@@ -32,7 +32,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function cors(options: CorsOptions): Middleware {
   for (const name of Object.keys(options)) if (!KNOWN_OPTIONS.has(name)) throw new TypeError(`cors: unknown option ${name}`);
   const origins = new Set(options.origins);
-  const allowedHeaders = (options.allowedHeaders ?? ['Authorization', 'Content-Type', 'X-Request-Id', 'X-CSRF-Token']).join(', ');
+  // The product's list (App Check's header came after this copy was taken), so the variants answer alike.
+  const allowedHeaders = (options.allowedHeaders ?? ['Authorization', 'Content-Type', 'X-Request-Id', 'X-CSRF-Token', 'X-Firebase-AppCheck']).join(', ');
   const maxAge = String(options.maxAgeSeconds ?? 600);
 
   return async (ctx, next) => {
