@@ -17,6 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout } from 'node:timers/promises';
+import { OWASP_PARAMETERS, setHashParameters } from '../../functions/src/auth/passwords.ts';
 import { DiskBlobStore } from '../../functions/src/blobs/disk.ts';
 import { startApi, type Response, type TestApi } from '../support/api.ts';
 import { memoryStore } from '../support/stores.ts';
@@ -85,6 +86,10 @@ function assertBusy(response: Response, codes = ['auth_busy']): void {
 describe('password work under load (whole server, over HTTP)', function () {
   let api: TestApi;
   let blobRoot: string;
+  // At OWASP's cost, not the specs' cheaper one (test/support/spec-hashing.ts): the load is the point.
+  let restoreHashing: () => void;
+  before(() => (restoreHashing = setHashParameters(OWASP_PARAMETERS)));
+  after(() => restoreHashing());
 
   beforeEach(async function () {
     // On the embedded drivers whatever legs the run has: these specs are about this process's

@@ -4,12 +4,24 @@
  * the first 64 characters, off the main thread).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { AuthBusyError, PasswordCheckUnavailableError } from '../../functions/src/auth/busy-errors.ts';
 import { judgePassword } from '../../functions/src/auth/password-policy.ts';
 import { createStrengthChecker } from '../../functions/src/auth/password-strength.ts';
-import { CURRENT_PARAMETERS, HASH_LIMITS, PasswordHashFormatError, decoyHash, hashPassword, needsRehash, verifyPassword } from '../../functions/src/auth/passwords.ts';
+import {
+  HASH_LIMITS,
+  OWASP_PARAMETERS,
+  PasswordHashFormatError,
+  currentHashParameters,
+  decoyHash,
+  hashPassword,
+  needsRehash,
+  setHashParameters,
+  verifyPassword,
+} from '../../functions/src/auth/passwords.ts';
+import { SPEC_HASH_PARAMETERS } from '../support/spec-hashing.ts';
 import { headersFor } from '../../functions/src/pipeline/error-mapper.ts';
 
 /** Random characters from a set with no words, runs or keyboard rows in it to speak of. */
@@ -20,13 +32,39 @@ function randomCharacters(length: number): string {
 
 describe('password hashing', function () {
   it("uses OWASP's scrypt parameters: N=2^17, r=8, p=1, a 16-byte salt, in a self-describing format", async function () {
-    assert.deepEqual(CURRENT_PARAMETERS, { ln: 17, r: 8, p: 1 });
-    const stored = await hashPassword('correct horse battery staple');
-    const [scheme, parameters, salt, key] = stored.split('$');
-    assert.equal(scheme, 'scrypt');
-    assert.equal(parameters, 'ln=17,r=8,p=1');
-    assert.equal(Buffer.from(salt!, 'base64url').length, 16);
-    assert.equal(Buffer.from(key!, 'base64url').length, 32);
+    assert.deepEqual(OWASP_PARAMETERS, { ln: 17, r: 8, p: 1 });
+    const restore = setHashParameters(OWASP_PARAMETERS);
+    try {
+      const stored = await hashPassword('correct horse battery staple');
+      const [scheme, parameters, salt, key] = stored.split('$');
+      assert.equal(scheme, 'scrypt');
+      assert.equal(parameters, 'ln=17,r=8,p=1');
+      assert.equal(Buffer.from(salt!, 'base64url').length, 16);
+      assert.equal(Buffer.from(key!, 'base64url').length, 32);
+    } finally {
+      restore();
+    }
+  });
+
+  it("hashes at OWASP's parameters in any process that did not put others in place (the product never does)", function () {
+    const module = new URL('../../functions/src/auth/passwords.ts', import.meta.url).href;
+    const code = `const p = await import(${JSON.stringify(module)}); console.log(JSON.stringify({ current: p.currentHashParameters(), hash: (await p.hashPassword('x'.repeat(12))).split('$')[1] }));`;
+    const printed = execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(printed), { current: { ln: 17, r: 8, p: 1 }, hash: 'ln=17,r=8,p=1' });
+  });
+
+  it('makes new hashes, the decoy and rehash decisions with the parameters in place, until they are restored', async function () {
+    assert.deepEqual(currentHashParameters(), SPEC_HASH_PARAMETERS, "the specs' own (test/support/spec-hashing.ts)");
+    const restore = setHashParameters({ ln: 11, r: 8, p: 1 });
+    try {
+      assert.match(await hashPassword('correct horse battery staple'), /^scrypt\$ln=11,r=8,p=1\$/);
+      assert.match(await decoyHash(), /^scrypt\$ln=11,/, 'the decoy costs what a real hash costs');
+      assert.equal(needsRehash(await hashPassword('correct horse battery staple', SPEC_HASH_PARAMETERS)), true);
+    } finally {
+      restore();
+    }
+    assert.deepEqual(currentHashParameters(), SPEC_HASH_PARAMETERS);
+    assert.match(await decoyHash(), /^scrypt\$ln=12,/);
   });
 
   it('verifies the right password and refuses a wrong one', async function () {
@@ -47,7 +85,7 @@ describe('password hashing', function () {
   });
 
   it('still verifies hashes made with older parameters, and says they need upgrading', async function () {
-    const old = await hashPassword('correct horse battery staple', { ln: 14, r: 8, p: 1 });
+    const old = await hashPassword('correct horse battery staple', { ln: 10, r: 8, p: 1 });
     assert.equal(await verifyPassword('correct horse battery staple', old), true);
     assert.equal(needsRehash(old), true);
     assert.equal(needsRehash(await hashPassword('correct horse battery staple')), false);

@@ -24,7 +24,29 @@ export interface ScryptParameters {
   p: number;
 }
 
-export const CURRENT_PARAMETERS: ScryptParameters = { ln: 17, r: 8, p: 1 };
+/** OWASP's parameters: what every new hash is made with unless a spec put others in place. */
+export const OWASP_PARAMETERS: Readonly<ScryptParameters> = Object.freeze({ ln: 17, r: 8, p: 1 });
+let current: Readonly<ScryptParameters> = OWASP_PARAMETERS;
+
+/** The parameters new hashes are made with, and that `needsRehash` compares against. */
+export function currentHashParameters(): Readonly<ScryptParameters> {
+  return current;
+}
+
+/**
+ * Puts other parameters in place for the hashes this process makes from now on; gives back a
+ * function that restores the previous ones. The product never calls it: the specs do (a
+ * cheaper cost, test/support/spec-hashing.ts, as they hash thousands of passwords, each 0.1–1 s
+ * at OWASP's), and the specs of the cost itself put OWASP's back. A hash carries its
+ * parameters, so one made either way verifies in any process.
+ */
+export function setHashParameters(next: ScryptParameters): () => void {
+  const previous = current;
+  current = Object.freeze({ ...next });
+  return () => {
+    current = previous;
+  };
+}
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 const FORMAT = /^scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9_-]{16,})\$([A-Za-z0-9_-]{32,})$/;
@@ -77,7 +99,7 @@ function parse(stored: string): { parameters: ScryptParameters; salt: Buffer; ke
   return { parameters: { ln: Number(ln), r: Number(r), p: Number(p) }, salt: Buffer.from(salt!, 'base64url'), key: Buffer.from(key!, 'base64url') };
 }
 
-export async function hashPassword(password: string, parameters: ScryptParameters = CURRENT_PARAMETERS): Promise<string> {
+export async function hashPassword(password: string, parameters: ScryptParameters = current): Promise<string> {
   const salt = randomBytes(SALT_BYTES);
   const key = await derive(password, salt, parameters);
   return `scrypt$ln=${parameters.ln},r=${parameters.r},p=${parameters.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
@@ -91,20 +113,27 @@ export async function verifyPassword(password: string, stored: string): Promise<
 }
 
 /** True when the hash was made with other parameters than today's: rehash on the next login. */
-export function needsRehash(stored: string, current: ScryptParameters = CURRENT_PARAMETERS): boolean {
+export function needsRehash(stored: string, today: ScryptParameters = current): boolean {
   const { parameters } = parse(stored);
-  return parameters.ln !== current.ln || parameters.r !== current.r || parameters.p !== current.p;
+  return parameters.ln !== today.ln || parameters.r !== today.r || parameters.p !== today.p;
 }
 
 /**
  * A hash of a password nobody has, computed once: a login for an unknown account verifies
  * against it, so it takes as long as a wrong password for a real one (no enumeration by timing).
  */
-let decoy: Promise<string> | undefined;
+let decoy: { parameters: Readonly<ScryptParameters>; hash: Promise<string> } | undefined;
 export function decoyHash(): Promise<string> {
-  decoy ??= hashPassword(randomBytes(32).toString('base64url')).catch((error: unknown) => {
-    decoy = undefined; // refused while busy: the next login makes it
-    throw error;
-  });
-  return decoy;
+  // Made again when the parameters changed, so that it stays exactly as costly as a real hash.
+  if (decoy?.parameters !== current) {
+    const made: NonNullable<typeof decoy> = {
+      parameters: current,
+      hash: hashPassword(randomBytes(32).toString('base64url'), current).catch((error: unknown) => {
+        if (decoy === made) decoy = undefined; // refused while busy: the next login makes it
+        throw error;
+      }),
+    };
+    decoy = made;
+  }
+  return decoy.hash;
 }
