@@ -5,7 +5,7 @@
  *  2. Uploads: POST /uploads of a photo-sized PNG of real pixels just under the size limit
  *     (5 MiB) through the whole pipeline (multipart parsing, inspection, re-encoding, hashing,
  *     disk blob, metadata) vs the work no pipeline can avoid, done by bare node:http: the same
- *     file re-encoded by the image library alone (as reencode.ts sets it up) plus the raw disk
+ *     file re-encoded by reencode.ts alone (sharp with the product's settings) plus the raw disk
  *     write — uploads/s one at a time and 20 at once (target: within 1.5×), and the server's
  *     peak memory growth (RSS) during the 20 concurrent uploads (target: < 256 MiB). The raw
  *     write alone is printed for reference.
@@ -223,11 +223,11 @@ if (only.has('uploads')) {
   });
   console.table({
     'raw disk write alone (reference)': uploadRow(rawWrite),
-    're-encode (sharp alone) + raw disk write': uploadRow(unavoidable),
+    're-encode (reencode.ts alone) + raw disk write': uploadRow(unavoidable),
     'POST /uploads (full pipeline)': uploadRow(pipelineUploads),
   });
   const inFlight = (20 * uploadForm.body.length) / MiB;
-  const cost = (unavoidable: number, pipeline: number) => (unavoidable / pipeline).toFixed(2);
+  const cost = (baseline: number, measured: number) => (baseline / measured).toFixed(2);
   console.log(
     `upload time = ${cost(unavoidable.oneAtATime, pipelineUploads.oneAtATime)}× the unavoidable work (re-encode + raw write) one at a time, ` +
       `${cost(unavoidable.atOnce, pipelineUploads.atOnce)}× with 20 at once (target ≤ 1.5×); peak memory growth with ${Math.round(inFlight)} MiB in flight: ` +

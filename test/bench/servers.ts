@@ -3,8 +3,8 @@
  *   bare     — node:http returning an item's JSON, nothing else; and for a POST, the work no
  *              upload pipeline can avoid: POST /raw writes the request's bytes to a file
  *              (flushed, as the disk blob driver does); POST /uploads cuts the file out of the
- *              multipart body, re-encodes it with sharp as reencode.ts does (the same options,
- *              the same number of decodes at once) and writes the result the same way
+ *              multipart body, re-encodes it with reencode.ts alone (sharp with the product's
+ *              settings, as many decodes at once, none shed) and writes the result the same way
  *   pipeline — the real local server: every stage, the token, the rate limiter's store
  *              transactions (leased; limits set high so none refuses), access logs, uploads to
  *              the local-disk blob driver; `pipeline N` with N items in the collection
@@ -24,7 +24,8 @@ import { loadConfig } from '../../functions/src/config/index.ts';
 import { createRuntime } from '../../functions/src/runtime.ts';
 import { startServer } from '../../functions/src/server.ts';
 import type { DocumentStore } from '../../functions/src/store/port.ts';
-import { DECODE_QUEUE } from '../../functions/src/uploads/reencode.ts';
+import { typeByExtension } from '../../functions/src/uploads/file-types.ts';
+import { DECODE_QUEUE, reencodeImage, setDecodeQueue } from '../../functions/src/uploads/reencode.ts';
 import { createWorkQueue } from '../../functions/src/work-queue.ts';
 
 const item = {
@@ -64,7 +65,6 @@ function ready(target: Record<string, unknown>): void {
   }
 }
 
-const kind = process.argv[2];
 /** The one file of a multipart body of one part, as the bench sends it: between its headers and the closing boundary. */
 function fileOf(body: Buffer): Buffer {
   const start = body.indexOf('\r\n\r\n') + 4;
@@ -72,28 +72,39 @@ function fileOf(body: Buffer): Buffer {
   return body.subarray(start, end);
 }
 
+/** 201 once `work` is done; a failure is a 500 (the bench stops on it), never a request left hanging. */
+function answerWhenDone(res: ServerResponse, work: Promise<unknown>): void {
+  work.then(
+    () => {
+      res.writeHead(201, { 'Content-Length': 0 });
+      res.end();
+    },
+    (error: unknown) => {
+      console.error(error);
+      res.writeHead(500, { 'Content-Length': 0 });
+      res.end();
+    },
+  );
+}
+
+const kind = process.argv[2];
 if (kind === 'bare') {
   const dir = mkdtempSync(join(tmpdir(), 'bastion-bench-bare-'));
-  const { default: sharp } = await import('sharp');
-  // As reencode.ts sets the library up, and as many decodes at once as its queue lets run.
-  sharp.cache(false);
-  sharp.concurrency(1);
-  const decodes = createWorkQueue({ concurrency: DECODE_QUEUE.concurrency, maxWaiting: Number.MAX_SAFE_INTEGER });
-  const reencode = (input: Buffer) => decodes.run(() => sharp(input, { limitInputPixels: 25_000_000, failOn: 'warning', autoOrient: true }).png().toBuffer());
-  const created = (res: ServerResponse) => {
-    res.writeHead(201, { 'Content-Length': 0 });
-    res.end();
-  };
+  const { uploads } = await loadConfig({ APP_ENV: 'test' });
+  const png = typeByExtension('png')!;
+  const witnesses = { extension: 'png', declaredType: png.mime, sniffedType: png.mime };
+  // The product's decode queue lets this many run at once; the baseline queues the rest, sheds none.
+  setDecodeQueue(createWorkQueue({ concurrency: DECODE_QUEUE.concurrency, maxWaiting: Number.MAX_SAFE_INTEGER }));
   const server = createServer((req, res) => {
     if (req.method === 'POST' && req.url === '/raw') {
-      void pipeline(req, createWriteStream(join(dir, randomUUID()), { flush: true })).then(() => created(res));
+      answerWhenDone(res, pipeline(req, createWriteStream(join(dir, randomUUID()), { flush: true })));
       return;
     }
     if (req.method === 'POST') {
-      void buffer(req)
-        .then((body) => reencode(fileOf(body)))
-        .then((image) => pipeline(Readable.from([image]), createWriteStream(join(dir, randomUUID()), { flush: true })))
-        .then(() => created(res));
+      const stored = buffer(req)
+        .then((body) => reencodeImage(fileOf(body), png, { maxPixels: uploads.maxPixels, witnesses }))
+        .then((image) => pipeline(Readable.from([image.bytes]), createWriteStream(join(dir, randomUUID()), { flush: true })));
+      answerWhenDone(res, stored);
       return;
     }
     const body = JSON.stringify({ id, ...item });

@@ -47,6 +47,7 @@ export function setHashParameters(next: ScryptParameters): () => void {
     current = previous;
   };
 }
+
 const SALT_BYTES = 16;
 const KEY_BYTES = 32;
 const FORMAT = /^scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9_-]{16,})\$([A-Za-z0-9_-]{32,})$/;
