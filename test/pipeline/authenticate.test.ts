@@ -115,6 +115,18 @@ describe('authentication', function () {
       assertRefused(await withToken(`${header}.${base64url(payload)}.${signature}`), 'invalid_token');
     });
 
+    it('a changed payload or header around a signature whose genuine token is already verified and cached', async function () {
+      const genuine = await forge(current);
+      assert.equal((await withToken(genuine)).status, 200);
+      const [header, , signature] = genuine.split('.');
+      const payload = { sub: 'alice', roles: ['admin'], amr: ['pwd', 'mfa'], iss: ISSUER, aud: AUDIENCE, iat: now(), exp: now() + 300 };
+      assertRefused(await withToken(`${header}.${base64url(payload)}.${signature}`), 'invalid_token');
+      assertRefused(await withToken(`${base64url({ alg: 'EdDSA', typ: 'at+jwt', kid: previous.kid })}.${genuine.split('.')[1]}.${signature}`), 'invalid_token');
+      for (const wrapped of [`Bearer ${genuine} extra`, `Bearer ${genuine}.`, `Bearer x${genuine}`]) assertRefused(await list({ authorization: wrapped }), 'invalid_token');
+      // The same token in the other forms the header may take is still the same token.
+      for (const form of [`bearer ${genuine}`, `Bearer   ${genuine}`, `Bearer ${genuine}  `]) assert.equal((await list({ authorization: form })).status, 200, form);
+    });
+
     it('a token signed by another key that claims a trusted kid', async function () {
       const stranger = { ...(await generateSigningKey()), kid: current.kid };
       assertRefused(await withToken(await forge(current, { key: stranger })), 'invalid_token');
@@ -199,6 +211,14 @@ describe('the verified-token cache', function () {
     cache.set('t1', claims(now() + 60));
     assert.equal(cache.get('t1')?.sub, 'alice');
     assert.equal(cache.get('t2'), undefined);
+  });
+
+  it('takes an entry only for the very token it was given, not another with the same signature', function () {
+    const cache = new VerifiedTokenCache(10);
+    cache.set('header.payload.signature', claims(now() + 60));
+    assert.equal(cache.get('header.payload.signature')?.sub, 'alice');
+    assert.equal(cache.get('header.forged.signature'), undefined);
+    assert.equal(cache.get('signature'), undefined);
   });
 
   it('forgets a token once its exp has passed', function () {

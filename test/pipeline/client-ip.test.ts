@@ -64,6 +64,19 @@ describe('client address', function () {
       assert.equal(ipOf(FRONT_END, `${CLIENT}, 2a04:4e41::1`), '2a04:4e41::/64');
     });
 
+    it('on one connection, each request by its own X-Forwarded-For, whatever came before it on that connection', function () {
+      const read = parseTrustedProxies('firebase-hosting');
+      assert.ok('ranges' in read);
+      const resolve = clientIp({ trustedProxyHops: 1, trustedProxies: read.ranges });
+      const socket = { remoteAddress: FRONT_END };
+      const on = (forwardedFor?: string) => resolve({ socket, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } } as unknown as Request);
+      assert.equal(on(), FRONT_END);
+      assert.equal(on(CALLER), CALLER);
+      assert.equal(on(`${CLIENT}, ${EDGE}`), CLIENT);
+      assert.equal(on(), FRONT_END);
+      assert.equal(resolve({ socket: { remoteAddress: '192.0.2.44' }, headers: {} } as unknown as Request), '192.0.2.44');
+    });
+
     it("with no X-Forwarded-For, the peer itself (one shared identity, never the client's choice)", function () {
       assert.equal(ipOf(FRONT_END), FRONT_END);
       assert.equal(ipOf(FRONT_END, ''), FRONT_END);

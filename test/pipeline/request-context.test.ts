@@ -5,9 +5,10 @@
  * never a token, a query string or a secret in a log.
  */
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import winston from 'winston';
-import { createLogger, logFormat, REDACTED, type LoggerOptions } from '../../functions/src/logger.ts';
+import TransportStream from 'winston-transport';
+import { createLogger, isoTimestamp, lineWriter, logFormat, REDACTED, type LoggerOptions } from '../../functions/src/logger.ts';
 import { startApi, type TestApi } from '../support/api.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -201,6 +202,70 @@ describe('logger', function () {
     assert.equal(line!.err.name, 'TypeError');
     assert.equal(line!.err.message, 'boom');
     assert.match(line!.err.stack, /TypeError: boom\n\s+at /);
+  });
+
+  it('formats timestamps as toISOString does, across seconds, days and years', function () {
+    const starts = [Date.UTC(2026, 11, 31, 23, 59, 58, 990), Date.UTC(1970, 0, 1), Date.UTC(9999, 11, 31, 23, 59, 59, 500)];
+    for (const start of starts) {
+      for (let now = start; now < start + 2500; now += 7) assert.equal(isoTimestamp(now), new Date(now).toISOString());
+    }
+    for (const now of [-1, -1001, Date.UTC(10000, 0, 1), Date.UTC(10000, 0, 1, 0, 0, 1, 5)]) assert.equal(isoTimestamp(now), new Date(now).toISOString());
+  });
+
+  describe('the access line writer (lineWriter)', function () {
+    const fields = { requestId: 'req-12345678', method: 'GET', path: '/items/abc', status: 200, token: 'secret', note: `see ${JWT}` };
+
+    it('writes the very line logger.log writes, through the same format and transports', async function () {
+      for (const target of ['stdout', 'cloud-logging'] as const) {
+        const [viaWinston, direct] = await Promise.all([
+          logged((logger) => logger.log('warn', 'request', fields), target),
+          logged((logger) => lineWriter(logger)('warn', 'request', fields), target),
+        ]);
+        const withoutTime = ({ timestamp: _timestamp, ...rest }: Record<string, any>) => rest;
+        assert.equal(direct.length, 1);
+        assert.deepEqual(direct.map(withoutTime), viaWinston.map(withoutTime), target);
+        assert.equal(JSON.stringify(direct).includes('secret'), false);
+      }
+    });
+
+    it("keeps each transport's level, format and silence, and hands any other kind of transport to winston", async function () {
+      const seen: Record<string, string[]> = { info: [], warn: [], silent: [], formatted: [], legacy: [] };
+      const collect = (name: string, options: ConstructorParameters<typeof TransportStream>[0] = {}) =>
+        new (class extends TransportStream {
+          override log(info: Record<string | symbol, unknown>, next: () => void) {
+            seen[name]!.push(String(info.message) + (typeof info.tag === 'string' ? `:${info.tag}` : ''));
+            next();
+          }
+        })(options);
+      const silent = collect('silent');
+      silent.silent = true;
+      const tagging = winston.format((info) => Object.assign(info, { tag: 'formatted' }))();
+      const logger = winston.createLogger({
+        level: 'info',
+        format: logFormat('stdout'),
+        transports: [collect('info'), collect('warn', { level: 'warn' }), silent, collect('formatted', { format: tagging })],
+      });
+      const write = lineWriter(logger);
+      write('info', 'request', { status: 200 });
+      write('warn', 'request', { status: 404 });
+      write('debug', 'request', { status: 200 });
+      assert.deepEqual(seen, { info: ['request', 'request'], warn: ['request'], silent: [], formatted: ['request:formatted', 'request:formatted'], legacy: [] });
+
+      // Any other object-mode stream winston takes (it needs a log method): it gets the line too.
+      const lines: string[] = [];
+      const other = new Writable({
+        objectMode: true,
+        write: (info: Record<string, unknown>, _encoding, done) => {
+          lines.push(String(info.message));
+          done();
+        },
+      });
+      Object.assign(other, { log: (_info: unknown, next: () => void) => next() });
+      const mixed = winston.createLogger({ level: 'info', format: logFormat('stdout'), transports: [collect('info'), other] });
+      lineWriter(mixed)('info', 'request', { status: 200 });
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(lines, ['request']);
+    });
   });
 
   describe("deployed (cloud-logging): Cloud Logging's structured lines on stdout", function () {

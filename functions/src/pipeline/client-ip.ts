@@ -66,9 +66,23 @@ export function clientIp(options: ClientIpOptions): (req: Request) => string {
     return address !== undefined && inTrustedRange(address);
   };
 
+  // Without X-Forwarded-For the peer alone is the client: worked out once per connection.
+  const peers = new WeakMap<object, string>();
+  const identityOfPeer = (peer: string): string => {
+    const address = parseAddress(peer);
+    return address ? identityOf(address) : UNKNOWN_CLIENT;
+  };
+
   return (req) => {
-    const peer = req.socket?.remoteAddress;
-    if (peer === undefined || parseAddress(peer) === undefined) return UNKNOWN_CLIENT;
+    const { socket } = req;
+    const peer = socket?.remoteAddress;
+    if (peer === undefined) return UNKNOWN_CLIENT;
+    if (req.headers['x-forwarded-for'] === undefined) {
+      let identity = peers.get(socket);
+      if (identity === undefined) peers.set(socket, (identity = identityOfPeer(peer)));
+      return identity;
+    }
+    if (parseAddress(peer) === undefined) return UNKNOWN_CLIENT;
     // The peer, then every hop the walk passed; the last is the client. If that entry is not an
     // address, the trusted hop that wrote it is counted instead: still no one the client chose.
     const walked = proxyaddr.all(req, trust);

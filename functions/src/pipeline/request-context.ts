@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'winston';
+import { lineWriter } from '../logger.ts';
 import { afterNext } from './compose.ts';
 import type { Middleware } from './context.ts';
 
@@ -32,6 +33,7 @@ function traceIdOf(header: string | string[] | undefined, pattern: RegExp): stri
 }
 
 export function requestContext(options: RequestContextOptions): Middleware {
+  const writeLine = lineWriter(options.logger);
   return (ctx, next) => {
     const { req, res } = ctx;
     const traceId = traceIdOf(req.headers['x-cloud-trace-context'], CLOUD_TRACE) ?? traceIdOf(req.headers.traceparent, TRACEPARENT);
@@ -46,7 +48,7 @@ export function requestContext(options: RequestContextOptions): Middleware {
       const status = res.statusCode;
       const durationMs = Math.round((performance.now() - ctx.startedAt) * 100) / 100;
       // Path only (query strings can carry things that must not be logged), and capped.
-      options.logger.log(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', 'request', {
+      writeLine(status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info', 'request', {
         ...ctx.logFields,
         method: req.method,
         path: loggedPath(ctx.path),
