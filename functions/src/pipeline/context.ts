@@ -30,7 +30,10 @@ export interface Context {
   ip: string;
   /** Path with any query string removed. */
   path: string;
-  searchParams: URLSearchParams;
+  /** The query string, without its `?` ('' when there is none). */
+  readonly queryString: string;
+  /** The query string's parameters, parsed on first use. */
+  readonly searchParams: URLSearchParams;
   route: Route | undefined;
   /** Raw path parameters from the route pattern, before validation. */
   pathParams: Record<string, string>;
@@ -67,7 +70,6 @@ export class RequestContext implements Context {
   logFields: Record<string, string> = {};
   ip: string;
   path: string;
-  searchParams: URLSearchParams;
   route: Route | undefined = undefined;
   pathParams: Record<string, string> = {};
   principal: Principal | undefined = undefined;
@@ -77,6 +79,8 @@ export class RequestContext implements Context {
   input: { params: unknown; query: unknown; body: unknown } = { params: undefined, query: undefined, body: undefined };
   readonly #logger: Logger;
   #log: Logger | undefined;
+  readonly queryString: string;
+  #searchParams: URLSearchParams | undefined;
 
   constructor(init: RequestContextInit) {
     this.req = init.req;
@@ -87,7 +91,13 @@ export class RequestContext implements Context {
     const url = init.req.url ?? '/';
     const query = url.indexOf('?');
     this.path = query === -1 ? url : url.slice(0, query);
-    this.searchParams = new URLSearchParams(query === -1 ? '' : url.slice(query + 1));
+    this.queryString = query === -1 ? '' : url.slice(query + 1);
+  }
+
+  /** Parsed on first use: most requests have no query string. */
+  get searchParams(): URLSearchParams {
+    this.#searchParams ??= new URLSearchParams(this.queryString);
+    return this.#searchParams;
   }
 
   /** Made on first use: most requests log only their access line. */

@@ -14,18 +14,22 @@ export type RouteMatch = { kind: 'found'; route: Route; params: Record<string, s
 
 export class Router {
   readonly routes: readonly Route[];
-  readonly #compiled: CompiledRoute[];
+  /** Compiled routes by their number of segments, which a path must have to match. */
+  readonly #bySegmentCount = new Map<number, CompiledRoute[]>();
   readonly #base: string;
 
   constructor(functionName: FunctionName, routes: readonly Route[]) {
     this.#base = `/${functionName}`;
     this.routes = routes.filter((route) => route.function === functionName);
-    this.#compiled = this.routes.map((route) => {
+    for (const route of this.routes) {
       if (route.path !== this.#base && !route.path.startsWith(`${this.#base}/`)) {
         throw new Error(`route ${route.id} must live under ${this.#base}`);
       }
-      return { route, segments: split(route.path) };
-    });
+      const segments = split(route.path);
+      const sameLength = this.#bySegmentCount.get(segments.length) ?? [];
+      sameLength.push({ route, segments });
+      this.#bySegmentCount.set(segments.length, sameLength);
+    }
   }
 
   /** Paths without the function's prefix (its own URL) are read as if they had it. */
@@ -36,7 +40,7 @@ export class Router {
   match(method: string, rawPath: string): RouteMatch {
     const segments = split(this.normalize(rawPath));
     const allowed: Method[] = [];
-    for (const { route, segments: pattern } of this.#compiled) {
+    for (const { route, segments: pattern } of this.#bySegmentCount.get(segments.length) ?? []) {
       const params = matchSegments(pattern, segments);
       if (!params) continue;
       if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { kind: 'found', route, params };
@@ -57,8 +61,17 @@ export function methodsFor(router: Router, path: string): Method[] {
   return [...methods];
 }
 
+/** The path's segments, empty ones (from `//` or a trailing `/`) left out. */
 function split(path: string): string[] {
-  return path.split('/').filter((segment) => segment !== '');
+  const segments: string[] = [];
+  let start = 0;
+  while (start <= path.length) {
+    let end = path.indexOf('/', start);
+    if (end === -1) end = path.length;
+    if (end > start) segments.push(path.slice(start, end));
+    start = end + 1;
+  }
+  return segments;
 }
 
 function matchSegments(pattern: string[], segments: string[]): Record<string, string> | null {
@@ -68,11 +81,13 @@ function matchSegments(pattern: string[], segments: string[]): Record<string, st
     const expected = pattern[i]!;
     const actual = segments[i]!;
     if (expected.startsWith(':')) {
-      let decoded: string;
-      try {
-        decoded = decodeURIComponent(actual);
-      } catch {
-        return null;
+      let decoded = actual;
+      if (actual.includes('%')) {
+        try {
+          decoded = decodeURIComponent(actual);
+        } catch {
+          return null;
+        }
       }
       params[expected.slice(1)] = decoded;
     } else if (expected !== actual) {

@@ -37,7 +37,7 @@ export function validate(options: ValidateOptions): Middleware {
     const checked = (body: unknown) => {
       const details: Detail[] = [];
       const query: Record<string, string> = {};
-      for (const [name, value] of ctx.searchParams) {
+      for (const [name, value] of ctx.queryString === '' ? [] : ctx.searchParams) {
         if (name in query) details.push({ location: 'query', path: name, message: 'Give this parameter once.' });
         query[name] = value;
       }
