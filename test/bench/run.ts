@@ -17,6 +17,8 @@
  *     the collection (many owners), on SQLite — the cost per request must stay flat (≤ 1.5×).
  *  2c. Store round trips per request by route kind, counted by an instrumented store
  *     (test/bench/round-trips.ts).
+ *  1b. Instructions per GET /items/:id on each server's main thread, pipeline vs bare, counted
+ *     by callgrind (test/bench/instructions.ts): repeatable to about 1 % where req/s is not.
  *  4. CORS: the whole pipeline with bastion's own CORS stages vs the product's, which delegate
  *     header negotiation to the `cors` package — an allowed Origin's GET and a preflight, in
  *     alternating rounds (test/bench/cors.ts).
@@ -164,8 +166,8 @@ function uploads(path: string) {
   };
 }
 
-// BENCH_ONLY=uploads (or requests, data, round-trips, cors, cold-start; comma-separated) runs only those parts.
-const only = new Set((process.env.BENCH_ONLY ?? 'requests,data,round-trips,uploads,cors,cold-start').split(','));
+// BENCH_ONLY=uploads (or requests, instructions, data, round-trips, cors, cold-start; comma-separated) runs only those parts.
+const only = new Set((process.env.BENCH_ONLY ?? 'requests,instructions,data,round-trips,uploads,cors,cold-start').split(','));
 
 if (only.has('requests')) {
   console.log(`bench: GET /items/:id, ${connections} connections, ${seconds} s each (after a 2 s warm-up)\n`);
@@ -207,6 +209,12 @@ if (only.has('data')) {
 if (only.has('round-trips')) {
   const { roundTripsBench } = await import('./round-trips.ts');
   await roundTripsBench();
+  console.log();
+}
+
+if (only.has('instructions')) {
+  const { instructionsBench } = await import('./instructions.ts');
+  await instructionsBench();
   console.log();
 }
 

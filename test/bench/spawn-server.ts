@@ -19,8 +19,17 @@ export interface SpawnedServer<T> {
   stop(): void;
 }
 
-export async function spawnServer<T>(args: string[], options: { nodeOptions?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<SpawnedServer<T>> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...(options.nodeOptions ?? []), 'test/bench/servers.ts', ...args], {
+export interface SpawnOptions {
+  nodeOptions?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** A command that runs node (valgrind and its options, say): `[command, ...its arguments]`. */
+  wrapper?: string[];
+}
+
+export async function spawnServer<T>(args: string[], options: SpawnOptions = {}): Promise<SpawnedServer<T>> {
+  const [command, ...wrapperArgs] = options.wrapper ?? [process.execPath];
+  const nodeArgs = ['--disable-warning=ExperimentalWarning', ...(options.nodeOptions ?? []), 'test/bench/servers.ts', ...args];
+  const child = spawn(command!, options.wrapper ? [...wrapperArgs, process.execPath, ...nodeArgs] : nodeArgs, {
     cwd: root,
     stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit', 'pipe'],
     env: options.env ?? process.env,
