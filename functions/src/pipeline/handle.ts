@@ -14,7 +14,10 @@ export function handle(): Middleware {
       ip: ctx.ip,
       session: ctx.session,
       request: ctx.req,
-      log: ctx.log,
+      // A winston child, made only for a handler that takes it.
+      get log() {
+        return ctx.log;
+      },
       services: ctx.services,
     });
     if (result.stream) await replyWithStream(ctx, result.status, result.stream, result.headers);

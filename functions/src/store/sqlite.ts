@@ -263,7 +263,9 @@ export class SqliteDocumentStore implements DocumentStore {
       `);
       for (const index of options.indexes ?? []) createIndex(db, index);
       this.#statements = {
-        get: db.prepare('SELECT data, version, expires_at FROM documents WHERE collection = ? AND id = ?'),
+        // Rows as arrays (so too the queries'): node:sqlite builds a row object property by
+        // property from C++, ≈ 10k instructions of a ≈ 240k GET /items/:id (BENCH_ONLY=instructions).
+        get: returningArrays(db.prepare('SELECT data, version, expires_at FROM documents WHERE collection = ? AND id = ?')),
         // A create may reuse the id of an expired document, never of a live one.
         insert: db.prepare(`
           INSERT INTO documents (collection, id, data, version, expires_at) VALUES (?, ?, ?, ?, ?)
@@ -316,8 +318,8 @@ export class SqliteDocumentStore implements DocumentStore {
   async query<T extends DocumentData>(collection: string, spec: QuerySpec): Promise<Page<T>> {
     const { sql, params, limit } = this.#plan(collection, spec);
     return this.#guard(() => {
-      const rows = this.#prepared(sql).all(...params) as { id: string; data: string }[];
-      const documents = rows.slice(0, limit).map((row) => ({ id: row.id, data: JSON.parse(row.data) as T }));
+      const rows = this.#prepared(sql).all(...params) as unknown as [id: string, data: string][];
+      const documents = rows.slice(0, limit).map(([id, data]) => ({ id, data: JSON.parse(data) as T }));
       const last = documents.at(-1);
       const nextCursor = rows.length > limit && last ? encodeCursor(collection, spec, last) : null;
       return { documents, nextCursor };
@@ -333,7 +335,7 @@ export class SqliteDocumentStore implements DocumentStore {
   #prepared(sql: string): StatementSync {
     let statement = this.#queries.get(sql);
     if (!statement) {
-      statement = this.#db.prepare(sql);
+      statement = returningArrays(this.#db.prepare(sql));
       this.#queries.set(sql, statement);
     }
     return statement;
@@ -437,9 +439,9 @@ export class SqliteDocumentStore implements DocumentStore {
   #read(collection: string, id: string): Row | undefined {
     assertName('collection', collection);
     assertName('document id', id);
-    const row = this.#statements.get.get(collection, id) as Row | undefined;
-    if (!row || (row.expires_at !== null && row.expires_at <= Date.now())) return undefined;
-    return row;
+    const columns = this.#statements.get.get(collection, id) as unknown as [data: string, version: number, expiresAt: number | null] | undefined;
+    if (!columns || (columns[2] !== null && columns[2] <= Date.now())) return undefined;
+    return { data: columns[0], version: columns[1], expires_at: columns[2] };
   }
 
   #apply(write: Write): void {
@@ -490,6 +492,11 @@ export class SqliteDocumentStore implements DocumentStore {
       throw storeFailure(error, this.#busyTimeoutMs);
     }
   }
+}
+
+function returningArrays(statement: StatementSync): StatementSync {
+  statement.setReturnArrays(true);
+  return statement;
 }
 
 function createIndex(db: DatabaseSync, index: IndexDefinition): void {
