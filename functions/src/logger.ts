@@ -173,8 +173,8 @@ const ignore = () => {};
  * `logger.log(level, message, fields)` for the one line every request writes, with the same
  * result: the same entry through the logger's format, then to each transport as winston-transport
  * takes it (its level, its own format, `silent`). It leaves out what lies between them in
- * winston — a Transform stream piped into each transport, two object streams a line — which
- * cost about a seventh of a request's instructions under load (`npm run bench`). A transport
+ * winston — a Transform stream piped into each transport, two object streams a line — a few
+ * percent of a GET /items/:id's instructions (BENCH_ONLY=instructions). A transport
  * that is not a winston-transport TransportStream gets every line through winston itself.
  */
 export function lineWriter(logger: winston.Logger): (level: string, message: string, fields: Record<string, unknown>) => void {

@@ -27,6 +27,7 @@ import { spawnServer } from './spawn-server.ts';
 import './cors-variant.ts'; // app.ts?cors=<variant> loads that variant's stages
 import { request as httpRequest } from 'node:http';
 import autocannon from 'autocannon';
+import { median } from './stats.ts';
 
 /** The local platform's default allowlist (config/index.ts), which the bench server keeps. */
 const ALLOWED_ORIGIN = 'http://localhost:3000';
@@ -107,12 +108,6 @@ async function load(server: Server, c: Case, duration: number) {
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${c.name}: ${result.non2xx} non-2xx and ${result.errors} errors: the bench must measure successes`);
   return { rps: result.requests.average, p99: result.latency.p99, cpuMs: cpuMs(server.pid) - cpuBefore, requests: result.requests.total };
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
 
 /** The variants in the order of a round: each goes first in turn, and the order flips every other turn. */
 function rotated(round: number): Variant[] {

@@ -59,8 +59,8 @@ async function countPerRequest(kind: string): Promise<Counts> {
     const control = (...args: string[]) => execFileSync('callgrind_control', [...args, String(server.pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     await send(WARM_UP);
     control('--instr=on');
-    // Windows of a few hundred requests, the median kept: one that a major GC or a timer's work
-    // (the expiry sweep, a rate-limit lease's transaction) lands in counts several times as much.
+    // Windows of COUNTED requests, the median kept: one that a major GC or a timer's work (the
+    // expiry sweep, a rate-limit lease's transaction) lands in counts up to twice as much.
     const windows: Counts[] = [];
     for (let i = 0; i < WINDOWS; i += 1) {
       control('--zero');

@@ -33,6 +33,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { freePort } from '../../scripts/loopback.ts';
 import { spawnServer } from './spawn-server.ts';
+import { median } from './stats.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -57,12 +58,16 @@ async function withServer<R>(kind: string, work: (target: Target) => Promise<R>,
   }
 }
 
-async function load(target: Target) {
-  const options = { url: `${target.url}${target.path}`, headers: target.headers, connections, pipelining: 1 };
-  await autocannon({ ...options, duration: 2 }); // warm-up: JIT, caches, SQLite pages
-  const result = await autocannon({ ...options, duration: seconds });
+/** One round of load on the target's GET for `duration` seconds; anything but successes stops the bench. */
+async function measure(target: Omit<Target, 'pid'>, duration: number) {
+  const result = await autocannon({ url: `${target.url}${target.path}`, headers: target.headers, connections, pipelining: 1, duration });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors: the benchmark must measure successes`);
-  return { rps: result.requests.average, p99: result.latency.p99, requests: result.requests.total };
+  return { rps: result.requests.average, p99: result.latency.p99 };
+}
+
+async function load(target: Target) {
+  await measure(target, 2); // warm-up: JIT, caches, SQLite pages
+  return measure(target, seconds);
 }
 
 function importMs(specifiers: string[]): number {
@@ -179,19 +184,13 @@ if (only.has('requests')) {
   const servers = await Promise.all(['bare', 'pipeline'].map((kind) => spawnServer<Omit<Target, 'pid'>>([kind])));
   const measured: { rps: number; p99: number }[][] = [[], []];
   try {
-    const round = async (target: Omit<Target, 'pid'>, duration: number) => {
-      const result = await autocannon({ url: `${target.url}${target.path}`, headers: target.headers, connections, pipelining: 1, duration });
-      if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors: the benchmark must measure successes`);
-      return { rps: result.requests.average, p99: result.latency.p99 };
-    };
-    for (const server of servers) await round(server.target, 2); // warm-up: JIT, caches, SQLite pages
+    for (const server of servers) await measure(server.target, 2); // warm-up: JIT, caches, SQLite pages
     for (let i = 0; i < rounds; i += 1) {
-      for (const [k, server] of servers.entries()) measured[k]!.push(await round(server.target, roundSeconds));
+      for (const [k, server] of servers.entries()) measured[k]!.push(await measure(server.target, roundSeconds));
     }
   } finally {
     for (const server of servers) server.stop();
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const [bare, full] = measured.map((rows) => ({ rps: median(rows.map((r) => r.rps)), p99: median(rows.map((r) => r.p99)) })) as [
     { rps: number; p99: number },
     { rps: number; p99: number },
