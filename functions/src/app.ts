@@ -131,9 +131,14 @@ export function createLocalHandler(runtime: Runtime, routes?: readonly Route[]):
   const byName = new Map(FUNCTION_NAMES.map((name) => [name, createFunctionHandler(name, runtime, routes)]));
   const notFound = toHandler(runtime, undefined);
   return (req, res) => {
-    const path = (req.url ?? '/').split('?', 1)[0]!;
-    const name = ROOT_PATHS[path] ?? (path.split('/', 2)[1] as FunctionName);
-    return (byName.get(name) ?? notFound)(req, res);
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    // The first segment: what follows the first '/', up to the next.
+    const start = path.indexOf('/') + 1;
+    const end = path.indexOf('/', start);
+    const name = Object.hasOwn(ROOT_PATHS, path) ? ROOT_PATHS[path] : start === 0 ? undefined : path.slice(start, end === -1 ? path.length : end);
+    return (byName.get(name as FunctionName) ?? notFound)(req, res);
   };
 }
 

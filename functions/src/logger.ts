@@ -42,9 +42,16 @@ function isSecretName(key: string): boolean {
   return secret;
 }
 
+/**
+ * Whether a string may hold a JWT, as JWT_LIKE finds them: every JWT starts with "eyJ" (base64url
+ * of '{"') and is at least 15 characters long; most strings logged are neither, and skip the regex.
+ */
+function mayHoldJwt(value: string): boolean {
+  return value.length >= 15 && value.includes('eyJ');
+}
+
 function scrub(value: unknown, depth: number): unknown {
-  // Every JWT starts with "eyJ" (base64url of '{"'): skip the regex for strings without it.
-  if (typeof value === 'string') return value.includes('eyJ') ? value.replace(JWT_LIKE, REDACTED) : value;
+  if (typeof value === 'string') return mayHoldJwt(value) ? value.replace(JWT_LIKE, REDACTED) : value;
   if (value === null || typeof value !== 'object') return value;
   if (depth > 6) return '[truncated]';
   if (Array.isArray(value)) return value.map((item) => scrub(item, depth + 1));
@@ -68,7 +75,7 @@ const structured = winston.format((info, options?: unknown) => {
     else if (value instanceof Error) info[key] = scrub(errorFields(value), 0);
     else if (typeof value === 'object' && value !== null) info[key] = scrub(value, 0);
     // Most strings hold nothing to mask, and are left as they are.
-    else if (typeof value === 'string' && value.includes('eyJ')) info[key] = scrub(value, 0);
+    else if (typeof value === 'string' && mayHoldJwt(value)) info[key] = scrub(value, 0);
   }
   const now = Date.now();
   info.severity = SEVERITY[info.level] ?? 'DEFAULT';
@@ -170,7 +177,8 @@ const LEVEL = Symbol.for('level');
 const ignore = () => {};
 
 /**
- * `logger.log(level, message, fields)` for the one line every request writes, with the same
+ * `logger.log(level, message, fields)` for the one line every request writes (`fields` made
+ * for it: the writer may keep it as the entry), with the same
  * result: the same entry through the logger's format, then to each transport as winston-transport
  * takes it (its level, its own format, `silent`). It leaves out what lies between them in
  * winston — a Transform stream piped into each transport, two object streams a line — a few
@@ -180,11 +188,19 @@ const ignore = () => {};
 export function lineWriter(logger: winston.Logger): (level: string, message: string, fields: Record<string, unknown>) => void {
   return (level, message, fields) => {
     const { transports } = logger;
-    if (!transports.every((transport) => transport instanceof TransportStream)) {
-      logger.log(level, message, fields);
-      return;
+    for (const transport of transports) {
+      if (!(transport instanceof TransportStream)) {
+        logger.log(level, message, fields);
+        return;
+      }
     }
-    const info: winston.Logform.TransformableInfo = { ...(logger.defaultMeta as Record<string, unknown> | undefined), ...fields, [LEVEL]: level, level, message };
+    // `fields` is the caller's own, made for this line: without default fields it becomes the
+    // entry itself, its keys in the order winston's `{ ...defaultMeta, ...fields, level, message }` has.
+    const defaults = logger.defaultMeta as Record<string, unknown> | undefined;
+    const info = (defaults === undefined ? fields : { ...defaults, ...fields }) as winston.Logform.TransformableInfo;
+    info[LEVEL] = level;
+    info.level = level;
+    info.message = message;
     const entry = logger.format.transform(info, logger.format.options);
     if (!entry) return;
     for (const transport of transports) (transport as unknown as Writable)._write(entry, 'utf8', ignore);

@@ -133,21 +133,21 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
   const securityHeaders = recordHelmetHeaders('api');
 
   const sockets = new Set<Socket>();
-  /** Per socket: its latest exchange, and how much it had read when it last had nothing in flight. */
-  const latest = new WeakMap<Socket, { req: IncomingMessage; res: ServerResponse }>();
+  /** Per socket: its latest response (its request is `res.req`), and how much it had read when it last had nothing in flight. */
+  const latest = new WeakMap<Socket, ServerResponse>();
   const readWhenIdle = new WeakMap<Socket, number>();
-  /** Responses not yet finished, and handlers not yet settled. */
+  /** Responses not yet finished, and how many handlers have not yet settled. */
   const responses = new Set<ServerResponse>();
-  const handlers = new Set<Promise<void>>();
+  let handlersInFlight = 0;
   let draining = false;
   let onSettled: (() => void) | undefined;
   const settled = () => {
-    if (onSettled && sockets.size === 0 && handlers.size === 0) onSettled();
+    if (onSettled && sockets.size === 0 && handlersInFlight === 0) onSettled();
   };
 
   /** Nothing in flight on it and nothing arrived since: safe to close while draining. */
   const closeIfIdle = (socket: Socket) => {
-    if (latest.get(socket)?.res.writableFinished === false) return;
+    if (latest.get(socket)?.writableFinished === false) return;
     if (socket.bytesRead === (readWhenIdle.get(socket) ?? 0)) socket.destroy();
   };
 
@@ -162,26 +162,39 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
     });
   };
 
+  // One listener of each kind for every response (`this` is the response), not closures made
+  // per request: node emits each of these events once per response.
+  function onFinish(this: ServerResponse) {
+    // node has detached the socket by now; the request still has it.
+    const { socket } = this.req;
+    readWhenIdle.set(socket, socket.bytesRead);
+    if (draining) setImmediate(() => closeIfIdle(socket));
+  }
+  function onClose(this: ServerResponse) {
+    responses.delete(this);
+  }
+  const onHandled = () => {
+    handlersInFlight -= 1;
+    settled();
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const { socket } = req;
-    latest.set(socket, { req, res });
+    latest.set(req.socket, res);
     responses.add(res);
     if (draining) res.setHeader('Connection', 'close');
-    res.once('finish', () => {
-      readWhenIdle.set(socket, socket.bytesRead);
-      if (draining) setImmediate(() => closeIfIdle(socket));
-    });
-    res.once('close', () => responses.delete(res));
+    res.on('finish', onFinish);
+    res.on('close', onClose);
     // RFC 9112: an HTTP/1.1 request without Host is a 400 (node's own would be bare: requireHostHeader is off).
     if (req.httpVersion === '1.1' && req.headers.host === undefined) {
       refuse(res, MISSING_HOST);
       return;
     }
-    const work = handle(req, res).finally(() => {
-      handlers.delete(work);
-      settled();
+    handlersInFlight += 1;
+    // A rejection (the handler answers every failure itself) still reaches the process as unhandled.
+    void handle(req, res).then(onHandled, (error: unknown) => {
+      onHandled();
+      throw error;
     });
-    handlers.add(work);
   };
 
   const server = createServer(
@@ -213,7 +226,7 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
     // The error is about the latest request while its body is still coming, else about a new one.
     // Either way, answer only if that answer would not follow (or cut into) a response to it.
     const current = latest.get(socket);
-    const mayAnswer = !current || (current.req.complete ? current.res.writableFinished : !current.res.headersSent);
+    const mayAnswer = !current || (current.req.complete ? current.writableFinished : !current.headersSent);
     if (error.code === 'ECONNRESET' || !socket.writable || !mayAnswer) {
       socket.destroy();
       return;
@@ -259,7 +272,7 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
       clearTimeout(timer);
       if (onAbort) signal?.removeEventListener('abort', onAbort);
       onSettled = undefined;
-      const result = { cut: sockets.size, unfinished: handlers.size };
+      const result = { cut: sockets.size, unfinished: handlersInFlight };
       for (const socket of sockets) socket.destroy();
       return result;
     },

@@ -233,7 +233,7 @@ export class SqliteDocumentStore implements DocumentStore {
   readonly #maxAttempts: number;
   readonly #busyTimeoutMs: number;
   readonly #log: StoreLogger;
-  readonly #statements: Record<'get' | 'insert' | 'upsert' | 'remove' | 'sweep', StatementSync>;
+  readonly #statements: Record<'get' | 'insert' | 'upsert' | 'remove' | 'sweep' | 'begin' | 'commit' | 'rollback', StatementSync>;
   readonly #queries = new Map<string, StatementSync>();
   readonly #sweeper: NodeJS.Timeout;
   #sweepFailures = 0;
@@ -277,6 +277,10 @@ export class SqliteDocumentStore implements DocumentStore {
           ON CONFLICT (collection, id) DO UPDATE
             SET data = excluded.data, version = excluded.version, expires_at = excluded.expires_at`),
         remove: db.prepare('DELETE FROM documents WHERE collection = ? AND id = ?'),
+        // Prepared once: exec would compile each of them again on every transaction.
+        begin: db.prepare('BEGIN IMMEDIATE'),
+        commit: db.prepare('COMMIT'),
+        rollback: db.prepare('ROLLBACK'),
         sweep: db.prepare(`
           DELETE FROM documents WHERE (collection, id) IN (
             SELECT collection, id FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ${SWEEP_BATCH})`),
@@ -472,13 +476,14 @@ export class SqliteDocumentStore implements DocumentStore {
 
   /** Runs synchronous work in one SQL transaction; any throw rolls everything back. */
   #atomically<R>(work: () => R): R {
-    this.#db.exec('BEGIN IMMEDIATE');
+    const statements = this.#statements;
+    statements.begin.run();
     try {
       const result = work();
-      this.#db.exec(result === false ? 'ROLLBACK' : 'COMMIT');
+      (result === false ? statements.rollback : statements.commit).run();
       return result;
     } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      if (this.#db.isTransaction) statements.rollback.run();
       throw error;
     }
   }
