@@ -127,6 +127,10 @@ export interface RunningServer {
   shutdown(options?: ShutdownOptions): Promise<ShutdownResult>;
 }
 
+/** The connection a response was answered on, kept for its 'finish' listener. */
+const SOCKET = Symbol('socket');
+type TrackedResponse = ServerResponse & { [SOCKET]?: Socket };
+
 export async function startServer(runtime: Runtime, port: number, host: string, options: ServerOptions = {}): Promise<RunningServer> {
   const settings = settingsOf(options);
   const handle = createLocalHandler(runtime);
@@ -164,9 +168,9 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
 
   // One listener of each kind for every response (`this` is the response), not closures made
   // per request: node emits each of these events once per response.
-  function onFinish(this: ServerResponse) {
-    // node has detached the socket by now; the request still has it.
-    const { socket } = this.req;
+  function onFinish(this: TrackedResponse) {
+    // node has detached the response's socket by now (and may have the request's).
+    const socket = this[SOCKET]!;
     readWhenIdle.set(socket, socket.bytesRead);
     if (draining) setImmediate(() => closeIfIdle(socket));
   }
@@ -178,7 +182,8 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
     settled();
   };
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: IncomingMessage, res: TrackedResponse) => {
+    res[SOCKET] = req.socket;
     latest.set(req.socket, res);
     responses.add(res);
     if (draining) res.setHeader('Connection', 'close');

@@ -35,19 +35,19 @@ export const BUCKET_DEFINITIONS: Record<keyof Buckets, { perRoute: boolean; poin
   create: { perRoute: true, points: (limits) => limits.createPerMinute },
 };
 
-function headersFor(bucket: BucketState['bucket'], result: BucketState['result']): Record<string, string> {
-  return {
-    'RateLimit-Limit': String(bucket.points),
-    'RateLimit-Remaining': String(result.remainingPoints),
-    'RateLimit-Reset': String(Math.max(Math.ceil(result.msBeforeNext / 1000), 0)),
-    'RateLimit-Policy': `${bucket.points};w=${bucket.durationSeconds}`,
-  };
+/** The `RateLimit-*` headers of a bucket's state, written into `headers`. */
+function writeHeaders(headers: Record<string, string>, bucket: BucketState['bucket'], result: BucketState['result']): Record<string, string> {
+  headers['RateLimit-Limit'] = String(bucket.points);
+  headers['RateLimit-Remaining'] = String(result.remainingPoints);
+  headers['RateLimit-Reset'] = String(Math.max(Math.ceil(result.msBeforeNext / 1000), 0));
+  headers['RateLimit-Policy'] = `${bucket.points};w=${bucket.durationSeconds}`;
+  return headers;
 }
 
 function refusal(bucket: Bucket, rejection: unknown): Error {
   if (rejection instanceof RateLimiterRes) {
     const retryAfter = Math.max(Math.ceil(rejection.msBeforeNext / 1000), 1);
-    return new RateLimitedError(retryAfter, 'requests', headersFor(bucket, rejection));
+    return new RateLimitedError(retryAfter, 'requests', writeHeaders({}, bucket, rejection));
   }
   // Fail closed: without a working counter we cannot tell whether the caller is over.
   return rejection instanceof StoreUnavailableError ? rejection : new StoreUnavailableError('rate limiter store failed', { cause: rejection });
@@ -95,22 +95,19 @@ export function rateLimitByUser(buckets: Buckets): Middleware {
     const names = ctx.route?.rateLimit ?? [];
     const subject = ctx.principal ? `user:${ctx.principal.subject}` : `ip:${ctx.ip}`;
     let tightest = ctx.rateLimit;
-    const from = (first: number): Outcome => {
+    // Plain calls while the leases answer at once; a consume that waits continues from there.
+    const from = (first: number, waited?: RateLimiterRes): Outcome => {
       for (let index = first; index < names.length; index += 1) {
         const bucket = buckets[names[index]!];
-        const counted = (result: RateLimiterRes) => {
-          if (!tightest || result.remainingPoints <= tightest.result.remainingPoints) tightest = { bucket, result };
-        };
-        const result = consume(ctx, bucket, subject);
-        if (result instanceof Promise) {
-          return result.then((awaited) => {
-            counted(awaited);
-            return from(index + 1);
-          });
+        let result: RateLimiterRes | Promise<RateLimiterRes>;
+        if (index === first && waited) result = waited;
+        else {
+          result = consume(ctx, bucket, subject);
+          if (result instanceof Promise) return result.then((awaited) => from(index, awaited));
         }
-        counted(result);
+        if (!tightest || result.remainingPoints <= tightest.result.remainingPoints) tightest = { bucket, result };
       }
-      if (tightest) Object.assign(ctx.responseHeaders, headersFor(tightest.bucket, tightest.result));
+      if (tightest) writeHeaders(ctx.responseHeaders, tightest.bucket, tightest.result);
       return next();
     };
     return from(0);

@@ -106,17 +106,21 @@ export class RateLimiterDocumentStore extends RateLimiterStoreAbstract {
     if (this.getInMemoryBlockMsBeforeExpire(rlKey) > 0) return undefined;
     const counter = this.#takeFromLease(rlKey, 1);
     if (!counter) return undefined;
-    let answer: { admitted: boolean; res: RateLimiterRes } | undefined;
-    this._afterConsume(
-      (res) => (answer = { admitted: true, res }),
-      (res) => (answer = { admitted: false, res }),
-      rlKey,
-      1,
-      counter,
-    );
+    this.#answer = undefined;
+    this._afterConsume(this.#admit, this.#refuse, rlKey, 1, counter);
+    const answer = this.#answer as { admitted: boolean; res: RateLimiterRes } | undefined;
     if (!answer) throw new Error('rate limiter: a leased point was not answered at once');
     return answer;
   }
+
+  /** Where _afterConsume's answer to a leased point lands: made once, not two closures per consume. */
+  #answer: { admitted: boolean; res: RateLimiterRes } | undefined;
+  readonly #admit = (res: RateLimiterRes) => {
+    this.#answer = { admitted: true, res };
+  };
+  readonly #refuse = (res: RateLimiterRes) => {
+    this.#answer = { admitted: false, res };
+  };
 
   /** Adds `points` to the key's counter, starting a new window when none is live. */
   async _upsert(rlKey: string, points: number, msDuration: number, forceExpire = false, options: Record<PropertyKey, unknown> = {}): Promise<Counter> {
