@@ -43,7 +43,8 @@ export function validate(options: ValidateOptions): Middleware {
       }
       ctx.input = {
         params: check(route.params ?? NOTHING, ctx.pathParams, 'params', details),
-        query: check(route.query ?? NOTHING, query, 'query', details),
+        // No query schema and no parameters: what NOTHING would answer, without asking zod.
+        query: route.query === undefined && ctx.queryString === '' ? {} : check(route.query ?? NOTHING, query, 'query', details),
         body: route.body ? check(route.body, body, 'body', details) : undefined,
       };
       if (details.length > 0) throw new ApiError('validation_failed', { details });

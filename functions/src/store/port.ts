@@ -135,10 +135,15 @@ export function parseFirestoreIndexes(json: unknown): IndexDefinition[] {
 /** Ids and collection names every driver accepts: Firestore's rules, which are the stricter. */
 const SAFE_NAME = /^(?!__.*__$)(?!\.\.?$)[^/]{1,1500}$/;
 
+/** Collection names already found safe: a handful of constants, checked on every call. */
+const safeCollections = new Set<string>();
+
 export function assertName(kind: 'collection' | 'document id', value: string): void {
+  if (kind === 'collection' && safeCollections.has(value)) return;
   if (typeof value !== 'string' || !SAFE_NAME.test(value)) {
     throw new TypeError(`invalid ${kind}: ${JSON.stringify(value)}`);
   }
+  if (kind === 'collection' && safeCollections.size < 1000) safeCollections.add(value);
 }
 
 /**
