@@ -20,6 +20,15 @@ describe('SQLite document store', function () {
     await second.close();
   });
 
+  it('reads each collection apart, a name SQL would need quoted included', async function () {
+    const store = new SqliteDocumentStore({ path: ':memory:' });
+    const names = ['things', "it's", 'a b', 'Things', 'things_2'];
+    for (const name of names) await store.set(name, 'lamp', { in: name });
+    for (const name of names) assert.deepEqual(await store.get(name, 'lamp'), { in: name });
+    assert.equal(await store.get("things' OR '1'='1", 'lamp'), null);
+    await store.close();
+  });
+
   it('fails with StoreUnavailableError, not a raw SQLite error, once it cannot work', async function () {
     const store = new SqliteDocumentStore({ path: ':memory:' });
     await store.close();

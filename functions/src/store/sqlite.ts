@@ -103,6 +103,9 @@ function fieldExpression(field: string, fn: 'json_extract' | 'json_type' = 'json
   return `${fn}(data, '$.${field}')`;
 }
 
+/** Collection names that can stand in SQL as a literal without quoting. */
+const PLAIN_COLLECTION = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
 /** SQLite's primary result codes for "another connection holds the lock". */
 const SQLITE_BUSY = 5;
 const SQLITE_LOCKED = 6;
@@ -235,6 +238,7 @@ export class SqliteDocumentStore implements DocumentStore {
   readonly #log: StoreLogger;
   readonly #statements: Record<'get' | 'insert' | 'upsert' | 'remove' | 'sweep' | 'begin' | 'commit' | 'rollback', StatementSync>;
   readonly #queries = new Map<string, StatementSync>();
+  readonly #reads = new Map<string, StatementSync>();
   readonly #sweeper: NodeJS.Timeout;
   #sweepFailures = 0;
 
@@ -443,9 +447,25 @@ export class SqliteDocumentStore implements DocumentStore {
   #read(collection: string, id: string): Row | undefined {
     assertName('collection', collection);
     assertName('document id', id);
-    const columns = this.#statements.get.get(collection, id) as unknown as [data: string, version: number, expiresAt: number | null] | undefined;
+    const byCollection = this.#readStatement(collection);
+    const columns = (byCollection ? byCollection.get(id) : this.#statements.get.get(collection, id)) as unknown as
+      [data: string, version: number, expiresAt: number | null] | undefined;
     if (!columns || (columns[2] !== null && columns[2] <= Date.now())) return undefined;
     return { data: columns[0], version: columns[1], expires_at: columns[2] };
+  }
+
+  /**
+   * The read of one document of `collection`, with the name written into the statement: it then
+   * binds one string, not two (node:sqlite converts and copies each, ≈ 2 000 instructions of a
+   * read). Only for plain names, which need no quoting, and a bounded number of them.
+   */
+  #readStatement(collection: string): StatementSync | undefined {
+    let statement = this.#reads.get(collection);
+    if (statement === undefined && PLAIN_COLLECTION.test(collection) && this.#reads.size < 100) {
+      statement = returningArrays(this.#db.prepare(`SELECT data, version, expires_at FROM documents WHERE collection = '${collection}' AND id = ?`));
+      this.#reads.set(collection, statement);
+    }
+    return statement;
   }
 
   #apply(write: Write): void {
