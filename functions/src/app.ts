@@ -134,12 +134,17 @@ export function createLocalHandler(runtime: Runtime, routes?: readonly Route[]):
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    // The first segment: what follows the first '/', up to the next.
-    const start = path.indexOf('/') + 1;
-    const end = path.indexOf('/', start);
-    const name = Object.hasOwn(ROOT_PATHS, path) ? ROOT_PATHS[path] : start === 0 ? undefined : path.slice(start, end === -1 ? path.length : end);
+    const name = Object.hasOwn(ROOT_PATHS, path) ? ROOT_PATHS[path] : firstSegment(path);
     return (byName.get(name as FunctionName) ?? notFound)(req, res);
   };
+}
+
+/** `path.split('/', 2)[1]` without the array: what follows the first '/', up to the next. */
+function firstSegment(path: string): string | undefined {
+  const start = path.indexOf('/') + 1;
+  if (start === 0) return undefined;
+  const end = path.indexOf('/', start);
+  return end === -1 ? path.slice(start) : path.slice(start, end);
 }
 
 async function everyRoute(): Promise<readonly Route[]> {

@@ -95,17 +95,21 @@ export function rateLimitByUser(buckets: Buckets): Middleware {
     const names = ctx.route?.rateLimit ?? [];
     const subject = ctx.principal ? `user:${ctx.principal.subject}` : `ip:${ctx.ip}`;
     let tightest = ctx.rateLimit;
+    const counted = (bucket: Bucket, result: RateLimiterRes) => {
+      if (!tightest || result.remainingPoints <= tightest.result.remainingPoints) tightest = { bucket, result };
+    };
     // Plain calls while the leases answer at once; a consume that waits continues from there.
-    const from = (first: number, waited?: RateLimiterRes): Outcome => {
+    const from = (first: number): Outcome => {
       for (let index = first; index < names.length; index += 1) {
         const bucket = buckets[names[index]!];
-        let result: RateLimiterRes | Promise<RateLimiterRes>;
-        if (index === first && waited) result = waited;
-        else {
-          result = consume(ctx, bucket, subject);
-          if (result instanceof Promise) return result.then((awaited) => from(index, awaited));
+        const result = consume(ctx, bucket, subject);
+        if (result instanceof Promise) {
+          return result.then((awaited) => {
+            counted(bucket, awaited);
+            return from(index + 1);
+          });
         }
-        if (!tightest || result.remainingPoints <= tightest.result.remainingPoints) tightest = { bucket, result };
+        counted(bucket, result);
       }
       if (tightest) writeHeaders(ctx.responseHeaders, tightest.bucket, tightest.result);
       return next();
