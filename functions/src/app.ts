@@ -93,7 +93,7 @@ function toHandler(runtime: Runtime, router: Router | undefined): RequestHandler
     try {
       await run(ctx);
       // The raw chain next to the address taken from it, so an operator can check the rule.
-      if (req.headers['x-forwarded-for'] !== undefined && runtime.logger.isDebugEnabled()) {
+      if (runtime.logger.isDebugEnabled() && req.headers['x-forwarded-for'] !== undefined) {
         ctx.log.debug('client address', { ip: ctx.ip, ...forwardingChain(req) });
       }
     } catch (error) {
@@ -134,8 +134,9 @@ export function createLocalHandler(runtime: Runtime, routes?: readonly Route[]):
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    const name = Object.hasOwn(ROOT_PATHS, path) ? ROOT_PATHS[path] : firstSegment(path);
-    return (byName.get(name as FunctionName) ?? notFound)(req, res);
+    // A root path lies outside every function's prefix: its first segment names none of them.
+    const handler = byName.get(firstSegment(path) as FunctionName) ?? (Object.hasOwn(ROOT_PATHS, path) ? byName.get(ROOT_PATHS[path]!) : undefined);
+    return (handler ?? notFound)(req, res);
   };
 }
 

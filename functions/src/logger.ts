@@ -194,10 +194,11 @@ export function lineWriter(logger: winston.Logger): (level: string, message: str
         return;
       }
     }
-    // `fields` is the caller's own, made for this line: without default fields it becomes the
-    // entry itself, its keys in the order winston's `{ ...defaultMeta, ...fields, level, message }` has.
-    const defaults = logger.defaultMeta as Record<string, unknown> | undefined;
-    const info = (defaults === undefined ? fields : { ...defaults, ...fields }) as winston.Logform.TransformableInfo;
+    // `fields` is the caller's own, made for this line: without default fields (winston keeps
+    // null then) it becomes the entry itself, its keys in the order winston's
+    // `{ ...defaultMeta, ...fields, level, message }` has.
+    const defaults = logger.defaultMeta as Record<string, unknown> | null | undefined;
+    const info = (defaults ? { ...defaults, ...fields } : fields) as winston.Logform.TransformableInfo;
     info[LEVEL] = level;
     info.level = level;
     info.message = message;

@@ -127,7 +127,7 @@ export interface RunningServer {
   shutdown(options?: ShutdownOptions): Promise<ShutdownResult>;
 }
 
-/** The connection a response was answered on, kept for its 'finish' listener. */
+/** The connection a response was answered on, kept for its 'close' listener. */
 const SOCKET = Symbol('socket');
 type TrackedResponse = ServerResponse & { [SOCKET]?: Socket };
 
@@ -166,16 +166,15 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
     });
   };
 
-  // One listener of each kind for every response (`this` is the response), not closures made
-  // per request: node emits each of these events once per response.
-  function onFinish(this: TrackedResponse) {
-    // node has detached the response's socket by now (and may have the request's).
+  // One listener for every response (`this` is the response), not closures made per request.
+  // node emits 'close' once per response, a tick after 'finish' when it was answered (nothing is
+  // read from the socket in between), or when the connection went away first.
+  function onClose(this: TrackedResponse) {
+    responses.delete(this);
+    if (!this.writableFinished) return;
     const socket = this[SOCKET]!;
     readWhenIdle.set(socket, socket.bytesRead);
     if (draining) setImmediate(() => closeIfIdle(socket));
-  }
-  function onClose(this: ServerResponse) {
-    responses.delete(this);
   }
   const onHandled = () => {
     handlersInFlight -= 1;
@@ -187,7 +186,6 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
     latest.set(req.socket, res);
     responses.add(res);
     if (draining) res.setHeader('Connection', 'close');
-    res.on('finish', onFinish);
     res.on('close', onClose);
     // RFC 9112: an HTTP/1.1 request without Host is a 400 (node's own would be bare: requireHostHeader is off).
     if (req.httpVersion === '1.1' && req.headers.host === undefined) {

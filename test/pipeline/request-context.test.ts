@@ -213,13 +213,14 @@ describe('logger', function () {
   });
 
   describe('the access line writer (lineWriter)', function () {
-    const fields = { requestId: 'req-12345678', method: 'GET', path: '/items/abc', status: 200, token: 'secret', note: `see ${JWT}` };
+    // Made afresh for every line, as the pipeline does: the writer may keep the object as the entry.
+    const fields = () => ({ requestId: 'req-12345678', method: 'GET', path: '/items/abc', status: 200, token: 'secret', note: `see ${JWT}` });
 
     it('writes the very line logger.log writes, through the same format and transports', async function () {
       for (const target of ['stdout', 'cloud-logging'] as const) {
         const [viaWinston, direct] = await Promise.all([
-          logged((logger) => logger.log('warn', 'request', fields), target),
-          logged((logger) => lineWriter(logger)('warn', 'request', fields), target),
+          logged((logger) => logger.log('warn', 'request', fields()), target),
+          logged((logger) => lineWriter(logger)('warn', 'request', fields()), target),
         ]);
         const withoutTime = ({ timestamp: _timestamp, ...rest }: Record<string, any>) => rest;
         assert.equal(direct.length, 1);

@@ -8,6 +8,8 @@ import type { FunctionName, Method, Route } from './route.ts';
 interface CompiledRoute {
   route: Route;
   segments: string[];
+  /** Per segment, the name a `:name` segment captures (made once, not sliced per request). */
+  paramNames: (string | undefined)[];
 }
 
 export type RouteMatch = { kind: 'found'; route: Route; params: Record<string, string> } | { kind: 'method-not-allowed'; allowed: Method[] } | { kind: 'not-found' };
@@ -27,7 +29,7 @@ export class Router {
       }
       const segments = split(route.path);
       const sameLength = this.#bySegmentCount.get(segments.length) ?? [];
-      sameLength.push({ route, segments });
+      sameLength.push({ route, segments, paramNames: segments.map((s) => (s.startsWith(':') ? s.slice(1) : undefined)) });
       this.#bySegmentCount.set(segments.length, sameLength);
     }
   }
@@ -40,8 +42,8 @@ export class Router {
   match(method: string, rawPath: string): RouteMatch {
     const segments = split(this.normalize(rawPath));
     const allowed: Method[] = [];
-    for (const { route, segments: pattern } of this.#bySegmentCount.get(segments.length) ?? []) {
-      const params = matchSegments(pattern, segments);
+    for (const { route, segments: pattern, paramNames } of this.#bySegmentCount.get(segments.length) ?? []) {
+      const params = matchSegments(pattern, paramNames, segments);
       if (!params) continue;
       if (route.method === method || (method === 'HEAD' && route.method === 'GET')) return { kind: 'found', route, params };
       allowed.push(route.method);
@@ -74,13 +76,14 @@ function split(path: string): string[] {
   return segments;
 }
 
-function matchSegments(pattern: string[], segments: string[]): Record<string, string> | null {
+function matchSegments(pattern: string[], paramNames: (string | undefined)[], segments: string[]): Record<string, string> | null {
   if (pattern.length !== segments.length) return null;
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i += 1) {
     const expected = pattern[i]!;
     const actual = segments[i]!;
-    if (expected.startsWith(':')) {
+    const name = paramNames[i];
+    if (name !== undefined) {
       let decoded = actual;
       if (actual.includes('%')) {
         try {
@@ -89,7 +92,7 @@ function matchSegments(pattern: string[], segments: string[]): Record<string, st
           return null;
         }
       }
-      params[expected.slice(1)] = decoded;
+      params[name] = decoded;
     } else if (expected !== actual) {
       return null;
     }
