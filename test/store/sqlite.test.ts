@@ -1,6 +1,6 @@
 /** What the embedded driver promises beyond the shared contract. */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -97,6 +97,38 @@ describe('SQLite document store', function () {
       assert.match(plan, /USING INDEX ix_\w+_ownerId_asc_createdAt_desc \(collection=\? AND <expr>=\?/, plan);
       assert.doesNotMatch(plan, /TEMP B-TREE/, plan);
     }
+    await store.close();
+  });
+
+  it("indexes each collection's own rows only: a write to another collection appends one WAL frame, not one per declared index", async function () {
+    const path = join(mkdtempSync(join(tmpdir(), 'bastion-sqlite-')), 'data.sqlite');
+    const store = new SqliteDocumentStore({ path, indexes: declaredIndexes() });
+    for (let i = 0; i < 6; i += 1) await store.create('items', `i${i}`, { ownerId: `o${i % 2}`, createdAt: `t${i}` });
+    await store.set('counters', 'ip:1', { points: 0 });
+    const frames = () => (statSync(`${path}-wal`).size - 32) / (4096 + 24); // WAL header, then page-sized frames
+    for (let n = 1; n <= 3; n += 1) {
+      const before = frames();
+      await store.set('counters', 'ip:1', { points: n });
+      assert.equal(frames() - before, 1, 'only the table page changes');
+    }
+    await store.close();
+  });
+
+  it('replaces an index an older version made over every collection with the per-collection one, and queries use it', async function () {
+    const path = join(mkdtempSync(join(tmpdir(), 'bastion-sqlite-')), 'data.sqlite');
+    await new SqliteDocumentStore({ path, indexes: declaredIndexes() }).close();
+    const name = 'ix_items_ownerId_asc_createdAt_desc';
+    const raw = new DatabaseSync(path);
+    raw.exec(`DROP INDEX "${name}"; CREATE INDEX "${name}" ON documents (collection, json_extract(data, '$.ownerId') ASC, json_extract(data, '$.createdAt') DESC, id DESC)`);
+    raw.close();
+    const store = new SqliteDocumentStore({ path, indexes: declaredIndexes() });
+    await store.create('items', 'i1', { ownerId: 'o1', createdAt: 't1' });
+    const definition = new DatabaseSync(path, { readOnly: true });
+    const { sql } = definition.prepare('SELECT sql FROM sqlite_master WHERE name = ?').get(name) as { sql: string };
+    definition.close();
+    assert.match(sql, /WHERE collection = 'items'$/);
+    const plan = store.explainQuery('items', { where: { ownerId: 'o1' }, orderBy: { field: 'createdAt', direction: 'desc' }, limit: 2 }).join('\n');
+    assert.match(plan, new RegExp(`USING INDEX ${name}`), plan);
     await store.close();
   });
 

@@ -33,9 +33,9 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 /**
  * Verified claims by token, each kept until the token's own expiry. Entries are found by the
- * token's last segment (its signature) and taken only for the very same token: a lookup hashes
- * a few dozen characters instead of the whole token, which is most of a request's Authorization
- * header.
+ * token's last KEY_CHARS characters (of its signature) and taken only for the very same token:
+ * a lookup hashes those few characters, not the whole token (most of a request's Authorization
+ * header) or its whole signature.
  */
 export class VerifiedTokenCache<T extends { exp: number } = AccessClaims> {
   readonly #entries = new Map<string, { token: string; claims: T }>();
@@ -46,7 +46,7 @@ export class VerifiedTokenCache<T extends { exp: number } = AccessClaims> {
   }
 
   get(token: string): T | undefined {
-    const key = lastSegment(token);
+    const key = cacheKey(token);
     const entry = this.#entries.get(key);
     if (!entry || entry.token !== token) return undefined;
     if (entry.claims.exp * 1000 <= Date.now()) {
@@ -57,13 +57,15 @@ export class VerifiedTokenCache<T extends { exp: number } = AccessClaims> {
   }
 
   set(token: string, claims: T): void {
-    const key = lastSegment(token);
+    const key = cacheKey(token);
     if (!this.#entries.has(key) && this.#entries.size >= this.#size) this.#entries.delete(this.#entries.keys().next().value!);
     this.#entries.set(key, { token, claims });
   }
 }
 
-const lastSegment = (token: string) => token.slice(token.lastIndexOf('.') + 1);
+/** 72 bits of signature: tokens that share them only take turns in the cache, as the whole token is compared. */
+const KEY_CHARS = 12;
+const cacheKey = (token: string) => token.slice(-KEY_CHARS);
 
 /** The common form of the header; a token after it that the cache holds needs no parsing. */
 const BEARER_PREFIX = 'Bearer ';

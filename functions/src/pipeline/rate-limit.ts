@@ -9,6 +9,7 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import RateLimiterRes from 'rate-limiter-flexible/lib/RateLimiterRes.js';
 import type { Config } from '../config/index.ts';
 import { StoreUnavailableError } from '../store/errors.ts';
+import { keyMemo } from '../store/keys.ts';
 import type { BucketState, Context, Middleware, Outcome } from './context.ts';
 import { RateLimitedError } from '../errors/api-error.ts';
 import type { BucketName } from './route.ts';
@@ -35,12 +36,17 @@ export const BUCKET_DEFINITIONS: Record<keyof Buckets, { perRoute: boolean; poin
   create: { perRoute: true, points: (limits) => limits.createPerMinute },
 };
 
+/** A bucket's fixed `RateLimit-Limit` and `RateLimit-Policy` values, made once per bucket. */
+const fixedValues = new WeakMap<BucketState['bucket'], { limit: string; policy: string }>();
+
 /** The `RateLimit-*` headers of a bucket's state, written into `headers`. */
 function writeHeaders(headers: Record<string, string>, bucket: BucketState['bucket'], result: BucketState['result']): Record<string, string> {
-  headers['RateLimit-Limit'] = String(bucket.points);
+  let fixed = fixedValues.get(bucket);
+  if (!fixed) fixedValues.set(bucket, (fixed = { limit: String(bucket.points), policy: `${bucket.points};w=${bucket.durationSeconds}` }));
+  headers['RateLimit-Limit'] = fixed.limit;
   headers['RateLimit-Remaining'] = String(result.remainingPoints);
   headers['RateLimit-Reset'] = String(Math.max(Math.ceil(result.msBeforeNext / 1000), 0));
-  headers['RateLimit-Policy'] = `${bucket.points};w=${bucket.durationSeconds}`;
+  headers['RateLimit-Policy'] = fixed.policy;
   return headers;
 }
 
@@ -69,6 +75,10 @@ function consume(ctx: Context, bucket: Bucket, subject: string): RateLimiterRes 
   });
 }
 
+/** Whom a bucket counts, one string per client or user (store/keys.ts: found in the limiter's Maps at once). */
+const ipSubject = keyMemo((ip) => `ip:${ip}`);
+const userSubject = keyMemo((subject) => `user:${subject}`);
+
 /**
  * The per-IP global bucket. It runs before every stage that can answer or refuse a request
  * (preflights, foreign origins, 404, 405, the web app's files) and before authentication, so
@@ -81,7 +91,7 @@ export function rateLimitByIp(buckets: Buckets): Middleware {
       ctx.rateLimit = { bucket, result };
       return next();
     };
-    const result = consume(ctx, bucket, `ip:${ctx.ip}`);
+    const result = consume(ctx, bucket, ipSubject(ctx.ip));
     return result instanceof Promise ? result.then(counted) : counted(result);
   };
 }
@@ -93,7 +103,7 @@ export function rateLimitByIp(buckets: Buckets): Middleware {
 export function rateLimitByUser(buckets: Buckets): Middleware {
   return (ctx, next) => {
     const names = ctx.route?.rateLimit ?? [];
-    const subject = ctx.principal ? `user:${ctx.principal.subject}` : `ip:${ctx.ip}`;
+    const subject = ctx.principal ? userSubject(ctx.principal.subject) : ipSubject(ctx.ip);
     let tightest = ctx.rateLimit;
     const counted = (bucket: Bucket, result: RateLimiterRes) => {
       if (!tightest || result.remainingPoints <= tightest.result.remainingPoints) tightest = { bucket, result };

@@ -132,15 +132,22 @@ export function parseFirestoreIndexes(json: unknown): IndexDefinition[] {
   });
 }
 
-/** Ids and collection names every driver accepts: Firestore's rules, which are the stricter. */
-const SAFE_NAME = /^(?!__.*__$)(?!\.\.?$)[^/]{1,1500}$/;
+/**
+ * Ids and collection names every driver accepts: Firestore's rules, which are the stricter —
+ * 1 to 1500 characters, no '/', not '.' or '..', not `__…__`. Checked on every read, so as
+ * plain tests: one regex with two lookaheads cost ~600 instructions of a GET /items/:id.
+ */
+function isSafeName(value: string): boolean {
+  return value.length >= 1 && value.length <= 1500 && !value.includes('/') && value !== '.' && value !== '..' && !(value.startsWith('__') && RESERVED_NAME.test(value));
+}
+const RESERVED_NAME = /^__.*__$/;
 
 /** Collection names already found safe: a handful of constants, checked on every call. */
 const safeCollections = new Set<string>();
 
 export function assertName(kind: 'collection' | 'document id', value: string): void {
   if (kind === 'collection' && safeCollections.has(value)) return;
-  if (typeof value !== 'string' || !SAFE_NAME.test(value)) {
+  if (typeof value !== 'string' || !isSafeName(value)) {
     throw new TypeError(`invalid ${kind}: ${JSON.stringify(value)}`);
   }
   if (kind === 'collection' && safeCollections.size < 1000) safeCollections.add(value);
@@ -237,7 +244,7 @@ export interface CursorPosition {
 export const MAX_CURSOR_LENGTH = 4096;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
-const cursorId = z.string().refine((id) => SAFE_NAME.test(id));
+const cursorId = z.string().refine(isSafeName);
 /** A cursor's JSON, by the query's kind: with an order, the last order value (a scalar) too. */
 const orderedCursor = z.strictObject({ q: z.string(), v: z.union([z.string(), z.number(), z.boolean(), z.null()]), id: cursorId });
 const unorderedCursor = z.strictObject({ q: z.string(), v: z.undefined().optional(), id: cursorId });

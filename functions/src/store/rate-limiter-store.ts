@@ -20,6 +20,7 @@
 import { createHash } from 'node:crypto';
 import RateLimiterRes from 'rate-limiter-flexible/lib/RateLimiterRes.js';
 import RateLimiterStoreAbstract from 'rate-limiter-flexible/lib/RateLimiterStoreAbstract.js';
+import { keyMemo } from './keys.ts';
 import type { DocumentStore } from './port.ts';
 
 interface Counter {
@@ -83,6 +84,13 @@ export class RateLimiterDocumentStore extends RateLimiterStoreAbstract {
     this.#store = options.store;
     this.#collection = options.collection ?? 'rateLimits';
     this.#leaseEnabled = options.leases ?? true;
+  }
+
+  /** The library's `${keyPrefix}:${key}`, one string per key: each consume looks it up in two Maps (blocked keys, leases). */
+  readonly #keys = keyMemo((key) => super.getKey(key));
+
+  override getKey(key: string | number): string {
+    return typeof key === 'string' ? this.#keys(key) : super.getKey(key);
   }
 
   override consume(key: string | number, points = 1, options: Record<PropertyKey, unknown> = {}): Promise<RateLimiterRes> {

@@ -367,8 +367,8 @@ export class SqliteDocumentStore implements DocumentStore {
     const direction = order?.direction === 'desc' ? 'DESC' : 'ASC';
     const orderExpression = order ? fieldExpression(order.field) : null;
 
-    const clauses = ['collection = ?', '(expires_at IS NULL OR expires_at > ?)'];
-    const params: (string | number | null)[] = [collection, Date.now()];
+    const clauses = [`collection = ${sqlText(collection)}`, '(expires_at IS NULL OR expires_at > ?)'];
+    const params: (string | number | null)[] = [Date.now()];
     for (const [field, value] of filters) {
       const filter = filterClause(field, value);
       clauses.push(filter.sql);
@@ -524,11 +524,27 @@ function returningArrays(statement: StatementSync): StatementSync {
   return statement;
 }
 
+/**
+ * One declared index, over its own collection's rows only (a partial index): a write to any
+ * other collection — a rate-limit counter, a session — then updates none of the indexes it
+ * has nothing to do with, where a full index on `documents` is rewritten on every write
+ * (a counter's write appends 7 WAL frames instead of 1). An index of the same name but
+ * another definition (an older version's) is replaced.
+ */
 function createIndex(db: DatabaseSync, index: IndexDefinition): void {
   const columns = index.fields.map((f) => `${fieldExpression(f.field)} ${f.order === 'desc' ? 'DESC' : 'ASC'}`);
   const name = `ix_${index.collection}_${index.fields.map((f) => `${f.field}_${f.order}`).join('_')}`.replace(/\W/g, '_');
   const last = index.fields.at(-1)?.order === 'desc' ? 'DESC' : 'ASC';
-  db.exec(`CREATE INDEX IF NOT EXISTS "${name}" ON documents (collection, ${columns.join(', ')}, id ${last})`);
+  const sql = `CREATE INDEX "${name}" ON documents (collection, ${columns.join(', ')}, id ${last}) WHERE collection = ${sqlText(index.collection)}`;
+  const existing = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").get(name) as { sql: string } | undefined;
+  if (existing?.sql === sql) return;
+  if (existing) db.exec(`DROP INDEX "${name}"`);
+  db.exec(sql);
+}
+
+/** A string as an SQL literal. Queries name their collection so, not as a parameter: SQLite uses a partial index only where the query's own text implies its WHERE. */
+function sqlText(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
 }
 
 class SqliteTransaction implements Transaction {
