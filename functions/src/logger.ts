@@ -69,7 +69,9 @@ function scrub(value: unknown, depth: number): unknown {
  * access log cheap.
  */
 const structured = winston.format((info, options?: unknown) => {
-  for (const key of Object.keys(info)) {
+  // for-in, not Object.keys: V8 reads each value through the enumeration cache of the entry's
+  // shape, where `info[key]` over a list of names is a megamorphic lookup (~100 instructions) a field.
+  for (const key in info) {
     const value = info[key];
     if (isSecretName(key)) info[key] = REDACTED;
     else if (value instanceof Error) info[key] = scrub(errorFields(value), 0);

@@ -127,10 +127,6 @@ export interface RunningServer {
   shutdown(options?: ShutdownOptions): Promise<ShutdownResult>;
 }
 
-/** The connection a response was answered on, kept for its 'close' listener. */
-const SOCKET = Symbol('socket');
-type TrackedResponse = ServerResponse & { [SOCKET]?: Socket };
-
 export async function startServer(runtime: Runtime, port: number, host: string, options: ServerOptions = {}): Promise<RunningServer> {
   const settings = settingsOf(options);
   const handle = createLocalHandler(runtime);
@@ -169,10 +165,11 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
   // One listener for every response (`this` is the response), not closures made per request.
   // node emits 'close' once per response, a tick after 'finish' when it was answered (nothing is
   // read from the socket in between), or when the connection went away first.
-  function onClose(this: TrackedResponse) {
+  // The connection is the request's: node detaches the response's own once it is finished.
+  function onClose(this: ServerResponse) {
     responses.delete(this);
     if (!this.writableFinished) return;
-    const socket = this[SOCKET]!;
+    const { socket } = this.req;
     readWhenIdle.set(socket, socket.bytesRead);
     if (draining) setImmediate(() => closeIfIdle(socket));
   }
@@ -181,8 +178,7 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
     settled();
   };
 
-  const onRequest = (req: IncomingMessage, res: TrackedResponse) => {
-    res[SOCKET] = req.socket;
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     latest.set(req.socket, res);
     responses.add(res);
     if (draining) res.setHeader('Connection', 'close');

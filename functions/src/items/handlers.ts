@@ -21,7 +21,18 @@ interface ItemDocument {
 interface Params {
   id: string;
 }
-const toItem = (id: string, item: ItemDocument) => ({ id, ...item });
+/**
+ * The answer, field by field: exactly the response schema's fields, never whatever else a stored
+ * document holds. (A spread after `id` also copied property by property: ~1.3k instructions.)
+ */
+const toItem = (id: string, item: ItemDocument) => ({
+  id,
+  ownerId: item.ownerId,
+  name: item.name,
+  description: item.description,
+  createdAt: item.createdAt,
+  updatedAt: item.updatedAt,
+});
 
 function notFound(): ApiError {
   return new ApiError('not_found', { params: { what: 'item' } });
