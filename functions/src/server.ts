@@ -127,6 +127,10 @@ export interface RunningServer {
   shutdown(options?: ShutdownOptions): Promise<ShutdownResult>;
 }
 
+/** The connection a response was answered on, kept for its 'close' listener. */
+const SOCKET = Symbol('socket');
+type TrackedResponse = ServerResponse & { [SOCKET]?: Socket };
+
 export async function startServer(runtime: Runtime, port: number, host: string, options: ServerOptions = {}): Promise<RunningServer> {
   const settings = settingsOf(options);
   const handle = createLocalHandler(runtime);
@@ -165,11 +169,10 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
   // One listener for every response (`this` is the response), not closures made per request.
   // node emits 'close' once per response, a tick after 'finish' when it was answered (nothing is
   // read from the socket in between), or when the connection went away first.
-  // The connection is the request's: node detaches the response's own once it is finished.
-  function onClose(this: ServerResponse) {
+  function onClose(this: TrackedResponse) {
     responses.delete(this);
     if (!this.writableFinished) return;
-    const { socket } = this.req;
+    const socket = this[SOCKET]!;
     readWhenIdle.set(socket, socket.bytesRead);
     if (draining) setImmediate(() => closeIfIdle(socket));
   }
@@ -178,7 +181,8 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
     settled();
   };
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: IncomingMessage, res: TrackedResponse) => {
+    res[SOCKET] = req.socket;
     latest.set(req.socket, res);
     responses.add(res);
     if (draining) res.setHeader('Connection', 'close');
