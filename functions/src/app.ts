@@ -93,7 +93,7 @@ function toHandler(runtime: Runtime, router: Router | undefined): RequestHandler
   // none), without its walk over the transports: about 1k instructions a request.
   const debugLogged = () => logger.levels[logger.level]! >= logger.levels.debug!;
   return async (req, res) => {
-    const ctx = new RequestContext({ req, res, services, logger: runtime.logger, ip: ipOf(req) });
+    const ctx = new RequestContext({ req, res, services, logger, ip: ipOf(req) });
     try {
       await run(ctx);
       // The raw chain next to the address taken from it, so an operator can check the rule.
@@ -102,7 +102,7 @@ function toHandler(runtime: Runtime, router: Router | undefined): RequestHandler
       }
     } catch (error) {
       // Only reachable if logging itself failed: never leave the client hanging.
-      runtime.logger.error('pipeline failed outside the error mapper', { err: error });
+      logger.error('pipeline failed outside the error mapper', { err: error });
       if (!res.headersSent) res.writeHead(500);
       res.end();
     }

@@ -462,7 +462,7 @@ export class SqliteDocumentStore implements DocumentStore {
   #readStatement(collection: string): StatementSync | undefined {
     let statement = this.#reads.get(collection);
     if (statement === undefined && PLAIN_COLLECTION.test(collection) && this.#reads.size < 100) {
-      statement = returningArrays(this.#db.prepare(`SELECT data, version, expires_at FROM documents WHERE collection = '${collection}' AND id = ?`));
+      statement = returningArrays(this.#db.prepare(`SELECT data, version, expires_at FROM documents WHERE collection = ${sqlText(collection)} AND id = ?`));
       this.#reads.set(collection, statement);
     }
     return statement;
