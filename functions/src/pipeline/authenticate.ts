@@ -71,13 +71,14 @@ const cacheKey = (token: string) => token.slice(-KEY_CHARS);
 const BEARER_PREFIX = 'Bearer ';
 
 export function authenticate(options: AuthenticateOptions): Middleware {
-  const cache = new VerifiedTokenCache(options.cacheSize ?? 10_000);
+  const cache = new VerifiedTokenCache<{ exp: number; principal: Principal }>(options.cacheSize ?? 10_000);
 
-  async function verify(token: string): Promise<AccessClaims> {
+  async function verify(token: string): Promise<Principal> {
     try {
       const claims = await options.verify(token);
-      cache.set(token, claims);
-      return claims;
+      const principal = principalOf(claims);
+      cache.set(token, { exp: claims.exp, principal });
+      return principal;
     } catch (error) {
       if (!(error instanceof AccessTokenError)) throw error;
       if (error.reason === 'expired') throw new ApiError('token_expired');
@@ -120,7 +121,7 @@ export function authenticate(options: AuthenticateOptions): Middleware {
     // Only tokens that passed BEARER and bastion's verifier are in the cache: one of them after
     // the usual prefix is what BEARER would take out of the header.
     const seen = header.startsWith(BEARER_PREFIX) ? cache.get(header.slice(BEARER_PREFIX.length)) : undefined;
-    if (seen) return signIn(principalOf(seen));
+    if (seen) return signIn(seen.principal);
     const token = BEARER.exec(header)?.[1];
     if (!token) throw new ApiError('invalid_token', { params: { reason: 'the Authorization header must be "Bearer <token>"' } });
     const firebaseExp = firebaseExpiry(token);
@@ -130,17 +131,18 @@ export function authenticate(options: AuthenticateOptions): Middleware {
       return cached ? signIn(cached.principal) : verifyFirebase(token, firebaseExp, checkRevoked).then(signIn);
     }
     const cached = cache.get(token);
-    return cached ? signIn(principalOf(cached)) : verify(token).then((claims) => signIn(principalOf(claims)));
+    return cached ? signIn(cached.principal) : verify(token).then(signIn);
   };
 }
 
+/** Frozen: the cache hands the same principal to every request of its token. */
 function principalOf(claims: AccessClaims): Principal {
-  return {
+  return Object.freeze({
     subject: claims.sub,
-    roles: claims.roles,
+    roles: Object.freeze([...claims.roles]),
     mfa: claims.amr.includes('mfa'),
     emailVerified: claims.emailVerified,
     authTime: claims.authTime,
     sessionId: claims.sid,
-  };
+  });
 }

@@ -7,20 +7,33 @@
  */
 import type { Middleware } from './context.ts';
 import { ApiError } from '../errors/api-error.ts';
-import { isPublic } from './route.ts';
+import type { Principal } from './inputs.ts';
+import { isPublic, type Access } from './route.ts';
+
+type Granting = Exclude<Access, { public: true }>;
+
+/** Whether the route lets this sign-in act with `role`: one it grants, and without MFA only one it does not ask MFA of. */
+function usable(access: Granting, principal: Principal, role: Principal['roles'][number]): boolean {
+  return access.roles.includes(role) && (principal.mfa || !access.mfa?.includes(role));
+}
 
 export function authorize(): Middleware {
   return (ctx, next) => {
     const access = ctx.route!.access;
     if (isPublic(access)) return next();
     const principal = ctx.principal!;
-    const granted = principal.roles.filter((role) => access.roles.includes(role));
-    if (granted.length === 0) throw new ApiError('forbidden', { params: { action: 'this' } });
-    const usable = granted.filter((role) => principal.mfa || !access.mfa?.includes(role));
-    if (usable.length === 0) throw new ApiError('mfa_required');
+    // Counted, not filtered: the usual request (every role granted and usable) makes no arrays.
+    let granted = 0;
+    let usableRoles = 0;
+    for (const role of principal.roles) {
+      if (access.roles.includes(role)) granted += 1;
+      if (usable(access, principal, role)) usableRoles += 1;
+    }
+    if (granted === 0) throw new ApiError('forbidden', { params: { action: 'this' } });
+    if (usableRoles === 0) throw new ApiError('mfa_required');
     if (!principal.emailVerified && access.allowUnverified !== true) throw new ApiError('email_not_verified');
     // Principals are never changed in place: one whose every role is usable stays as it is.
-    if (usable.length !== principal.roles.length) ctx.principal = { ...principal, roles: usable };
+    if (usableRoles !== principal.roles.length) ctx.principal = { ...principal, roles: principal.roles.filter((role) => usable(access, principal, role)) };
     return next();
   };
 }

@@ -87,12 +87,15 @@ const userSubject = keyMemo((subject) => `user:${subject}`);
 export function rateLimitByIp(buckets: Buckets): Middleware {
   const bucket = buckets.global;
   return (ctx, next) => {
-    const counted = (result: RateLimiterRes) => {
-      ctx.rateLimit = { bucket, result };
-      return next();
-    };
     const result = consume(ctx, bucket, ipSubject(ctx.ip));
-    return result instanceof Promise ? result.then(counted) : counted(result);
+    if (result instanceof Promise) {
+      return result.then((awaited) => {
+        ctx.rateLimit = { bucket, result: awaited };
+        return next();
+      });
+    }
+    ctx.rateLimit = { bucket, result };
+    return next();
   };
 }
 
@@ -101,29 +104,30 @@ export function rateLimitByIp(buckets: Buckets): Middleware {
  * response then carries the `RateLimit-*` headers of whichever bucket has the fewest points left.
  */
 export function rateLimitByUser(buckets: Buckets): Middleware {
-  return (ctx, next) => {
+  /**
+   * Counts the route's buckets from `first` on: plain calls while the leases answer at once; a
+   * consume that waits continues from there. The tightest bucket so far is kept in ctx.rateLimit.
+   */
+  const countFrom = (ctx: Context, next: () => Outcome, subject: string, first: number): Outcome => {
     const names = ctx.route?.rateLimit ?? [];
-    const subject = ctx.principal ? userSubject(ctx.principal.subject) : ipSubject(ctx.ip);
-    let tightest = ctx.rateLimit;
-    const counted = (bucket: Bucket, result: RateLimiterRes) => {
-      if (!tightest || result.remainingPoints <= tightest.result.remainingPoints) tightest = { bucket, result };
-    };
-    // Plain calls while the leases answer at once; a consume that waits continues from there.
-    const from = (first: number): Outcome => {
-      for (let index = first; index < names.length; index += 1) {
-        const bucket = buckets[names[index]!];
-        const result = consume(ctx, bucket, subject);
-        if (result instanceof Promise) {
-          return result.then((awaited) => {
-            counted(bucket, awaited);
-            return from(index + 1);
-          });
-        }
-        counted(bucket, result);
+    for (let index = first; index < names.length; index += 1) {
+      const bucket = buckets[names[index]!];
+      const result = consume(ctx, bucket, subject);
+      if (result instanceof Promise) {
+        return result.then((awaited) => {
+          keepTightest(ctx, bucket, awaited);
+          return countFrom(ctx, next, subject, index + 1);
+        });
       }
-      if (tightest) writeHeaders(ctx.responseHeaders, tightest.bucket, tightest.result);
-      return next();
-    };
-    return from(0);
+      keepTightest(ctx, bucket, result);
+    }
+    if (ctx.rateLimit) writeHeaders(ctx.responseHeaders, ctx.rateLimit.bucket, ctx.rateLimit.result);
+    return next();
   };
+  return (ctx, next) => countFrom(ctx, next, ctx.principal ? userSubject(ctx.principal.subject) : ipSubject(ctx.ip), 0);
+}
+
+/** The bucket with the fewest points left is the one the `RateLimit-*` headers describe. */
+function keepTightest(ctx: Context, bucket: Bucket, result: RateLimiterRes): void {
+  if (!ctx.rateLimit || result.remainingPoints <= ctx.rateLimit.result.remainingPoints) ctx.rateLimit = { bucket, result };
 }

@@ -27,6 +27,16 @@ function check(schema: z.ZodType, value: unknown, location: Location, details: D
   return undefined;
 }
 
+/** The query's parameters by name; one given twice is a problem in `details`. */
+function parametersOf(searchParams: URLSearchParams, details: Detail[]): Record<string, string> {
+  const query: Record<string, string> = {};
+  for (const [name, value] of searchParams) {
+    if (name in query) details.push({ location: 'query', path: name, message: 'Give this parameter once.' });
+    query[name] = value;
+  }
+  return query;
+}
+
 export interface ValidateOptions {
   bodyLimitBytes: number;
 }
@@ -36,15 +46,11 @@ export function validate(options: ValidateOptions): Middleware {
     const route = ctx.route!;
     const checked = (body: unknown) => {
       const details: Detail[] = [];
-      const query: Record<string, string> = {};
-      for (const [name, value] of ctx.queryString === '' ? [] : ctx.searchParams) {
-        if (name in query) details.push({ location: 'query', path: name, message: 'Give this parameter once.' });
-        query[name] = value;
-      }
+      const query = ctx.queryString === '' ? undefined : parametersOf(ctx.searchParams, details);
       ctx.input = {
         params: check(route.params ?? NOTHING, ctx.pathParams, 'params', details),
         // No query schema and no parameters: what NOTHING would answer, without asking zod.
-        query: route.query === undefined && ctx.queryString === '' ? {} : check(route.query ?? NOTHING, query, 'query', details),
+        query: route.query === undefined && query === undefined ? {} : check(route.query ?? NOTHING, query ?? {}, 'query', details),
         body: route.body ? check(route.body, body, 'body', details) : undefined,
       };
       if (details.length > 0) throw new ApiError('validation_failed', { details });
