@@ -259,4 +259,22 @@ describe('the verified-token cache', function () {
     await assert.rejects(run('bad'));
     assert.deepEqual(calls, ['one', 'two', 'bad', 'bad']);
   });
+
+  it('gives every request of a token the same principal, frozen, so that no request can change it for the others', async function () {
+    const stage = authenticate({ verify: async () => claims(now() + 60) });
+    const run = async () => {
+      const ctx = { route: { access: { roles: ['user'] } }, req: { headers: { authorization: 'Bearer one' } } } as unknown as Context;
+      await stage(ctx, async () => {});
+      return ctx.principal!;
+    };
+    const first = await run();
+    assert.equal(await run(), first);
+    assert.ok(Object.isFrozen(first) && Object.isFrozen(first.roles));
+    assert.throws(() => {
+      (first as { subject: string }).subject = 'mallory';
+    }, TypeError);
+    assert.throws(() => (first.roles as string[]).push('admin'), TypeError);
+    assert.equal((await run()).subject, 'alice');
+    assert.deepEqual((await run()).roles, ['user']);
+  });
 });
