@@ -12,9 +12,9 @@ import { isPublic, type Access } from './route.ts';
 
 type Granting = Exclude<Access, { public: true }>;
 
-/** Whether the route lets this sign-in act with `role`: one it grants, and without MFA only one it does not ask MFA of. */
-function usable(access: Granting, principal: Principal, role: Principal['roles'][number]): boolean {
-  return access.roles.includes(role) && (principal.mfa || !access.mfa?.includes(role));
+/** Whether this sign-in may act with `role`, a role the route grants: with MFA any, without only one it does not ask MFA of. */
+function mfaPermits(access: Granting, principal: Principal, role: Principal['roles'][number]): boolean {
+  return principal.mfa || !access.mfa?.includes(role);
 }
 
 export function authorize(): Middleware {
@@ -26,14 +26,16 @@ export function authorize(): Middleware {
     let granted = 0;
     let usableRoles = 0;
     for (const role of principal.roles) {
-      if (access.roles.includes(role)) granted += 1;
-      if (usable(access, principal, role)) usableRoles += 1;
+      if (!access.roles.includes(role)) continue;
+      granted += 1;
+      if (mfaPermits(access, principal, role)) usableRoles += 1;
     }
     if (granted === 0) throw new ApiError('forbidden', { params: { action: 'this' } });
     if (usableRoles === 0) throw new ApiError('mfa_required');
     if (!principal.emailVerified && access.allowUnverified !== true) throw new ApiError('email_not_verified');
     // Principals are never changed in place: one whose every role is usable stays as it is.
-    if (usableRoles !== principal.roles.length) ctx.principal = { ...principal, roles: principal.roles.filter((role) => usable(access, principal, role)) };
+    if (usableRoles !== principal.roles.length)
+      ctx.principal = { ...principal, roles: principal.roles.filter((role) => access.roles.includes(role) && mfaPermits(access, principal, role)) };
     return next();
   };
 }
