@@ -13,7 +13,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { watch } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +35,7 @@ import { withOverrides } from '../support/stores.ts';
 import { upload } from './support.ts';
 
 const SERVER = fileURLToPath(new URL('../../functions/src/server.ts', import.meta.url));
+const KILL_AT_PARTIAL = fileURLToPath(new URL('../support/kill-at-partial.cjs', import.meta.url));
 const ENTRY = fileURLToPath(new URL('../../functions/src/index.ts', import.meta.url));
 
 /** What an upload document's blob is, by the document (the reconciler's own oracle is the store, too). */
@@ -118,7 +118,8 @@ describe('debris made for real: the local server killed (SIGKILL) the moment it 
 
   /** `npm start`'s server on `env`, once it says where it listens. */
   async function startLocalServer(env: NodeJS.ProcessEnv): Promise<string> {
-    server = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['--disable-warning=ExperimentalWarning', '--require', KILL_AT_PARTIAL, SERVER];
+    server = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     return new Promise((resolve, reject) => {
       const read = (chunk: Buffer) => {
@@ -133,7 +134,8 @@ describe('debris made for real: the local server killed (SIGKILL) the moment it 
   }
 
   it('leaves what no document names; the reconciler keeps it while younger than the grace, then removes exactly that', async function () {
-    const env = await localEnv(dataDir);
+    // The finished upload creates the first blob file in .partial/; the server dies as it creates the second.
+    const env = await localEnv(dataDir, { KILL_AT_PARTIAL_FILE: '2' });
     const blobDir = join(dataDir, 'blobs');
     const url = await startLocalServer(env);
     const token = await issueAccessToken((await loadConfig(env)).auth, { sub: 'alice', roles: ['user'], amr: ['pwd'], emailVerified: true });
@@ -144,12 +146,11 @@ describe('debris made for real: the local server killed (SIGKILL) the moment it 
     const finished = await post(png());
     assert.equal(finished.status, 201, finished.text);
 
-    // The first file the server starts to write in .partial/ is its last act.
-    const watcher = watch(join(blobDir, '.partial'), () => server!.kill('SIGKILL'));
+    // The next file the server starts to write in .partial/ is its last act.
     const died = once(server!, 'exit');
     const inFlight = Array.from({ length: 4 }, () => post(noisePng(512, 512)).catch((error: unknown) => error as Error));
-    await died;
-    watcher.close();
+    const [, signal] = (await died) as [number | null, NodeJS.Signals | null];
+    assert.equal(signal, 'SIGKILL');
     assert.ok(
       (await Promise.all(inFlight)).every((answer) => answer instanceof Error),
       'no upload in flight was answered',
