@@ -127,21 +127,28 @@ export interface RunningServer {
   shutdown(options?: ShutdownOptions): Promise<ShutdownResult>;
 }
 
-/** The connection a response was answered on, kept for its 'close' listener. */
+/**
+ * What the server keeps of each connection, on the socket itself (set once when it connects, so
+ * a request costs no Map or WeakMap entry): its latest response (whose request is `res.req`),
+ * and how much it had read when it last had nothing in flight.
+ */
+const CONNECTION = Symbol('connection');
+interface ConnectionState {
+  latest: ServerResponse | undefined;
+  readWhenIdle: number;
+}
+type TrackedSocket = Socket & { [CONNECTION]?: ConnectionState };
+/** The connection a response was answered on, kept for its 'close' listener (node may have let go of it by then). */
 const SOCKET = Symbol('socket');
-type TrackedResponse = ServerResponse & { [SOCKET]?: Socket };
+type TrackedResponse = ServerResponse & { [SOCKET]?: TrackedSocket };
 
 export async function startServer(runtime: Runtime, port: number, host: string, options: ServerOptions = {}): Promise<RunningServer> {
   const settings = settingsOf(options);
   const handle = createLocalHandler(runtime);
   const securityHeaders = recordHelmetHeaders('api');
 
-  const sockets = new Set<Socket>();
-  /** Per socket: its latest response (its request is `res.req`), and how much it had read when it last had nothing in flight. */
-  const latest = new WeakMap<Socket, ServerResponse>();
-  const readWhenIdle = new WeakMap<Socket, number>();
-  /** Responses not yet finished, and how many handlers have not yet settled. */
-  const responses = new Set<ServerResponse>();
+  const sockets = new Set<TrackedSocket>();
+  /** How many handlers have not yet settled. */
   let handlersInFlight = 0;
   let draining = false;
   let onSettled: (() => void) | undefined;
@@ -150,9 +157,10 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
   };
 
   /** Nothing in flight on it and nothing arrived since: safe to close while draining. */
-  const closeIfIdle = (socket: Socket) => {
-    if (latest.get(socket)?.writableFinished === false) return;
-    if (socket.bytesRead === (readWhenIdle.get(socket) ?? 0)) socket.destroy();
+  const closeIfIdle = (socket: TrackedSocket) => {
+    const connection = socket[CONNECTION];
+    if (connection?.latest?.writableFinished === false) return;
+    if (socket.bytesRead === (connection?.readWhenIdle ?? 0)) socket.destroy();
   };
 
   /** An answer given before the pipeline, in its shape and with its headers; the connection then closes. */
@@ -170,10 +178,10 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
   // node emits 'close' once per response, a tick after 'finish' when it was answered (nothing is
   // read from the socket in between), or when the connection went away first.
   function onClose(this: TrackedResponse) {
-    responses.delete(this);
     if (!this.writableFinished) return;
     const socket = this[SOCKET]!;
-    readWhenIdle.set(socket, socket.bytesRead);
+    const connection = socket[CONNECTION];
+    if (connection) connection.readWhenIdle = socket.bytesRead;
     if (draining) setImmediate(() => closeIfIdle(socket));
   }
   const onHandled = () => {
@@ -182,9 +190,10 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
   };
 
   const onRequest = (req: IncomingMessage, res: TrackedResponse) => {
-    res[SOCKET] = req.socket;
-    latest.set(req.socket, res);
-    responses.add(res);
+    const socket = req.socket as TrackedSocket;
+    res[SOCKET] = socket;
+    const connection = socket[CONNECTION];
+    if (connection) connection.latest = res;
     if (draining) res.setHeader('Connection', 'close');
     res.on('close', onClose);
     // RFC 9112: an HTTP/1.1 request without Host is a 400 (node's own would be bare: requireHostHeader is off).
@@ -214,7 +223,8 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
   server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => refuse(res, EXPECTATION_FAILED));
   server.maxConnections = settings.maxConnections;
 
-  server.on('connection', (socket: Socket) => {
+  server.on('connection', (socket: TrackedSocket) => {
+    socket[CONNECTION] = { latest: undefined, readWhenIdle: 0 };
     sockets.add(socket);
     socket.once('close', () => {
       sockets.delete(socket);
@@ -228,7 +238,7 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
     answered.add(socket);
     // The error is about the latest request while its body is still coming, else about a new one.
     // Either way, answer only if that answer would not follow (or cut into) a response to it.
-    const current = latest.get(socket);
+    const current = (socket as TrackedSocket)[CONNECTION]?.latest;
     const mayAnswer = !current || (current.req.complete ? current.writableFinished : !current.headersSent);
     if (error.code === 'ECONNRESET' || !socket.writable || !mayAnswer) {
       socket.destroy();
@@ -259,7 +269,12 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
     },
     async shutdown({ deadlineMs = 10_000, signal } = {}) {
       draining = true;
-      for (const res of responses) if (!res.headersSent) res.setHeader('Connection', 'close');
+      // The latest response of each connection: once it is answered the connection closes (any
+      // pipelined before it are answered first, in order).
+      for (const socket of sockets) {
+        const latest = socket[CONNECTION]?.latest;
+        if (latest && !latest.writableFinished && !latest.headersSent) latest.setHeader('Connection', 'close');
+      }
       void stopListening(); // refuses new connections; node closes its idle keep-alive ones
       for (const socket of sockets) closeIfIdle(socket); // and the ones that never sent anything
       let timer: NodeJS.Timeout | undefined;

@@ -19,7 +19,7 @@
  * (light-my-request, no socket) in short blocks that take turns, so that each block's
  * neighbours saw the same machine; and the two CORS stages alone, on a stand-in context.
  */
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'light-my-request';
@@ -27,7 +27,7 @@ import { spawnServer } from './spawn-server.ts';
 import './cors-variant.ts'; // app.ts?cors=<variant> loads that variant's stages
 import { request as httpRequest } from 'node:http';
 import autocannon from 'autocannon';
-import { median } from './stats.ts';
+import { cpuMs, median } from './stats.ts';
 
 /** The local platform's default allowlist (config/index.ts), which the bench server keeps. */
 const ALLOWED_ORIGIN = 'http://localhost:3000';
@@ -46,12 +46,6 @@ interface Server {
   headers: Record<string, string>;
   pid: number;
   stop(): void;
-}
-
-/** CPU time the process has used, user and system, all threads, in ms (/proc/<pid>/stat; ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime (fields 14, 15 of stat(5))
 }
 
 async function startServer(variant: Variant): Promise<Server> {

@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { freePort } from '../../scripts/loopback.ts';
 import { spawnServer } from './spawn-server.ts';
-import { machineTime, median, quantile, stealBetween } from './stats.ts';
+import { cpuMs, machineTime, median, quantile, stealBetween } from './stats.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
@@ -63,15 +63,28 @@ async function withServer<R>(kind: string, work: (target: Target) => Promise<R>,
  * bench. The p99 is taken from every response's own latency: autocannon's histogram keeps whole
  * milliseconds, too coarse a unit next to bare's 2–3 ms for a ratio to mean anything.
  */
-async function measure(target: Omit<Target, 'pid'>, duration: number) {
+async function measure(target: Omit<Target, 'pid'>, duration: number, pid?: number) {
   const latencies: number[] = [];
+  const cpuBefore = serverCpuMs(pid);
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const options = { url: `${target.url}${target.path}`, headers: target.headers, connections, pipelining: 1, duration };
     const instance = autocannon(options, (error: Error | null, done: autocannon.Result) => (error ? reject(error) : resolve(done)));
     instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx and ${result.errors} errors: the benchmark must measure successes`);
-  return { rps: result.requests.average, p99: quantile(latencies, 0.99) };
+  const cpuAfter = serverCpuMs(pid);
+  const cpu = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
+  return { rps: result.requests.average, p99: quantile(latencies, 0.99), cpuMs: cpu, requests: result.requests.total };
+}
+
+/** The server's CPU time so far (all its threads), or undefined without /proc. */
+function serverCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    return cpuMs(pid);
+  } catch {
+    return undefined;
+  }
 }
 
 async function load(target: Target) {
@@ -191,13 +204,13 @@ if (only.has('requests')) {
   const roundSeconds = seconds / rounds;
   console.log(`bench: GET /items/:id, ${connections} connections, ${rounds} alternating rounds of ${roundSeconds} s each (after a 2 s warm-up)\n`);
   const servers = await Promise.all(['bare', 'pipeline'].map((kind) => spawnServer<Omit<Target, 'pid'>>([kind])));
-  const measured: { rps: number; p99: number }[][] = [[], []];
+  const measured: Awaited<ReturnType<typeof measure>>[][] = [[], []];
   let steal: number | undefined;
   try {
     for (const server of servers) await measure(server.target, 2); // warm-up: JIT, caches, SQLite pages
     const before = machineTime();
     for (let i = 0; i < rounds; i += 1) {
-      for (const [k, server] of servers.entries()) measured[k]!.push(await measure(server.target, roundSeconds));
+      for (const [k, server] of servers.entries()) measured[k]!.push(await measure(server.target, roundSeconds, server.pid));
     }
     steal = stealBetween(before, machineTime());
   } finally {
@@ -215,6 +228,16 @@ if (only.has('requests')) {
   // Other machines' load on a shared host disturbs the two servers unequally (the pipeline keeps its
   // CPU busy, bare waits on the load generator part of the time): a ratio measured under it says less.
   if (steal !== undefined) console.log(`CPU time stolen by the hypervisor during the rounds: ${pct(steal)} (the higher, the less the ratio says)`);
+  // The servers' own CPU time per request, over all rounds: time stolen or spent by the load
+  // generator is not in it, so it moves less than requests/second; it shows the cost, not the rate.
+  const [bareCpu, fullCpu] = measured.map((rows) =>
+    rows.every((r) => r.cpuMs !== undefined) ? (rows.reduce((sum, r) => sum + r.cpuMs!, 0) * 1000) / rows.reduce((sum, r) => sum + r.requests, 0) : undefined,
+  );
+  if (bareCpu !== undefined && fullCpu !== undefined) {
+    console.log(
+      `server CPU per request (user + system, all threads): bare ${bareCpu.toFixed(1)} µs, pipeline ${fullCpu.toFixed(1)} µs: bare's cost is ${pct(bareCpu / fullCpu)} of the pipeline's`,
+    );
+  }
   console.log('');
 }
 

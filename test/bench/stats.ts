@@ -13,6 +13,12 @@ export function quantile(values: readonly number[], q: number): number {
   return sorted[Math.max(Math.ceil(q * sorted.length) - 1, 0)]!;
 }
 
+/** CPU time the process has used, user and system, all threads, in ms (/proc/<pid>/stat; ticks of 10 ms). Linux only. */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime (fields 14, 15 of stat(5))
+}
+
 /** The machine's CPU time so far (/proc/stat, all CPUs), and how much of it the hypervisor gave to others (steal); undefined off Linux. */
 export function machineTime(): { total: number; steal: number } | undefined {
   let line: string;

@@ -61,6 +61,10 @@ export interface RequestContextInit {
   ip: string;
 }
 
+/** Placeholders until the stage that owns each sets its own (matchRoute, validate): shared, so frozen. */
+const NO_PATH_PARAMS: Record<string, string> = Object.freeze({});
+const NO_INPUT = Object.freeze({ params: undefined, query: undefined, body: undefined });
+
 export class RequestContext implements Context {
   readonly req: Request;
   readonly res: ServerResponse;
@@ -71,12 +75,12 @@ export class RequestContext implements Context {
   ip: string;
   path: string;
   route: Route | undefined = undefined;
-  pathParams: Record<string, string> = {};
+  pathParams: Record<string, string> = NO_PATH_PARAMS;
   principal: Principal | undefined = undefined;
   session: CookieSession | undefined = undefined;
   rateLimit: BucketState | undefined = undefined;
   responseHeaders: Record<string, string> = {};
-  input: { params: unknown; query: unknown; body: unknown } = { params: undefined, query: undefined, body: undefined };
+  input: { params: unknown; query: unknown; body: unknown } = NO_INPUT;
   readonly #logger: Logger;
   #log: Logger | undefined;
   readonly queryString: string;

@@ -41,7 +41,7 @@ export function requestContext(options: RequestContextOptions): Middleware {
     ctx.requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : (traceId ?? randomUUID());
     ctx.responseHeaders['X-Request-Id'] = ctx.requestId;
 
-    ctx.logFields = { requestId: ctx.requestId };
+    ctx.logFields.requestId = ctx.requestId;
     if (traceId && options.projectId) ctx.logFields['logging.googleapis.com/trace'] = `projects/${options.projectId}/traces/${traceId}`;
 
     return afterNext(next, (error) => {
