@@ -273,7 +273,7 @@ export async function startServer(runtime: Runtime, port: number, host: string, 
       // pipelined before it are answered first, in order).
       for (const socket of sockets) {
         const latest = socket[CONNECTION]?.latest;
-        if (latest && !latest.writableFinished && !latest.headersSent) latest.setHeader('Connection', 'close');
+        if (latest && !latest.headersSent) latest.setHeader('Connection', 'close');
       }
       void stopListening(); // refuses new connections; node closes its idle keep-alive ones
       for (const socket of sockets) closeIfIdle(socket); // and the ones that never sent anything

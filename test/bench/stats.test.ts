@@ -1,7 +1,7 @@
 /** The benchmark's statistics (test/bench/stats.ts): the figures the README quotes are computed by these. */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { machineTime, median, quantile, stealBetween } from './stats.ts';
+import { cpuMs, machineTime, median, quantile, stealBetween } from './stats.ts';
 
 describe('bench statistics', function () {
   it('takes the median of an odd count as its middle sample, of an even count as the mean of the middle two', function () {
@@ -20,6 +20,15 @@ describe('bench statistics', function () {
     assert.equal(stealBetween({ total: 1000, steal: 10 }, { total: 2000, steal: 60 }), 0.05);
     assert.equal(stealBetween({ total: 1000, steal: 10 }, { total: 1000, steal: 10 }), undefined);
     assert.equal(stealBetween(undefined, { total: 2000, steal: 60 }), undefined);
+  });
+
+  it("reads a process's CPU time from /proc/<pid>/stat: it grows by what the process spends", function () {
+    if (!existsSync(`/proc/${process.pid}/stat`)) this.skip();
+    const before = cpuMs(process.pid);
+    const used = process.cpuUsage();
+    while (process.cpuUsage(used).user < 200_000); // 200 ms of CPU, however long the clock takes
+    const grown = cpuMs(process.pid) - before;
+    assert.ok(grown >= 180, `${grown} ms`); // the kernel counts in 10 ms ticks
   });
 
   it("reads the machine's CPU time from /proc/stat where there is one", function () {
