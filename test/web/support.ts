@@ -64,7 +64,7 @@ export function expectFailedLoad(watched: WatchedPage, status: number): void {
 
 /**
  * After a failed step, what the page was doing: a screenshot, its text, and the requests that
- * failed, in test/.artifacts/failures/ — so a failure on a CI machine can be read afterwards.
+ * failed, in test/.artifacts/failures/ and on stderr — so a failure on a CI machine can be read afterwards.
  * Each look is bounded: a page that hangs is reported as such.
  */
 export async function recordFailure(watched: WatchedPage | undefined, title: string): Promise<void> {
@@ -80,6 +80,8 @@ export async function recordFailure(watched: WatchedPage | undefined, title: str
   );
   const report = [`url: ${watched.page.url()}`, `text:\n${text}`, `failed requests:\n${watched.failedRequests.join('\n')}`, `console errors:\n${watched.consoleErrors.join('\n')}`];
   writeFileSync(new URL(`${name}.txt`, folder).pathname, `${report.join('\n\n')}\n`);
+  // Also on stderr: a CI log may be all there is to read of a failure.
+  process.stderr.write(`\n--- the page when "${title}" failed ---\n${report.join('\n\n')}\n---\n`);
 }
 
 const SCREENSHOTS = new URL('../.artifacts/screenshots/', import.meta.url);
